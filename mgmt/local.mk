@@ -1,0 +1,1 @@
+# mgmt build fragment

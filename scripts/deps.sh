@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Portcullis needs on Debian 12: build tools and libraries,
+# and (with --test) what the test suite drives: sipp, nftables, conntrack,
+# tshark, network namespaces. Idempotent: does nothing when all is there.
+set -euo pipefail
+
+build_pkgs="build-essential autoconf automake libtool pkg-config clang
+libssl-dev libpcap-dev libnftnl-dev libmnl-dev libjansson-dev libsqlite3-dev
+sqlite3"
+test_pkgs="clang-format sip-tester nftables conntrack iproute2 tcpdump
+tshark procps psmisc netcat-openbsd python3 kmod"
+
+pkgs="$build_pkgs"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "deps.sh: installing$missing"
+apt-get update -q >/dev/null
+# tshark asks whether non-root users may capture; the default (no) is fine.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	debconf-set-selections
+apt-get install -y -q --no-install-recommends $missing >/dev/null
