@@ -1,1 +1,1 @@
-# tests build fragment
+# tests/: shared test files (integration scripts are found by scripts/test.sh)
