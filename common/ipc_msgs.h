@@ -34,6 +34,8 @@ enum ipc_type {
 	IPC_FLOW_CLOSED = 0x0103,    /* edge -> core */
 	IPC_AUTH_FAILED = 0x0104,    /* core -> edge: for ban counting */
 	IPC_SOURCE_TRUSTED = 0x0105, /* core -> edge: registered OK */
+	IPC_CALL_RELEASE = 0x0106,   /* edge -> core: end this call (BYE
+					both ways), e.g. on media timeout */
 
 	/* relay.sock */
 	IPC_MEDIA_OFFER = 0x0201,
@@ -117,6 +119,12 @@ struct ipc_source {
 	char user[64]; /* user name tried, NUL-padded (for logs) */
 };
 _Static_assert(sizeof(struct ipc_source) == 84, "ipc_source");
+
+struct ipc_call_release {
+	char call_id[256]; /* NUL-padded */
+	char reason[64];   /* for the CDR and the Reason header */
+};
+_Static_assert(sizeof(struct ipc_call_release) == 320, "ipc_call_release");
 
 /* Generic reply, matched by header id. */
 struct ipc_result {
