@@ -1,1 +1,25 @@
-# sbc build fragment
+# sbc/: portcullis-edge. Its modules live in sbc/libedge.a so that the unit
+# tests link exactly the code the daemon runs.
+noinst_LIBRARIES += sbc/libedge.a
+sbc_libedge_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(OPENSSL_CFLAGS)
+sbc_libedge_a_SOURCES = \
+	sbc/rate.c sbc/rate.h \
+	sbc/token.c sbc/token.h
+
+EDGE_LIBS = sbc/libedge.a $(PC_COMMON_LIBS)
+EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)
+
+edge_tests = tests/unit/test_rate tests/unit/test_token
+check_PROGRAMS += $(edge_tests)
+TESTS += $(edge_tests)
+tests_unit_test_rate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_rate_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_token_LDADD = $(EDGE_TEST_LDADD)
+
+noinst_PROGRAMS += tests/fuzz/fuzz_topo_token
+tests_fuzz_fuzz_topo_token_SOURCES = tests/fuzz/fuzz_topo_token.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_topo_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_fuzz_fuzz_topo_token_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_topo_token_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_topo_token_LDADD = $(EDGE_LIBS)

@@ -1,0 +1,302 @@
+/*
+ * Token sealing with OpenSSL EVP (AES-256-GCM) and HMAC-SHA-256 for the
+ * synthetic nonce. Tokens come back from outside, so token_open() checks
+ * every length before it decrypts and never writes past its output.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "token.h"
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static size_t
+b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0, i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+		out[o++] = b64[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+	}
+	return o;
+}
+
+static int
+b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Strict: rejects bad characters, impossible lengths and non-zero
+ * trailing bits, so each token has exactly one text form. */
+static int
+b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+	if (n % 4 == 1)
+		return -1;
+	size_t need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+	if (need > cap)
+		return -1;
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val(in[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return -1;
+	return (int)o;
+}
+
+static void
+hmac256(const uint8_t *key, const void *a, size_t alen, const void *b,
+    size_t blen, uint8_t out[32])
+{
+	/* One-shot HMAC over two parts without an intermediate copy. */
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", 0),
+	    OSSL_PARAM_END,
+	};
+	size_t outl = 0;
+	if (ctx == NULL || !EVP_MAC_init(ctx, key, TOKEN_KEY_LEN, params) ||
+	    !EVP_MAC_update(ctx, a, alen) ||
+	    (blen > 0 && !EVP_MAC_update(ctx, b, blen)) ||
+	    !EVP_MAC_final(ctx, out, &outl, 32)) {
+		/* OpenSSL cannot allocate a context: nothing sane remains. */
+		fprintf(stderr, "token: HMAC failed\n");
+		abort();
+	}
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+}
+
+void
+token_keys_clear(struct token_keys *ks)
+{
+	OPENSSL_cleanse(ks, sizeof *ks);
+	ks->n = 0;
+}
+
+int
+token_keys_add(struct token_keys *ks, const uint8_t master[TOKEN_KEY_LEN])
+{
+	if (ks->n >= TOKEN_MAX_KEYS)
+		return -1;
+	struct token_key k;
+	uint8_t idb[32];
+	hmac256(master, "portcullis topo enc", 19, NULL, 0, k.enc);
+	hmac256(master, "portcullis topo nonce", 21, NULL, 0, k.mac);
+	hmac256(master, "portcullis topo id", 18, NULL, 0, idb);
+	k.id = idb[0];
+	for (int i = 0; i < ks->n; i++)
+		if (ks->keys[i].id == k.id)
+			return -1;
+	ks->keys[ks->n++] = k;
+	OPENSSL_cleanse(&k, sizeof k);
+	return 0;
+}
+
+int
+token_key_from_hex(const char *hex, uint8_t key[TOKEN_KEY_LEN])
+{
+	for (int i = 0; i < TOKEN_KEY_LEN; i++) {
+		int v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+			int d;
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				return -1;
+			v = v * 16 + d;
+		}
+		key[i] = (uint8_t)v;
+	}
+	return hex[2 * TOKEN_KEY_LEN] == '\0' ? 0 : -1;
+}
+
+int
+token_key_file(const char *path, bool create, uint8_t key[TOKEN_KEY_LEN],
+    char *err, size_t errlen)
+{
+	char buf[160];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		uint8_t k[TOKEN_KEY_LEN];
+		if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < TOKEN_KEY_LEN; i++)
+			snprintf(buf + 2 * i, 3, "%02x", k[i]);
+		buf[2 * TOKEN_KEY_LEN] = '\n';
+		OPENSSL_cleanse(k, sizeof k);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		ssize_t w = write(fd, buf, 2 * TOKEN_KEY_LEN + 1);
+		if (w != 2 * TOKEN_KEY_LEN + 1 || fsync(fd) != 0) {
+			snprintf(err, errlen, "%s: write failed", path);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		close(fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (n > 0 &&
+	    (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	int rc = token_key_from_hex(buf, key);
+	OPENSSL_cleanse(buf, sizeof buf);
+	if (rc != 0) {
+		snprintf(
+		    err, errlen, "%s: not a key (64 hexadecimal digits)", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+token_seal(const struct token_keys *ks, char purpose, const void *pt,
+    size_t len, char *out, size_t cap)
+{
+	if (ks->n == 0 || len > TOKEN_MAX_PLAIN ||
+	    cap < TOKEN_TEXT_LEN(len) + 1)
+		return -1;
+	const struct token_key *k = &ks->keys[0];
+	uint8_t bin[TOKEN_MAX_PLAIN + TOKEN_OVERHEAD];
+	uint8_t aad[2] = {k->id, (uint8_t)purpose};
+	uint8_t mac[32];
+	hmac256(k->mac, aad, sizeof aad, pt, len, mac);
+	bin[0] = k->id;
+	memcpy(bin + 1, mac, NONCE_LEN);
+
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0,
+	    ok = ctx != NULL &&
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->enc, bin + 1) &&
+	    EVP_EncryptUpdate(ctx, NULL, &outl, aad, sizeof aad) &&
+	    EVP_EncryptUpdate(ctx, bin + 1 + NONCE_LEN, &outl, pt, (int)len) &&
+	    EVP_EncryptFinal_ex(ctx, bin + 1 + NONCE_LEN + outl, &outl) &&
+	    EVP_CIPHER_CTX_ctrl(
+	        ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, bin + 1 + NONCE_LEN + len);
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	size_t o = b64_encode(bin, len + TOKEN_OVERHEAD, out);
+	out[o] = '\0';
+	return (int)o;
+}
+
+int
+token_open(const struct token_keys *ks, char purpose, const char *text,
+    size_t len, void *out, size_t cap)
+{
+	uint8_t bin[TOKEN_MAX_PLAIN + TOKEN_OVERHEAD];
+	if (len > TOKEN_TEXT_LEN(TOKEN_MAX_PLAIN))
+		return -1;
+	int n = b64_decode(text, len, bin, sizeof bin);
+	if (n < TOKEN_OVERHEAD)
+		return -1;
+	size_t ptlen = (size_t)n - TOKEN_OVERHEAD;
+	if (ptlen > cap)
+		return -1;
+	const struct token_key *k = NULL;
+	for (int i = 0; i < ks->n; i++)
+		if (ks->keys[i].id == bin[0])
+			k = &ks->keys[i];
+	if (k == NULL)
+		return -1;
+	uint8_t aad[2] = {k->id, (uint8_t)purpose};
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0,
+	    ok = ctx != NULL &&
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->enc, bin + 1) &&
+	    EVP_DecryptUpdate(ctx, NULL, &outl, aad, sizeof aad) &&
+	    EVP_DecryptUpdate(
+	        ctx, out, &outl, bin + 1 + NONCE_LEN, (int)ptlen) &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+	        bin + 1 + NONCE_LEN + ptlen) &&
+	    EVP_DecryptFinal_ex(ctx, (uint8_t *)out + outl, &outl);
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok) {
+		OPENSSL_cleanse(out, ptlen);
+		return -1;
+	}
+	/* The nonce must be the one this plaintext derives: a token made by
+	 * someone holding only an old ciphertext cannot pass either way, but
+	 * checking keeps exactly one valid text per value. */
+	uint8_t mac[32];
+	hmac256(k->mac, aad, sizeof aad, out, ptlen, mac);
+	if (CRYPTO_memcmp(mac, bin + 1, NONCE_LEN) != 0) {
+		OPENSSL_cleanse(out, ptlen);
+		return -1;
+	}
+	return (int)ptlen;
+}

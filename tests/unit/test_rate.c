@@ -1,0 +1,180 @@
+/* Unit tests of sbc/rate.c with an injected clock (plain numbers). */
+#include "hash.h"
+#include "rate.h"
+#include "tap.h"
+
+static struct rate_params
+params(void)
+{
+	struct rate_params p = {
+	    .rate = {2, 5, 50},
+	    .burst = {4, 10, 100},
+	    .global_rate = 0,
+	    .trusted_multiplier = 10,
+	    .flood_drops = 5,
+	    .flood_window_ms = 10000,
+	    .trust_ttl_ms = 60000,
+	    .max_sources = 100,
+	};
+	return p;
+}
+
+static struct ipc_addr
+v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	struct ipc_addr x = {.family = 4, .port = 5060};
+	x.addr[0] = a;
+	x.addr[1] = b;
+	x.addr[2] = c;
+	x.addr[3] = d;
+	return x;
+}
+
+static void
+test_burst_then_refill(void)
+{
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(10, 0, 0, 1);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 1000), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 1000), RATE_DROP);
+	/* Other classes have their own buckets. */
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_OTHER, 1000), RATE_PASS);
+	/* 2/s: one token every 500 ms, not before. */
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 1499), RATE_DROP);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 1500), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 1500), RATE_DROP);
+	/* A long pause refills only up to the burst. */
+	int pass = 0;
+	for (int i = 0; i < 10; i++)
+		pass += rate_check(r, &a, RATE_C_INVITE, 100000) == RATE_PASS;
+	CHECK_EQ_INT(pass, 4);
+	rate_free(r);
+}
+
+static void
+test_sources_independent(void)
+{
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2);
+	struct ipc_addr a6 = {.family = 6};
+	a6.addr[15] = 1;
+	for (int i = 0; i < 4; i++)
+		rate_check(r, &a, RATE_C_INVITE, 0);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 0), RATE_DROP);
+	CHECK_EQ_INT(rate_check(r, &b, RATE_C_INVITE, 0), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &a6, RATE_C_INVITE, 0), RATE_PASS);
+	CHECK_EQ_INT(rate_count(r), 3);
+	rate_free(r);
+}
+
+static void
+test_flood_reported_once(void)
+{
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(192, 0, 2, 9);
+	int flood = 0, drop = 0, pass = 0;
+	for (int i = 0; i < 50; i++) {
+		enum rate_verdict v = rate_check(r, &a, RATE_C_INVITE, 5);
+		flood += v == RATE_FLOOD;
+		drop += v == RATE_DROP;
+		pass += v == RATE_PASS;
+	}
+	CHECK_EQ_INT(pass, 4);
+	CHECK_EQ_INT(flood, 1);
+	CHECK_EQ_INT(drop, 45);
+	/* A new window may report again. */
+	flood = 0;
+	for (int i = 0; i < 50; i++)
+		flood += rate_check(r, &a, RATE_C_INVITE, 20005) == RATE_FLOOD;
+	CHECK_EQ_INT(flood, 1);
+	rate_free(r);
+}
+
+static void
+test_trusted_higher_limit(void)
+{
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(10, 1, 1, 1);
+	rate_trust(r, &a, 0);
+	CHECK(rate_is_trusted(r, &a, 1));
+	/* The bucket was full at the untrusted depth; refill grows it to
+	 * 10x the burst over time. */
+	int pass = 0;
+	for (int i = 0; i < 100; i++)
+		pass += rate_check(r, &a, RATE_C_INVITE, 10000) == RATE_PASS;
+	CHECK_EQ_INT(pass, 40);
+	CHECK(!rate_is_trusted(r, &a, 60001));
+	pass = 0;
+	for (int i = 0; i < 100; i++)
+		pass += rate_check(r, &a, RATE_C_INVITE, 200000) == RATE_PASS;
+	CHECK_EQ_INT(pass, 4);
+	rate_free(r);
+}
+
+static void
+test_global_cap(void)
+{
+	struct rate_params p = params();
+	p.global_rate = 3;
+	struct rate *r = rate_new(&p);
+	int glob = 0;
+	for (uint8_t i = 1; i <= 10; i++) {
+		struct ipc_addr a = v4(10, 2, 0, i);
+		glob += rate_check(r, &a, RATE_C_OTHER, 0) == RATE_GLOBAL;
+	}
+	CHECK_EQ_INT(glob, 7);
+	struct ipc_addr a = v4(10, 2, 0, 1);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_OTHER, 1000), RATE_PASS);
+	rate_free(r);
+}
+
+static void
+test_bounded_table(void)
+{
+	struct rate_params p = params();
+	p.max_sources = 16;
+	struct rate *r = rate_new(&p);
+	struct ipc_addr office = v4(10, 9, 9, 9);
+	rate_trust(r, &office, 0);
+	for (int i = 0; i < 1000; i++) {
+		struct ipc_addr a = v4(172, 16, (uint8_t)(i >> 8), (uint8_t)i);
+		rate_check(r, &a, RATE_C_OTHER, 1);
+	}
+	CHECK(rate_count(r) <= 16);
+	CHECK(rate_is_trusted(r, &office, 2));
+	rate_expire(r, 50000, 1000);
+	CHECK_EQ_INT(rate_count(r), 1);
+	rate_free(r);
+}
+
+static void
+test_reload(void)
+{
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(10, 3, 3, 3);
+	p.burst[RATE_C_INVITE] = 1;
+	rate_set_params(r, &p);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 0), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &a, RATE_C_INVITE, 0), RATE_DROP);
+	rate_free(r);
+}
+
+int
+main(void)
+{
+	hash_seed_random();
+	TEST_RUN(test_burst_then_refill);
+	TEST_RUN(test_sources_independent);
+	TEST_RUN(test_flood_reported_once);
+	TEST_RUN(test_trusted_higher_limit);
+	TEST_RUN(test_global_cap);
+	TEST_RUN(test_bounded_table);
+	TEST_RUN(test_reload);
+	return tap_done();
+}
