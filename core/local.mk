@@ -1,1 +1,16 @@
-# core build fragment
+# core build fragment: portcullis-core, the registrar/proxy. Its modules
+# live in core/libcore.a so the unit tests link them.
+noinst_LIBRARIES += core/libcore.a
+core_libcore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+core_libcore_a_SOURCES = \
+	core/loc.c core/loc.h \
+	core/store.c core/store.h
+
+CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
+CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
+
+core_tests = tests/unit/test_loc tests/unit/test_store
+check_PROGRAMS += $(core_tests)
+TESTS += $(core_tests)
+tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_store_LDADD = $(CORE_TEST_LDADD)

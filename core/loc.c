@@ -1,0 +1,391 @@
+/*
+ * Location service in memory. Why one hash of bindings keyed by AoR
+ * rather than AoR records holding lists: most AoRs have one binding, and
+ * saving the extra record per AoR is a good share of the memory budget
+ * for a million registrations. Bindings of one AoR share a hash value and
+ * are told apart by comparing the AoR string.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "loc.h"
+
+struct loc {
+	struct htable ht;
+	struct loc_binding *dirty_head, **dirty_tail;
+	size_t ndirty;
+	uint64_t next_id;
+};
+
+struct loc *
+loc_new(void)
+{
+	struct loc *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	if (htable_init(&l->ht, 1024) < 0) {
+		free(l);
+		return NULL;
+	}
+	l->dirty_tail = &l->dirty_head;
+	/* Ids must not repeat across restarts: start from the clock-ish random
+	 * high bits; restore raises next_id past every stored id anyway. */
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = 0;
+	l->next_id = ((uint64_t)(r & 0xffff) << 32) + 1;
+	return l;
+}
+
+static int
+free_cb(struct hnode *n, void *arg)
+{
+	struct loc *l = arg;
+	struct loc_binding *b = container_of(n, struct loc_binding, node);
+
+	htable_remove(&l->ht, n);
+	if (!(b->flags & LOC_F_DIRTY))
+		free(b);
+	return 0;
+}
+
+void
+loc_free(struct loc *l)
+{
+	if (l == NULL)
+		return;
+	htable_walk(&l->ht, free_cb, l);
+	struct loc_binding *b = l->dirty_head;
+	while (b != NULL) {
+		struct loc_binding *next = b->dirty_next;
+		free(b);
+		b = next;
+	}
+	htable_free(&l->ht);
+	free(l);
+}
+
+static size_t
+str_off(const struct loc_binding *b, enum loc_str i)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < (int)i; k++)
+		off += (size_t)b->str_len[k] + 1;
+	return off;
+}
+
+const char *
+loc_str(const struct loc_binding *b, enum loc_str i)
+{
+	return b->strs + str_off(b, i);
+}
+
+struct slice
+loc_slice(const struct loc_binding *b, enum loc_str i)
+{
+	return slice_make(b->strs + str_off(b, i), b->str_len[i]);
+}
+
+static uint64_t
+aor_hash(struct slice aor)
+{
+	return hash_bytes_nocase(aor.p, aor.len);
+}
+
+static void
+mark_dirty(struct loc *l, struct loc_binding *b)
+{
+	if (b->flags & LOC_F_DIRTY)
+		return;
+	b->flags |= LOC_F_DIRTY;
+	b->dirty_next = NULL;
+	*l->dirty_tail = b;
+	l->dirty_tail = &b->dirty_next;
+	l->ndirty++;
+}
+
+int
+loc_lookup(struct loc *l, struct slice aor, struct loc_binding **out, int max)
+{
+	uint64_t hv = aor_hash(aor);
+	int n = 0;
+
+	for (struct hnode *h = htable_first(&l->ht, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct loc_binding *b =
+		    container_of(h, struct loc_binding, node);
+		if (!slice_eq_nocase(loc_slice(b, LOC_S_AOR), aor))
+			continue;
+		if (n < max)
+			out[n] = b;
+		n++;
+	}
+	return n;
+}
+
+static struct loc_binding *
+make_binding(const struct loc_binding_in *in)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < LOC_S__COUNT; i++) {
+		if (in->s[i].len > 65535)
+			return NULL;
+		total += (size_t)in->s[i].len + 1;
+	}
+	struct loc_binding *b = malloc(sizeof(*b) + total);
+	if (b == NULL)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	char *p = b->strs;
+	for (int i = 0; i < LOC_S__COUNT; i++) {
+		b->str_len[i] = (uint16_t)in->s[i].len;
+		if (in->s[i].len > 0)
+			memcpy(p, in->s[i].p, in->s[i].len);
+		p[in->s[i].len] = '\0';
+		p += in->s[i].len + 1;
+	}
+	b->expires_at = in->expires_at;
+	b->registered_at = in->registered_at;
+	b->cseq = in->cseq;
+	b->reg_id = in->reg_id;
+	b->q = in->q;
+	b->flow = in->flow;
+	return b;
+}
+
+struct loc_binding *
+loc_add(struct loc *l, const struct loc_binding_in *in, bool is_restore)
+{
+	struct loc_binding *b = make_binding(in);
+
+	if (b == NULL)
+		return NULL;
+	if (in->id != 0) {
+		b->id = in->id;
+		if (in->id >= l->next_id)
+			l->next_id = in->id + 1;
+	} else {
+		b->id = l->next_id++;
+	}
+	htable_insert(&l->ht, &b->node, aor_hash(in->s[LOC_S_AOR]));
+	if (!is_restore)
+		mark_dirty(l, b);
+	return b;
+}
+
+static void
+retire(struct loc *l, struct loc_binding *b, uint8_t why)
+{
+	htable_remove(&l->ht, &b->node);
+	if (b->flags & LOC_F_DIRTY) {
+		/* Already queued: the flush decides by the flags. A queued
+		 * upsert that is now retired must not be written. */
+		b->flags |= why;
+		return;
+	}
+	if (why == LOC_F_RETIRED) {
+		free(b);
+		return;
+	}
+	b->flags |= why;
+	mark_dirty(l, b);
+}
+
+struct loc_binding *
+loc_update(
+    struct loc *l, struct loc_binding *b, const struct loc_binding_in *in)
+{
+	struct loc_binding_in copy = *in;
+
+	copy.id = b->id;
+	struct loc_binding *nb = make_binding(&copy);
+	if (nb == NULL)
+		return NULL;
+	nb->id = b->id;
+	retire(l, b, LOC_F_RETIRED);
+	htable_insert(&l->ht, &nb->node, aor_hash(copy.s[LOC_S_AOR]));
+	mark_dirty(l, nb);
+	return nb;
+}
+
+void
+loc_remove(struct loc *l, struct loc_binding *b)
+{
+	retire(l, b, LOC_F_DELETED);
+}
+
+struct expire_ctx {
+	struct loc *l;
+	int64_t now;
+	size_t n;
+};
+
+static int
+expire_cb(struct hnode *h, void *arg)
+{
+	struct expire_ctx *c = arg;
+	struct loc_binding *b = container_of(h, struct loc_binding, node);
+
+	if (b->expires_at <= c->now) {
+		loc_remove(c->l, b);
+		c->n++;
+	}
+	return 0;
+}
+
+size_t
+loc_expire(struct loc *l, int64_t now)
+{
+	struct expire_ctx c = {l, now, 0};
+
+	htable_walk(&l->ht, expire_cb, &c);
+	return c.n;
+}
+
+size_t
+loc_remove_aor(struct loc *l, struct slice aor, struct slice contact)
+{
+	struct loc_binding *v[64];
+	size_t removed = 0;
+	int n;
+
+	/* Lookups are bounded, so remove in rounds until none match. */
+	do {
+		n = loc_lookup(l, aor, v, 64);
+		int lim = n < 64 ? n : 64, hit = 0;
+		for (int i = 0; i < lim; i++) {
+			if (contact.len > 0 &&
+			    !slice_eq(loc_slice(v[i], LOC_S_CONTACT), contact))
+				continue;
+			loc_remove(l, v[i]);
+			removed++;
+			hit++;
+		}
+		if (hit == 0)
+			break;
+	} while (n > 0);
+	return removed;
+}
+
+struct closed_ctx {
+	struct loc *l;
+	const struct loc_flow *f;
+	size_t n;
+};
+
+static int
+closed_cb(struct hnode *h, void *arg)
+{
+	struct closed_ctx *c = arg;
+	struct loc_binding *b = container_of(h, struct loc_binding, node);
+
+	if (b->flow.conn_id != 0 && b->flow.conn_id == c->f->conn_id &&
+	    b->flow.transport == c->f->transport &&
+	    b->flow.listener == c->f->listener &&
+	    memcmp(&b->flow.remote, &c->f->remote, sizeof(b->flow.remote)) == 0) {
+		/* Only a field changes: in place, then written behind. */
+		b->flow.conn_id = 0;
+		mark_dirty(c->l, b);
+		c->n++;
+	}
+	return 0;
+}
+
+size_t
+loc_flow_closed(struct loc *l, const struct loc_flow *f)
+{
+	struct closed_ctx c = {l, f, 0};
+
+	if (f->conn_id == 0)
+		return 0;
+	htable_walk(&l->ht, closed_cb, &c);
+	return c.n;
+}
+
+size_t
+loc_count(const struct loc *l)
+{
+	return l->ht.count;
+}
+
+size_t
+loc_dirty_count(const struct loc *l)
+{
+	return l->ndirty;
+}
+
+struct walk_ctx {
+	loc_walk_cb cb;
+	void *arg;
+};
+
+static int
+walk_cb(struct hnode *h, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	return w->cb(container_of(h, struct loc_binding, node), w->arg);
+}
+
+void
+loc_walk(struct loc *l, loc_walk_cb cb, void *arg)
+{
+	struct walk_ctx w = {cb, arg};
+
+	htable_walk(&l->ht, walk_cb, &w);
+}
+
+int
+loc_flush(struct loc *l, loc_flush_cb cb, void *arg)
+{
+	for (struct loc_binding *b = l->dirty_head; b != NULL;
+	     b = b->dirty_next) {
+		if (b->flags & LOC_F_RETIRED)
+			continue;
+		if (cb(b, (b->flags & LOC_F_DELETED) != 0, arg) < 0)
+			return -1;
+	}
+	struct loc_binding *b = l->dirty_head;
+	while (b != NULL) {
+		struct loc_binding *next = b->dirty_next;
+		if (b->flags & (LOC_F_DELETED | LOC_F_RETIRED)) {
+			free(b);
+		} else {
+			b->flags &= (uint8_t)~LOC_F_DIRTY;
+			b->dirty_next = NULL;
+		}
+		b = next;
+	}
+	l->dirty_head = NULL;
+	l->dirty_tail = &l->dirty_head;
+	l->ndirty = 0;
+	return 0;
+}
+
+void
+loc_flow_from_ipc(struct loc_flow *lf, const struct ipc_flow *f)
+{
+	memset(lf, 0, sizeof(*lf));
+	lf->transport = f->transport;
+	lf->role = f->role;
+	lf->listener = f->listener;
+	lf->conn_id = f->conn_id;
+	lf->local = f->local;
+	lf->remote = f->remote;
+}
+
+void
+loc_flow_to_ipc(struct ipc_flow *f, const struct loc_flow *lf)
+{
+	memset(f, 0, sizeof(*f));
+	f->transport = lf->transport;
+	f->role = lf->role;
+	f->listener = lf->listener;
+	f->conn_id = lf->conn_id;
+	f->local = lf->local;
+	f->remote = lf->remote;
+}

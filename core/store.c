@@ -1,0 +1,465 @@
+/*
+ * SQLite storage for core. Why prepared statements kept open: the user
+ * lookup runs on every authenticated request and the location flush every
+ * second, so neither should re-parse SQL. Schema changes go through the
+ * migrations table below, numbered by PRAGMA user_version.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+enum {
+	ST_USER_GET,
+	ST_USER_INSERT,
+	ST_USER_REPLACE,
+	ST_USER_REMOVE,
+	ST_USER_LIST,
+	ST_USER_COUNT,
+	ST_META_GET,
+	ST_META_SET,
+	ST_LOC_PUT,
+	ST_LOC_DEL,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_USER_GET] = "SELECT user, domain, realm, ha1_md5, ha1_sha256, "
+                    "ha1_sha512_256, max_calls FROM users WHERE user = ?1 "
+                    "AND domain = ?2 COLLATE NOCASE",
+    [ST_USER_INSERT] = "INSERT INTO users (user, domain, realm, ha1_md5, "
+                       "ha1_sha256, ha1_sha512_256, max_calls) VALUES "
+                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_USER_REPLACE] = "INSERT OR REPLACE INTO users (user, domain, "
+                        "realm, ha1_md5, ha1_sha256, ha1_sha512_256, "
+                        "max_calls) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_USER_REMOVE] = "DELETE FROM users WHERE user = ?1 AND domain = ?2 "
+                       "COLLATE NOCASE",
+    [ST_USER_LIST] = "SELECT user, domain, realm, ha1_md5, ha1_sha256, "
+                     "ha1_sha512_256, max_calls FROM users ORDER BY "
+                     "domain, user LIMIT ?1",
+    [ST_USER_COUNT] = "SELECT count(*) FROM users",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES "
+                    "(?1, ?2)",
+    [ST_LOC_PUT] = "INSERT OR REPLACE INTO location (id, aor, contact, "
+                   "call_id, instance, path, ua, expires_at, "
+                   "registered_at, cseq, reg_id, q, flow) VALUES (?1, ?2, "
+                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_LOC_DEL] = "DELETE FROM location WHERE id = ?1",
+};
+
+/* Each entry brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    "CREATE TABLE users (user TEXT NOT NULL, domain TEXT NOT NULL COLLATE "
+    "NOCASE, realm TEXT NOT NULL, ha1_md5 TEXT NOT NULL DEFAULT '', "
+    "ha1_sha256 TEXT NOT NULL DEFAULT '', ha1_sha512_256 TEXT NOT NULL "
+    "DEFAULT '', max_calls INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user, "
+    "domain));"
+    "CREATE TABLE location (id INTEGER PRIMARY KEY, aor TEXT NOT NULL, "
+    "contact TEXT NOT NULL, call_id TEXT NOT NULL, instance TEXT NOT NULL, "
+    "path TEXT NOT NULL, ua TEXT NOT NULL, expires_at INTEGER NOT NULL, "
+    "registered_at INTEGER NOT NULL, cseq INTEGER NOT NULL, reg_id INTEGER "
+    "NOT NULL, q INTEGER NOT NULL, flow BLOB NOT NULL);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT];
+	bool in_tx;
+};
+
+static int
+exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("store: %s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int version = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	if (version > target) {
+		snprintf(err, errlen,
+		    "database schema %d is newer than this program (%d)",
+		    version, target);
+		return -1;
+	}
+	for (int v = version; v < target; v++) {
+		char pragma[64];
+		if (exec(s, "BEGIN IMMEDIATE") < 0)
+			goto fail;
+		snprintf(
+		    pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (exec(s, migrations[v]) < 0 || exec(s, pragma) < 0) {
+			exec(s, "ROLLBACK");
+			goto fail;
+		}
+		if (exec(s, "COMMIT") < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(
+	    err, errlen, "schema migration failed: %s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 2000);
+	/* WAL with FULL sync: a reply to a user change means it is on disk;
+	 * the location flush is batched, so the extra fsync is per second. */
+	if (exec(s, "PRAGMA journal_mode = WAL") < 0 ||
+	    exec(s, "PRAGMA synchronous = FULL") < 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (migrate(s, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		        SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		        NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: %s", stmt_sql[i],
+			    sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+static sqlite3_stmt *
+stmt(struct store *s, int i)
+{
+	sqlite3_reset(s->st[i]);
+	sqlite3_clear_bindings(s->st[i]);
+	return s->st[i];
+}
+
+static void
+bind_slice(sqlite3_stmt *q, int i, struct slice v)
+{
+	sqlite3_bind_text(q, i, v.p ? v.p : "", (int)v.len, SQLITE_TRANSIENT);
+}
+
+static void
+col_copy(sqlite3_stmt *q, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void
+row_to_user(sqlite3_stmt *q, struct store_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	col_copy(q, 0, u->user, sizeof(u->user));
+	col_copy(q, 1, u->domain, sizeof(u->domain));
+	col_copy(q, 2, u->realm, sizeof(u->realm));
+	col_copy(q, 3, u->ha1[DIGEST_MD5], sizeof(u->ha1[0]));
+	col_copy(q, 4, u->ha1[DIGEST_SHA256], sizeof(u->ha1[0]));
+	col_copy(q, 5, u->ha1[DIGEST_SHA512_256], sizeof(u->ha1[0]));
+	u->max_calls = (uint32_t)sqlite3_column_int64(q, 6);
+}
+
+int
+store_user_get(struct store *s, struct slice user, struct slice domain,
+    struct store_user *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_GET);
+
+	bind_slice(q, 1, user);
+	bind_slice(q, 2, domain);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		row_to_user(q, out);
+		sqlite3_reset(q);
+		return 1;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("store: user lookup: %s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int
+store_user_put(struct store *s, const struct store_user *u, bool replace)
+{
+	sqlite3_stmt *q = stmt(s, replace ? ST_USER_REPLACE : ST_USER_INSERT);
+
+	sqlite3_bind_text(q, 1, u->user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, u->domain, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, u->realm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 4, u->ha1[DIGEST_MD5], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 5, u->ha1[DIGEST_SHA256], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(
+	    q, 6, u->ha1[DIGEST_SHA512_256], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 7, u->max_calls);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT && !replace)
+		return 1;
+	log_warnx("store: user write: %s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int
+store_user_remove(struct store *s, struct slice user, struct slice domain)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_REMOVE);
+
+	bind_slice(q, 1, user);
+	bind_slice(q, 2, domain);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: user remove: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int
+store_user_list(struct store *s, size_t limit, store_user_cb cb, void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_LIST);
+	struct store_user u;
+	int n = 0, rc;
+
+	sqlite3_bind_int64(q, 1, limit == 0 ? -1 : (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row_to_user(q, &u);
+		n++;
+		if (cb(&u, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int64_t
+store_user_count(struct store *s)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_COUNT);
+	int64_t n = -1;
+
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return n;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	s->in_tx = true;
+	return 0;
+}
+
+int
+store_commit(struct store *s)
+{
+	s->in_tx = false;
+	if (exec(s, "COMMIT") < 0) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *s)
+{
+	s->in_tx = false;
+	exec(s, "ROLLBACK");
+}
+
+int
+store_meta_get(struct store *s, const char *key, char *buf, size_t cap)
+{
+	sqlite3_stmt *q = stmt(s, ST_META_GET);
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		col_copy(q, 0, buf, cap);
+		sqlite3_reset(q);
+		return 1;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_meta_set(struct store *s, const char *key, const char *val)
+{
+	sqlite3_stmt *q = stmt(s, ST_META_SET);
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, val, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+flush_one(const struct loc_binding *b, bool is_deleted, void *arg)
+{
+	struct store *s = arg;
+	sqlite3_stmt *q;
+
+	if (is_deleted) {
+		q = stmt(s, ST_LOC_DEL);
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)b->id);
+	} else {
+		q = stmt(s, ST_LOC_PUT);
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)b->id);
+		for (int i = 0; i < LOC_S__COUNT; i++)
+			bind_slice(q, 2 + i, loc_slice(b, (enum loc_str)i));
+		sqlite3_bind_int64(q, 8, b->expires_at);
+		sqlite3_bind_int64(q, 9, b->registered_at);
+		sqlite3_bind_int64(q, 10, b->cseq);
+		sqlite3_bind_int64(q, 11, b->reg_id);
+		sqlite3_bind_int(q, 12, b->q);
+		sqlite3_bind_blob(
+		    q, 13, &b->flow, sizeof(b->flow), SQLITE_TRANSIENT);
+	}
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: location write: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_loc_flush(struct store *s, struct loc *l)
+{
+	if (loc_dirty_count(l) == 0)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (loc_flush(l, flush_one, s) < 0) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	if (exec(s, "COMMIT") < 0) {
+		/* loc already forgot the changes; the rows will be rewritten
+		 * at the binding's next refresh. Say so. */
+		log_warnx(
+		    "store: location commit failed: %s", sqlite3_errmsg(s->db));
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+long
+store_loc_load(struct store *s, struct loc *l, int64_t now)
+{
+	sqlite3_stmt *q;
+	long n = 0;
+	int rc;
+	char del[96];
+
+	snprintf(del, sizeof(del),
+	    "DELETE FROM location WHERE expires_at <= %lld", (long long)now);
+	if (exec(s, del) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+	        "SELECT id, aor, contact, call_id, instance, path, ua, "
+	        "expires_at, registered_at, cseq, reg_id, q, flow FROM "
+	        "location",
+	        -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct loc_binding_in in;
+		memset(&in, 0, sizeof(in));
+		in.id = (uint64_t)sqlite3_column_int64(q, 0);
+		for (int i = 0; i < LOC_S__COUNT; i++) {
+			const char *t =
+			    (const char *)sqlite3_column_text(q, 1 + i);
+			in.s[i] = slice_make(t ? t : "",
+			    (uint32_t)sqlite3_column_bytes(q, 1 + i));
+		}
+		in.expires_at = sqlite3_column_int64(q, 7);
+		in.registered_at = sqlite3_column_int64(q, 8);
+		in.cseq = (uint32_t)sqlite3_column_int64(q, 9);
+		in.reg_id = (uint32_t)sqlite3_column_int64(q, 10);
+		in.q = (uint16_t)sqlite3_column_int(q, 11);
+		if (sqlite3_column_bytes(q, 12) == (int)sizeof(in.flow))
+			memcpy(&in.flow, sqlite3_column_blob(q, 12),
+			    sizeof(in.flow));
+		if (loc_add(l, &in, true) == NULL) {
+			sqlite3_finalize(q);
+			return -1;
+		}
+		n++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? n : -1;
+}

@@ -1,0 +1,166 @@
+/* Unit tests of core/store.c: schema creation, users, metadata, and the
+ * location write-behind surviving a close and reopen. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/store.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/pc-test-store.XXXXXX";
+static char path[256];
+
+static struct store *
+open_db(void)
+{
+	char err[256] = "";
+	struct store *s = store_open(path, err, sizeof(err));
+
+	if (s == NULL)
+		printf("# %s\n", err);
+	return s;
+}
+
+static int
+list_cb(const struct store_user *u, void *arg)
+{
+	int *n = arg;
+
+	(*n)++;
+	return strcmp(u->user, "bob") == 0; /* stop at bob */
+}
+
+static void
+test_users(void)
+{
+	struct store *s = open_db();
+	struct store_user u, got;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.user, sizeof(u.user), "alice");
+	snprintf(u.domain, sizeof(u.domain), "example.com");
+	snprintf(u.realm, sizeof(u.realm), "example.com");
+	snprintf(u.ha1[DIGEST_MD5], sizeof(u.ha1[0]), "%032d", 1);
+	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	CHECK_EQ_INT(store_user_put(s, &u, false), 1);
+	CHECK_EQ_INT(store_user_get(
+	                 s, SLICE_LIT("alice"), SLICE_LIT("EXAMPLE.com"), &got),
+	    1);
+	CHECK_STR(got.ha1[DIGEST_MD5], u.ha1[DIGEST_MD5]);
+	CHECK_STR(got.ha1[DIGEST_SHA256], "");
+	CHECK_EQ_INT(store_user_get(
+	                 s, SLICE_LIT("Alice"), SLICE_LIT("example.com"), &got),
+	    0);
+	snprintf(u.ha1[DIGEST_SHA256], sizeof(u.ha1[0]), "%064d", 2);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	snprintf(u.user, sizeof(u.user), "bob");
+	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	snprintf(u.user, sizeof(u.user), "carol");
+	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	CHECK_EQ_INT(store_user_count(s), 3);
+	int n = 0;
+	CHECK_EQ_INT(store_user_list(s, 0, list_cb, &n), 2);
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("carol"), SLICE_LIT("example.com")),
+	    1);
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("carol"), SLICE_LIT("example.com")),
+	    0);
+	/* A rolled-back transaction leaves nothing behind. */
+	CHECK_EQ_INT(store_begin(s), 0);
+	snprintf(u.user, sizeof(u.user), "dave");
+	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	store_rollback(s);
+	CHECK_EQ_INT(store_user_count(s), 2);
+	CHECK_EQ_INT(store_meta_set(s, "k", "v1"), 0);
+	CHECK_EQ_INT(store_meta_set(s, "k", "v2"), 0);
+	char buf[16];
+	CHECK_EQ_INT(store_meta_get(s, "k", buf, sizeof(buf)), 1);
+	CHECK_STR(buf, "v2");
+	CHECK_EQ_INT(store_meta_get(s, "nokey", buf, sizeof(buf)), 0);
+	store_close(s);
+
+	/* Durable across a reopen. */
+	s = open_db();
+	CHECK_EQ_INT(store_user_get(
+	                 s, SLICE_LIT("alice"), SLICE_LIT("example.com"), &got),
+	    1);
+	CHECK_STR(got.ha1[DIGEST_SHA256], u.ha1[DIGEST_SHA256]);
+	store_close(s);
+}
+
+static void
+test_location(void)
+{
+	struct store *s = open_db();
+	struct loc *l = loc_new();
+	struct loc_binding_in in;
+	struct loc_binding *v[4];
+
+	memset(&in, 0, sizeof(in));
+	in.s[LOC_S_AOR] = SLICE_LIT("alice@example.com");
+	in.s[LOC_S_CONTACT] = SLICE_LIT("sip:alice@10.0.0.5:5060");
+	in.s[LOC_S_CALL_ID] = SLICE_LIT("call-1");
+	in.s[LOC_S_INSTANCE] = SLICE_LIT("<urn:uuid:1>");
+	in.expires_at = 2000;
+	in.cseq = 3;
+	in.q = 500;
+	in.flow.transport = IPC_TP_UDP;
+	in.flow.remote.family = 4;
+	in.flow.remote.port = 40000;
+	loc_add(l, &in, false);
+	in.s[LOC_S_AOR] = SLICE_LIT("bob@example.com");
+	in.expires_at = 1000;
+	struct loc_binding *bob = loc_add(l, &in, false);
+	in.s[LOC_S_AOR] = SLICE_LIT("carol@example.com");
+	struct loc_binding *carol = loc_add(l, &in, false);
+	CHECK_EQ_INT(store_loc_flush(s, l), 0);
+	loc_remove(l, carol);
+	in.s[LOC_S_AOR] = SLICE_LIT("bob@example.com");
+	in.expires_at = 3000;
+	loc_update(l, bob, &in);
+	CHECK_EQ_INT(store_loc_flush(s, l), 0);
+	loc_free(l);
+	store_close(s);
+
+	s = open_db();
+	l = loc_new();
+	CHECK_EQ_INT(store_loc_load(s, l, 1500), 2);
+	CHECK_EQ_INT(loc_lookup(l, SLICE_LIT("alice@example.com"), v, 4), 1);
+	CHECK_STR(loc_str(v[0], LOC_S_INSTANCE), "<urn:uuid:1>");
+	CHECK_EQ_INT(v[0]->q, 500);
+	CHECK_EQ_INT(v[0]->flow.remote.port, 40000);
+	CHECK_EQ_INT(loc_lookup(l, SLICE_LIT("bob@example.com"), v, 4), 1);
+	CHECK_EQ_INT(v[0]->expires_at, 3000);
+	CHECK_EQ_INT(loc_lookup(l, SLICE_LIT("carol@example.com"), v, 4), 0);
+	/* Restored bindings are not dirty; a new one gets a fresh id. */
+	CHECK_EQ_INT(loc_dirty_count(l), 0);
+	uint64_t old = v[0]->id;
+	in.s[LOC_S_AOR] = SLICE_LIT("dave@example.com");
+	CHECK(loc_add(l, &in, false)->id > old);
+	loc_free(l);
+	l = loc_new();
+	CHECK_EQ_INT(store_loc_load(s, l, 2500), 1); /* alice expired */
+	loc_free(l);
+	store_close(s);
+}
+
+int
+main(void)
+{
+	hash_seed_random();
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	TEST_RUN(test_users);
+	TEST_RUN(test_location);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
