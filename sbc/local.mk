@@ -4,18 +4,23 @@ noinst_LIBRARIES += sbc/libedge.a
 sbc_libedge_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(OPENSSL_CFLAGS)
 sbc_libedge_a_SOURCES = \
 	sbc/rate.c sbc/rate.h \
-	sbc/token.c sbc/token.h
+	sbc/token.c sbc/token.h \
+	sbc/acl.c sbc/acl.h \
+	sbc/ban.c sbc/ban.h
 
 EDGE_LIBS = sbc/libedge.a $(PC_COMMON_LIBS)
 EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)
 
-edge_tests = tests/unit/test_rate tests/unit/test_token
+edge_tests = tests/unit/test_rate tests/unit/test_token \
+	tests/unit/test_edge_acl_ban
 check_PROGRAMS += $(edge_tests)
 TESTS += $(edge_tests)
 tests_unit_test_rate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_rate_LDADD = $(EDGE_TEST_LDADD)
 tests_unit_test_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_token_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_edge_acl_ban_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_edge_acl_ban_LDADD = $(EDGE_TEST_LDADD)
 
 noinst_PROGRAMS += tests/fuzz/fuzz_topo_token
 tests_fuzz_fuzz_topo_token_SOURCES = tests/fuzz/fuzz_topo_token.c $(FUZZ_MAIN)

@@ -1,0 +1,151 @@
+/*
+ * Source address filtering per listener. Lists are short (operators write
+ * them by hand), so a linear scan beats any tree here.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+
+int
+acl_rule_parse(const char *text, struct acl_rule *out)
+{
+	char buf[64];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (alen == 0 || alen >= sizeof buf)
+		return -1;
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	memset(out, 0, sizeof *out);
+	unsigned maxp;
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = 4;
+		maxp = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = 6;
+		maxp = 128;
+	} else {
+		return -1;
+	}
+	unsigned p = maxp;
+	if (slash != NULL) {
+		const char *s = slash + 1;
+		if (*s == '\0' || strlen(s) > 3)
+			return -1;
+		p = 0;
+		for (; *s != '\0'; s++) {
+			if (*s < '0' || *s > '9')
+				return -1;
+			p = p * 10 + (unsigned)(*s - '0');
+		}
+		if (p > maxp)
+			return -1;
+	}
+	out->prefix = (uint8_t)p;
+	/* Clear host bits so matching compares only the prefix. */
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bit = i * 8;
+		if (bit >= p)
+			out->addr[i] = 0;
+		else if (bit + 8 > p)
+			out->addr[i] &= (uint8_t)(0xff << (8 - (p - bit)));
+	}
+	return 0;
+}
+
+static int
+parse_list(struct acl_rule **out, size_t *nout, char *const *src, size_t n,
+    const char *what, char *err, size_t errlen)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	*out = calloc(n, sizeof **out);
+	if (*out == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (acl_rule_parse(src[i], &(*out)[i]) != 0) {
+			snprintf(err, errlen, "%s[%zu]: \"%s\" is not a CIDR",
+			    what, i, src[i]);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+	}
+	*nout = n;
+	return 0;
+}
+
+int
+acl_init(struct acl *a, char *const *allow, size_t nallow, char *const *deny,
+    size_t ndeny, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof *a);
+	if (parse_list(&a->allow, &a->nallow, allow, nallow, "acl_allow", err,
+	        errlen) != 0)
+		return -1;
+	if (parse_list(&a->deny, &a->ndeny, deny, ndeny, "acl_deny", err,
+	        errlen) != 0) {
+		acl_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+void
+acl_free(struct acl *a)
+{
+	free(a->allow);
+	free(a->deny);
+	memset(a, 0, sizeof *a);
+}
+
+void
+acl_addr_normalise(struct ipc_addr *a)
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (a->family == 6 && memcmp(a->addr, mapped, 12) == 0) {
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = 4;
+	}
+}
+
+bool
+acl_rule_match(const struct acl_rule *r, const struct ipc_addr *src)
+{
+	struct ipc_addr s = *src;
+	acl_addr_normalise(&s);
+	if (s.family != r->family)
+		return false;
+	unsigned p = r->prefix, full = p / 8, rest = p % 8;
+	if (memcmp(s.addr, r->addr, full) != 0)
+		return false;
+	if (rest != 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+		if ((s.addr[full] & mask) != r->addr[full])
+			return false;
+	}
+	return true;
+}
+
+bool
+acl_permits(const struct acl *a, const struct ipc_addr *src)
+{
+	for (size_t i = 0; i < a->ndeny; i++)
+		if (acl_rule_match(&a->deny[i], src))
+			return false;
+	if (a->nallow == 0)
+		return true;
+	for (size_t i = 0; i < a->nallow; i++)
+		if (acl_rule_match(&a->allow[i], src))
+			return true;
+	return false;
+}

@@ -1,0 +1,38 @@
+/*
+ * acl: per-listener allow/deny lists of CIDR prefixes (config
+ * listen[].acl_allow / acl_deny). A deny match refuses; a non-empty allow
+ * list refuses everything it does not match. IPv4-mapped IPv6 sources
+ * match IPv4 rules. The acl owns its rule arrays (acl_free).
+ */
+#ifndef PC_SBC_ACL_H
+#define PC_SBC_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc_msgs.h"
+
+struct acl_rule {
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix;
+	uint8_t addr[16];
+};
+
+struct acl {
+	struct acl_rule *allow, *deny;
+	size_t nallow, ndeny;
+};
+
+/* Parses "a.b.c.d/n", "x::y/n" or a bare address (full length). */
+int acl_rule_parse(const char *text, struct acl_rule *out);
+/* Builds from config strings; -1 with the bad entry named in err. */
+int acl_init(struct acl *a, char *const *allow, size_t nallow,
+    char *const *deny, size_t ndeny, char *err, size_t errlen);
+void acl_free(struct acl *a);
+bool acl_rule_match(const struct acl_rule *r, const struct ipc_addr *src);
+bool acl_permits(const struct acl *a, const struct ipc_addr *src);
+/* Maps ::ffff:a.b.c.d to a.b.c.d (dual-stack sockets report those). */
+void acl_addr_normalise(struct ipc_addr *a);
+
+#endif
