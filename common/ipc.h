@@ -22,7 +22,7 @@ struct ipc_hdr {
 	uint16_t type;
 	uint16_t flags;
 	uint32_t length; /* body bytes after the header */
-	uint64_t id;     /* matches replies to requests */
+	uint64_t id; /* matches replies to requests */
 };
 _Static_assert(sizeof(struct ipc_hdr) == 16, "ipc_hdr is 16 bytes");
 
@@ -74,9 +74,13 @@ int ipc_send_fd(int fd, uint16_t type, uint64_t id, const void *body,
  * unknown type, length out of bounds, truncated datagram; a sibling sent
  * garbage, which callers treat as fatal per STYLE.md), or the socket error.
  */
-int ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf,
-    size_t cap, struct ipc_msg *out);
+int ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
+    struct ipc_msg *out);
 const char *ipc_type_name(const struct ipc_catalogue *cat, uint16_t type);
+/* The checks of ipc_recv() on a datagram already in memory (n bytes at
+ * buf): 0 with *out filled (fd -1), or -1 with errno EPROTO. */
+int ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
+    struct ipc_msg *out);
 
 /* Exact-consumption reader: a decode succeeds only if every byte of the
  * body was read. */
@@ -100,13 +104,15 @@ bool ipc_reader_done(const struct ipc_reader *r);
  */
 struct ev_loop;
 struct ipc_chan;
-typedef void (*ipc_chan_msg_cb)(struct ipc_chan *ch, const struct ipc_msg *m,
-    void *arg);
+typedef void (*ipc_chan_msg_cb)(
+    struct ipc_chan *ch, const struct ipc_msg *m, void *arg);
 /* Called once when the peer closes or the channel fails; the channel must
  * then be freed by the owner (not from inside on_msg of another chan). */
 typedef void (*ipc_chan_close_cb)(struct ipc_chan *ch, void *arg);
 
 /*
+ * high_water 0 means 1 MiB; it is never below IPC_MAX_MSG.
+ * on_msg owns m->fd (a passed descriptor) and must close or keep it.
  * Takes ownership of fd. Sends our HELLO (role, name) at once; the peer's
  * first message must be a valid HELLO or the channel closes (on_close).
  * on_msg sees only the messages after HELLO.
@@ -137,7 +143,7 @@ _Static_assert(sizeof(struct ipc_hello) == 32, "ipc_hello is 32 bytes");
 
 int ipc_send_hello(int fd, uint16_t role, const char *name);
 /* Fills *out; false with a reason in err if version or sizes differ. */
-bool ipc_check_hello(const struct ipc_msg *m, struct ipc_hello *out,
-    char *err, size_t errlen);
+bool ipc_check_hello(
+    const struct ipc_msg *m, struct ipc_hello *out, char *err, size_t errlen);
 
 #endif

@@ -39,8 +39,19 @@ struct log_rl {
 	uint32_t in_window;
 	uint64_t suppressed;
 };
-#define LOG_RL_INIT(interval_ms, burst) {(interval_ms), (burst), 0, 0, 0}
-void log_ratelimited(struct log_rl *rl, enum log_level level,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define LOG_RL_INIT(interval_ms, burst) \
+	{ \
+		(interval_ms), (burst), 0, 0, 0 \
+	}
+void log_ratelimited(struct log_rl *rl, enum log_level level, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/* The summary of a window is written by the first call after it ends. */
+
+/* Where lines go (default 2, stderr); for tests and daemons that log to a
+ * file. */
+void log_set_fd(int fd);
+/* The clock log_ratelimited() uses (default CLOCK_MONOTONIC, in ms); tests
+ * inject their own. */
+void log_set_clock(uint64_t (*fn)(void *), void *arg);
 
 #endif

@@ -1,0 +1,662 @@
+/*
+ * ipc: SOCK_SEQPACKET framing between Portcullis daemons. Everything a
+ * sibling sends is checked against the socket's catalogue before a decoder
+ * sees it; anything outside it is EPROTO, which callers treat as fatal
+ * (the supervisor restarts the process). ipc_chan adds an output queue
+ * with a high-water mark and the HELLO handshake.
+ */
+#include "config.h"
+
+#include "ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "ipc_msgs.h"
+#include "log.h"
+
+#define IPC_KNOWN_FLAGS IPC_F_MORE
+#define IPC_BODY_MAX (IPC_MAX_MSG - sizeof(struct ipc_hdr))
+#define IPC_CHAN_DEFAULT_HW (1024u * 1024u)
+#define IPC_CHAN_READ_BUDGET 64
+
+int
+ipc_socketpair(int sv[2])
+{
+	return socketpair(
+	    AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+}
+
+static int
+fill_sun(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof sun->sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, n + 1);
+	return 0;
+}
+
+int
+ipc_listen(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun;
+	if (fill_sun(&sun, path) < 0)
+		return -1;
+	struct stat st;
+	/* Only a socket is stale; any other file is someone else's. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	int fd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+	    chmod(path, mode) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
+ipc_accept(int lfd)
+{
+	return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int
+ipc_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	if (fill_sun(&sun, path) < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc;
+	do
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+send_parts(int fd, uint16_t type, uint16_t flags, uint64_t id, const void *body,
+    uint32_t body_len, const void *payload, uint32_t payload_len, int passfd)
+{
+	if ((uint64_t)body_len + payload_len > IPC_BODY_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	struct ipc_hdr h = {.type = type,
+	    .flags = flags,
+	    .length = body_len + payload_len,
+	    .id = id};
+	struct iovec iov[3];
+	int n = 0;
+	iov[n].iov_base = &h;
+	iov[n++].iov_len = sizeof h;
+	if (body_len) {
+		iov[n].iov_base = (void *)body;
+		iov[n++].iov_len = body_len;
+	}
+	if (payload_len) {
+		iov[n].iov_base = (void *)payload;
+		iov[n++].iov_len = payload_len;
+	}
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	if (passfd >= 0) {
+		memset(&cm, 0, sizeof cm);
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof cm.buf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	}
+	ssize_t w;
+	do
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_send(int fd, uint16_t type, uint16_t flags, uint64_t id, const void *body,
+    uint32_t body_len, const void *payload, uint32_t payload_len)
+{
+	return send_parts(
+	    fd, type, flags, id, body, body_len, payload, payload_len, -1);
+}
+
+int
+ipc_send_fd(int fd, uint16_t type, uint64_t id, const void *body,
+    uint32_t body_len, int passfd)
+{
+	if (passfd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return send_parts(fd, type, 0, id, body, body_len, NULL, 0, passfd);
+}
+
+static const struct ipc_type_info *
+cat_find(const struct ipc_catalogue *cat, uint16_t type)
+{
+	for (size_t i = 0; i < cat->ntypes; i++)
+		if (cat->types[i].type == type)
+			return &cat->types[i];
+	return NULL;
+}
+
+const char *
+ipc_type_name(const struct ipc_catalogue *cat, uint16_t type)
+{
+	const struct ipc_type_info *ti = cat ? cat_find(cat, type) : NULL;
+	return ti ? ti->name : "unknown";
+}
+
+int
+ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
+    struct ipc_msg *out)
+{
+	if (n < sizeof(struct ipc_hdr)) {
+		errno = EPROTO;
+		return -1;
+	}
+	struct ipc_hdr h;
+	memcpy(&h, buf, sizeof h);
+	if (h.length != n - sizeof h || (h.flags & ~IPC_KNOWN_FLAGS) != 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	const struct ipc_type_info *ti = cat_find(cat, h.type);
+	if (ti == NULL || h.length < ti->min_len || h.length > ti->max_len) {
+		errno = EPROTO;
+		return -1;
+	}
+	out->hdr = h;
+	out->body = buf + sizeof h;
+	out->len = h.length;
+	out->fd = -1;
+	out->info = ti;
+	return 0;
+}
+
+int
+ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
+    struct ipc_msg *out)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	union {
+		struct cmsghdr c;
+		/* Room for a few descriptors so that extras can be closed. */
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof cm.buf};
+	ssize_t n;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return -1;
+	}
+
+	int passed = -1;
+	bool bad = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+			if (passed < 0 && !bad) {
+				passed = f;
+			} else {
+				close(f);
+				bad = true;
+			}
+		}
+	}
+	if (n == 0 && passed < 0 && !bad)
+		return 0;
+	if (bad || ipc_validate(cat, buf, (size_t)n, out) < 0) {
+		if (passed >= 0)
+			close(passed);
+		errno = EPROTO;
+		return -1;
+	}
+	out->fd = passed;
+	return 1;
+}
+
+void
+ipc_reader_init(struct ipc_reader *r, const struct ipc_msg *m)
+{
+	r->p = m->body;
+	r->left = m->len;
+	r->failed = false;
+}
+
+const uint8_t *
+ipc_read_ptr(struct ipc_reader *r, uint32_t n)
+{
+	if (r->failed || n > r->left) {
+		r->failed = true;
+		return NULL;
+	}
+	const uint8_t *p = r->p;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+bool
+ipc_read(struct ipc_reader *r, void *dst, uint32_t n)
+{
+	const uint8_t *p = ipc_read_ptr(r, n);
+	if (p == NULL)
+		return false;
+	if (n)
+		memcpy(dst, p, n);
+	return true;
+}
+
+bool
+ipc_reader_done(const struct ipc_reader *r)
+{
+	return !r->failed && r->left == 0;
+}
+
+/* ---- HELLO ---- */
+
+static void
+hello_fill(struct ipc_hello *h, uint16_t role, const char *name)
+{
+	memset(h, 0, sizeof *h);
+	h->version = IPC_VERSION;
+	h->hdr_size = sizeof(struct ipc_hdr);
+	h->role = role;
+	h->max_msg = IPC_MAX_MSG;
+	h->pid = (uint32_t)getpid();
+	if (name != NULL)
+		strncpy(h->name, name, sizeof h->name - 1);
+}
+
+int
+ipc_send_hello(int fd, uint16_t role, const char *name)
+{
+	struct ipc_hello h;
+	hello_fill(&h, role, name);
+	return ipc_send(fd, IPC_HELLO, 0, 0, &h, sizeof h, NULL, 0);
+}
+
+bool
+ipc_check_hello(
+    const struct ipc_msg *m, struct ipc_hello *out, char *err, size_t errlen)
+{
+	struct ipc_hello h;
+	if (m->hdr.type != IPC_HELLO || m->len != sizeof h) {
+		snprintf(err, errlen,
+		    "first message is %s (%u bytes), not HELLO",
+		    m->info ? m->info->name : "unknown", m->len);
+		return false;
+	}
+	memcpy(&h, m->body, sizeof h);
+	h.name[sizeof h.name - 1] = '\0';
+	if (h.version != IPC_VERSION) {
+		snprintf(err, errlen, "peer %s speaks IPC version %u, we %u",
+		    h.name, h.version, IPC_VERSION);
+		return false;
+	}
+	if (h.hdr_size != sizeof(struct ipc_hdr) || h.max_msg != IPC_MAX_MSG) {
+		snprintf(err, errlen,
+		    "peer %s has header size %u and max message %u, we %zu "
+		    "and %u",
+		    h.name, h.hdr_size, h.max_msg, sizeof(struct ipc_hdr),
+		    (unsigned)IPC_MAX_MSG);
+		return false;
+	}
+	if (out != NULL)
+		*out = h;
+	return true;
+}
+
+/* ---- channel ---- */
+
+struct qmsg {
+	struct qmsg *next;
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct ipc_chan {
+	struct ev_loop *loop;
+	int fd;
+	const struct ipc_catalogue *cat;
+	size_t high_water;
+	char name[16];
+	ipc_chan_msg_cb on_msg;
+	ipc_chan_close_cb on_close;
+	void *arg;
+
+	struct qmsg *qhead, *qtail;
+	size_t queued;
+	bool is_writing; /* EV_WRITE registered */
+
+	struct ipc_hello peer;
+	bool has_peer;
+	bool is_closed; /* failed or peer gone; no more I/O */
+	int busy; /* depth of callbacks into the owner */
+	bool is_free_pending; /* freed from inside a callback */
+	uint8_t *rbuf;
+};
+
+static void chan_io_cb(
+    struct ev_loop *loop, int fd, uint32_t events, void *arg);
+
+static void
+chan_destroy(struct ipc_chan *ch)
+{
+	struct qmsg *q = ch->qhead;
+	while (q != NULL) {
+		struct qmsg *next = q->next;
+		free(q);
+		q = next;
+	}
+	free(ch->rbuf);
+	free(ch);
+}
+
+/* Stops all I/O and tells the owner, once. */
+static void
+chan_fail(struct ipc_chan *ch, const char *why)
+{
+	if (ch->is_closed)
+		return;
+	ch->is_closed = true;
+	ev_io_del(ch->loop, ch->fd);
+	if (why != NULL)
+		log_warnx("ipc %s (%s): %s", ch->cat->name, ch->name, why);
+	if (ch->on_close != NULL) {
+		ch->busy++;
+		ch->on_close(ch, ch->arg);
+		ch->busy--;
+	}
+}
+
+static int
+chan_enqueue(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
+    const void *body, uint32_t body_len, const void *payload,
+    uint32_t payload_len)
+{
+	size_t total = sizeof(struct ipc_hdr) + body_len + payload_len;
+	if (ch->queued + total > ch->high_water) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	struct qmsg *q = malloc(sizeof *q + total);
+	if (q == NULL)
+		return -1;
+	struct ipc_hdr h = {.type = type,
+	    .flags = flags,
+	    .length = body_len + payload_len,
+	    .id = id};
+	memcpy(q->data, &h, sizeof h);
+	if (body_len)
+		memcpy(q->data + sizeof h, body, body_len);
+	if (payload_len)
+		memcpy(q->data + sizeof h + body_len, payload, payload_len);
+	q->len = (uint32_t)total;
+	q->next = NULL;
+	if (ch->qtail)
+		ch->qtail->next = q;
+	else
+		ch->qhead = q;
+	ch->qtail = q;
+	ch->queued += total;
+	if (!ch->is_writing) {
+		if (ev_io_mod(ch->loop, ch->fd, EV_READ | EV_WRITE) == 0)
+			ch->is_writing = true;
+	}
+	return 0;
+}
+
+/* Sends what the queue holds; -1 when the socket failed. */
+static int
+chan_flush(struct ipc_chan *ch)
+{
+	while (ch->qhead != NULL) {
+		struct qmsg *q = ch->qhead;
+		ssize_t w;
+		do
+			w = send(ch->fd, q->data, q->len, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		ch->qhead = q->next;
+		if (ch->qhead == NULL)
+			ch->qtail = NULL;
+		ch->queued -= q->len;
+		free(q);
+	}
+	if (ch->is_writing && ev_io_mod(ch->loop, ch->fd, EV_READ) == 0)
+		ch->is_writing = false;
+	return 0;
+}
+
+struct ipc_chan *
+ipc_chan_new(struct ev_loop *loop, int fd, const struct ipc_catalogue *cat,
+    size_t high_water, uint16_t role, const char *name, ipc_chan_msg_cb on_msg,
+    ipc_chan_close_cb on_close, void *arg)
+{
+	struct ipc_chan *ch = calloc(1, sizeof *ch);
+	if (ch == NULL) {
+		close(fd);
+		return NULL;
+	}
+	ch->rbuf = malloc(IPC_MAX_MSG);
+	if (ch->rbuf == NULL) {
+		free(ch);
+		close(fd);
+		return NULL;
+	}
+	ch->loop = loop;
+	ch->fd = fd;
+	ch->cat = cat;
+	ch->high_water = high_water ? high_water : IPC_CHAN_DEFAULT_HW;
+	/* HELLO must always fit, whatever the mark. */
+	if (ch->high_water < IPC_MAX_MSG)
+		ch->high_water = IPC_MAX_MSG;
+	snprintf(ch->name, sizeof ch->name, "%s", name ? name : "");
+	ch->on_msg = on_msg;
+	ch->on_close = on_close;
+	ch->arg = arg;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (ev_io_add(loop, fd, EV_READ, chan_io_cb, ch) < 0) {
+		int e = errno;
+		close(fd);
+		chan_destroy(ch);
+		errno = e;
+		return NULL;
+	}
+	struct ipc_hello h;
+	hello_fill(&h, role, name);
+	if (ipc_chan_send(ch, IPC_HELLO, 0, 0, &h, sizeof h, NULL, 0) < 0 &&
+	    errno != EPIPE && errno != ECONNRESET) {
+		int e = errno;
+		ipc_chan_free(ch);
+		errno = e;
+		return NULL;
+	}
+	return ch;
+}
+
+void
+ipc_chan_free(struct ipc_chan *ch)
+{
+	if (ch == NULL)
+		return;
+	if (!ch->is_closed) {
+		ch->is_closed = true;
+		ev_io_del(ch->loop, ch->fd);
+	}
+	if (ch->fd >= 0) {
+		close(ch->fd);
+		ch->fd = -1;
+	}
+	if (ch->busy > 0) {
+		ch->is_free_pending = true;
+		return;
+	}
+	chan_destroy(ch);
+}
+
+int
+ipc_chan_fd(const struct ipc_chan *ch)
+{
+	return ch->fd;
+}
+
+size_t
+ipc_chan_queued(const struct ipc_chan *ch)
+{
+	return ch->queued;
+}
+
+const struct ipc_hello *
+ipc_chan_peer(const struct ipc_chan *ch)
+{
+	return ch->has_peer ? &ch->peer : NULL;
+}
+
+int
+ipc_chan_send(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
+    const void *body, uint32_t body_len, const void *payload,
+    uint32_t payload_len)
+{
+	if (ch->is_closed) {
+		errno = EPIPE;
+		return -1;
+	}
+	if ((uint64_t)body_len + payload_len > IPC_BODY_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (ch->qhead == NULL) {
+		if (ipc_send(ch->fd, type, flags, id, body, body_len, payload,
+		        payload_len) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+	}
+	return chan_enqueue(
+	    ch, type, flags, id, body, body_len, payload, payload_len);
+}
+
+static void
+chan_read(struct ipc_chan *ch)
+{
+	for (int i = 0; i < IPC_CHAN_READ_BUDGET; i++) {
+		struct ipc_msg m;
+		int rc = ipc_recv(ch->fd, ch->cat, ch->rbuf, IPC_MAX_MSG, &m);
+		if (rc == 0) {
+			chan_fail(ch, NULL);
+			return;
+		}
+		if (rc < 0) {
+			if (errno == EAGAIN)
+				return;
+			if (errno == EPROTO)
+				chan_fail(ch, "malformed message from peer");
+			else
+				chan_fail(ch, strerror(errno));
+			return;
+		}
+		if (!ch->has_peer) {
+			char err[160];
+			if (!ipc_check_hello(&m, &ch->peer, err, sizeof err)) {
+				if (m.fd >= 0)
+					close(m.fd);
+				chan_fail(ch, err);
+				return;
+			}
+			ch->has_peer = true;
+			continue;
+		}
+		if (m.hdr.type == IPC_HELLO) {
+			chan_fail(ch, "second HELLO from peer");
+			return;
+		}
+		if (ch->on_msg != NULL) {
+			ch->on_msg(ch, &m, ch->arg);
+		} else if (m.fd >= 0) {
+			close(m.fd);
+		}
+		if (ch->is_closed || ch->is_free_pending)
+			return;
+	}
+}
+
+static void
+chan_io_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	struct ipc_chan *ch = arg;
+	ch->busy++;
+	if ((events & EV_WRITE) && chan_flush(ch) < 0)
+		chan_fail(ch, strerror(errno));
+	/* On EV_ERROR read anyway: recv reports EOF or the socket error
+	 * after the datagrams still queued. */
+	if (!ch->is_closed && !ch->is_free_pending &&
+	    (events & (EV_READ | EV_ERROR)))
+		chan_read(ch);
+	ch->busy--;
+	if (ch->is_free_pending && ch->busy == 0)
+		chan_destroy(ch);
+}
