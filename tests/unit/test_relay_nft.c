@@ -1,0 +1,277 @@
+/*
+ * Unit tests of relay/nft.c against the real kernel, inside a network
+ * namespace this test creates (unshare), so the host's nftables are never
+ * touched. Without the privilege to do so the tests are skipped.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft.h"
+#include "tap.h"
+
+static struct nft *n;
+static const uint16_t sip_ports[] = {5060, 5061};
+static const struct nft_layout layout = {21000, 21099, sip_ports, 2};
+
+struct count {
+	int n;
+	struct nft_fwd last;
+	uint16_t port;
+	bool is_drop;
+	uint64_t tmo;
+};
+
+static int
+count_fwd(const struct nft_fwd *f, void *arg)
+{
+	struct count *c = arg;
+
+	c->n++;
+	c->last = *f;
+	return 0;
+}
+
+static int
+count_port(uint16_t port, bool is_drop, void *arg)
+{
+	struct count *c = arg;
+
+	c->n++;
+	c->port = port;
+	c->is_drop = is_drop;
+	return 0;
+}
+
+static int
+count_ban(
+    uint8_t family, const uint8_t *addr, uint64_t tmo, uint64_t exp, void *arg)
+{
+	struct count *c = arg;
+
+	c->n++;
+	c->tmo = tmo;
+	return 0;
+}
+
+static struct nft_fwd
+fwd4(const char *src, uint16_t sport, uint16_t rport, const char *dst,
+    uint16_t dport)
+{
+	struct nft_fwd f;
+
+	memset(&f, 0, sizeof(f));
+	f.family = 4;
+	inet_pton(AF_INET, src, f.src);
+	inet_pton(AF_INET, dst, f.dst);
+	inet_pton(AF_INET, "10.9.0.1", f.out);
+	f.src_port = sport;
+	f.relay_port = rport;
+	f.dst_port = dport;
+	f.out_port = rport + 2;
+	return f;
+}
+
+static void
+test_setup_idempotent(void)
+{
+	char err[256];
+	bool is_kept = true;
+	struct nft_layout other = layout;
+
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK(!is_kept);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK(is_kept);
+	other.port_hi = 21199;
+	CHECK_EQ_INT(nft_setup(n, &other, &is_kept, err, sizeof(err)), 0);
+	CHECK(!is_kept);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK(!is_kept);
+	/* The rules nft(8) sees: maps drive NAT, the drop policy is there. */
+	CHECK_EQ_INT(system("nft list table inet portcullis | grep -q "
+	                    "'dnat ip to ip saddr . udp sport . udp dport map "
+	                    "@dmap4'"),
+	    0);
+	CHECK_EQ_INT(system("nft list table inet portcullis | grep -q "
+	                    "'udp dport 21000-21099 drop'"),
+	    0);
+}
+
+static void
+test_fwd_elements(void)
+{
+	struct nft_fwd f = fwd4("10.9.1.2", 4000, 21000, "10.9.2.2", 6000);
+	struct nft_fwd g = fwd4("10.9.1.3", 4002, 21002, "10.9.2.3", 6002);
+	struct count c = {0};
+
+	nft_batch_begin(n);
+	nft_fwd_add(n, &f);
+	CHECK_EQ_INT(nft_batch_ops(n), 2);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK_EQ_INT(c.last.src_port, 4000);
+	CHECK_EQ_INT(c.last.relay_port, 21000);
+	CHECK_EQ_INT(c.last.dst_port, 6000);
+	CHECK(memcmp(c.last.dst, f.dst, 4) == 0);
+
+	/* Adding an existing key fails, and takes the whole batch with it. */
+	nft_batch_begin(n);
+	nft_fwd_add(n, &g);
+	nft_fwd_add(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), -1);
+	CHECK_EQ_INT(errno, EEXIST);
+	c.n = 0;
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+
+	/* Replace = delete + add in one batch. */
+	f.dst_port = 6100;
+	nft_batch_begin(n);
+	nft_fwd_del(n, &f);
+	nft_fwd_add(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK_EQ_INT(c.last.dst_port, 6100);
+
+	nft_batch_begin(n);
+	nft_fwd_del(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 0);
+	/* Deleting what is not there is an error the caller sees. */
+	nft_batch_begin(n);
+	nft_fwd_del(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), -1);
+	CHECK_EQ_INT(errno, ENOENT);
+}
+
+static void
+test_fwd_ipv6(void)
+{
+	struct nft_fwd f;
+	struct count c = {0};
+
+	memset(&f, 0, sizeof(f));
+	f.family = 6;
+	inet_pton(AF_INET6, "fd00::2", f.src);
+	inet_pton(AF_INET6, "fd00:1::2", f.dst);
+	inet_pton(AF_INET6, "fd00::1", f.out);
+	f.src_port = 7000;
+	f.relay_port = 21010;
+	f.dst_port = 7002;
+	f.out_port = 21012;
+	nft_batch_begin(n);
+	nft_fwd_add(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK_EQ_INT(c.last.family, 6);
+	CHECK(memcmp(c.last.dst, f.dst, 16) == 0);
+	CHECK_EQ_INT(c.last.dst_port, 7002);
+	nft_batch_begin(n);
+	nft_fwd_del(n, &f);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+}
+
+static void
+test_ports_and_bans(void)
+{
+	struct count c = {0};
+	uint8_t a4[4], a6[16];
+
+	nft_batch_begin(n);
+	nft_port_add(n, 21020, false);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK_EQ_INT(c.port, 21020);
+	CHECK(!c.is_drop);
+	nft_batch_begin(n);
+	nft_port_del(n, 21020);
+	nft_port_add(n, 21020, true);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK(c.is_drop);
+
+	inet_pton(AF_INET, "192.0.2.7", a4);
+	inet_pton(AF_INET6, "2001:db8::7", a6);
+	nft_batch_begin(n);
+	nft_ban_add(n, 4, a4, 600);
+	nft_ban_add(n, 6, a6, 0);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_ban_dump(n, count_ban, &c), 0);
+	CHECK_EQ_INT(c.n, 2);
+	CHECK_EQ_INT(system("nft list set inet portcullis ban4 | grep -q "
+	                    "'192.0.2.7 timeout 10m'"),
+	    0);
+	nft_batch_begin(n);
+	nft_ban_del(n, 4, a4);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_ban_dump(n, count_ban, &c), 0);
+	CHECK_EQ_INT(c.n, 1);
+}
+
+static void
+test_teardown_and_foreign(void)
+{
+	char err[256];
+	bool is_kept;
+
+	CHECK_EQ_INT(nft_teardown(n, err, sizeof(err)), 0);
+	CHECK(system("nft list table inet portcullis >/dev/null 2>&1") != 0);
+	CHECK_EQ_INT(nft_teardown(n, err, sizeof(err)), 0);
+	/* Someone else's table of the same name is never touched. */
+	CHECK_EQ_INT(system("nft add table inet portcullis && nft add chain "
+	                    "inet portcullis theirs"),
+	    0);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not ours") != NULL);
+	CHECK_EQ_INT(nft_teardown(n, err, sizeof(err)), -1);
+	CHECK_EQ_INT(system("nft list chain inet portcullis theirs "
+	                    ">/dev/null"),
+	    0);
+	/* And other tables survive our set-up and tear-down. */
+	CHECK_EQ_INT(system("nft delete table inet portcullis && nft add "
+	                    "table ip operator"),
+	    0);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK_EQ_INT(nft_teardown(n, err, sizeof(err)), 0);
+	CHECK_EQ_INT(system("nft list table ip operator >/dev/null"), 0);
+}
+
+int
+main(void)
+{
+	char err[256];
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("# skipped: cannot create a network namespace (%s)\n",
+		    strerror(errno));
+		return tap_done();
+	}
+	n = nft_open(err, sizeof(err));
+	if (n == NULL) {
+		printf("# skipped: %s\n", err);
+		return tap_done();
+	}
+	TEST_RUN(test_setup_idempotent);
+	TEST_RUN(test_fwd_elements);
+	TEST_RUN(test_fwd_ipv6);
+	TEST_RUN(test_ports_and_bans);
+	TEST_RUN(test_teardown_and_foreign);
+	nft_close(n);
+	return tap_done();
+}
