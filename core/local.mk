@@ -4,13 +4,17 @@ noinst_LIBRARIES += core/libcore.a
 core_libcore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
 core_libcore_a_SOURCES = \
 	core/loc.c core/loc.h \
-	core/store.c core/store.h
+	core/store.c core/store.h \
+	core/auth.c core/auth.h \
+	core/reg.c core/reg.h
 
 CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
 CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
 
-core_tests = tests/unit/test_loc tests/unit/test_store
+core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg
 check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_store_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_auth_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)

@@ -1,0 +1,230 @@
+/* Unit tests of core/auth.c: RFC 7616 §3.9.1 vectors, nonce sealing and
+ * expiry (stale), nonce-count replay window, challenge headers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/auth.h"
+#include "tap.h"
+
+static const uint8_t secret[AUTH_SECRET_LEN] = {1, 2, 3, 4, 5};
+
+static struct sip_auth
+rfc_cred(const char *alg, const char *response)
+{
+	struct sip_auth c;
+
+	memset(&c, 0, sizeof(c));
+	c.scheme = SLICE_LIT("Digest");
+	c.username = SLICE_LIT("Mufasa");
+	c.realm = SLICE_LIT("http-auth@example.org");
+	c.uri = SLICE_LIT("/dir/index.html");
+	c.algorithm = slice_cstr(alg);
+	c.nonce = SLICE_LIT("7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v");
+	c.nc = SLICE_LIT("00000001");
+	c.cnonce = SLICE_LIT("f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ");
+	c.qop = SLICE_LIT("auth");
+	c.response = slice_cstr(response);
+	return c;
+}
+
+static void
+test_rfc7616_vectors(void)
+{
+	char ha1[DIGEST_HEX_MAX];
+	struct sip_auth c;
+
+	digest_ha1(DIGEST_MD5, SLICE_LIT("Mufasa"),
+	    SLICE_LIT("http-auth@example.org"), SLICE_LIT("Circle of Life"),
+	    ha1);
+	c = rfc_cred("MD5", "8ca523f5e9506fed4657c9700eebdbec");
+	CHECK(auth_check_response(
+	    DIGEST_MD5, slice_cstr(ha1), &c, SLICE_LIT("GET")));
+	c.response = SLICE_LIT("8ca523f5e9506fed4657c9700eebdbed");
+	CHECK(!auth_check_response(
+	    DIGEST_MD5, slice_cstr(ha1), &c, SLICE_LIT("GET")));
+
+	digest_ha1(DIGEST_SHA256, SLICE_LIT("Mufasa"),
+	    SLICE_LIT("http-auth@example.org"), SLICE_LIT("Circle of Life"),
+	    ha1);
+	c = rfc_cred("SHA-256",
+	    "753927fa0e85d155564e2e272a28d1802ca10daf"
+	    "4496794697cf8db5856cb6c1");
+	CHECK(auth_check_response(
+	    DIGEST_SHA256, slice_cstr(ha1), &c, SLICE_LIT("GET")));
+	CHECK(!auth_check_response(
+	    DIGEST_SHA256, slice_cstr(ha1), &c, SLICE_LIT("POST")));
+}
+
+static void
+test_nonce(void)
+{
+	struct auth *a = auth_new(secret, 300);
+	char n1[AUTH_NONCE_LEN + 1], n2[AUTH_NONCE_LEN + 1];
+	struct slice realm = SLICE_LIT("example.com");
+
+	auth_nonce_make(a, realm, 1000, n1);
+	auth_nonce_make(a, realm, 1000, n2);
+	CHECK_EQ_INT(strlen(n1), AUTH_NONCE_LEN);
+	CHECK(strcmp(n1, n2) != 0); /* salted */
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(n1), realm, 1000), AUTH_NONCE_OK);
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(n1), realm, 1300), AUTH_NONCE_OK);
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(n1), realm, 1301), AUTH_NONCE_STALE);
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(n1), SLICE_LIT("other.com"), 1000),
+	    AUTH_NONCE_BAD);
+	n1[5] = n1[5] == 'a' ? 'b' : 'a';
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(n1), realm, 1000), AUTH_NONCE_BAD);
+	CHECK_EQ_INT(auth_nonce_check(a, SLICE_LIT("short"), realm, 1000),
+	    AUTH_NONCE_BAD);
+	/* Another process with the same secret accepts it (restart). */
+	struct auth *b = auth_new(secret, 300);
+	CHECK_EQ_INT(
+	    auth_nonce_check(b, slice_cstr(n2), realm, 1010), AUTH_NONCE_OK);
+	uint8_t other[AUTH_SECRET_LEN] = {9};
+	struct auth *c = auth_new(other, 300);
+	CHECK_EQ_INT(
+	    auth_nonce_check(c, slice_cstr(n2), realm, 1010), AUTH_NONCE_BAD);
+	auth_free(a);
+	auth_free(b);
+	auth_free(c);
+}
+
+static void
+test_nc_replay(void)
+{
+	struct auth *a = auth_new(secret, 300);
+	char n[AUTH_NONCE_LEN + 1];
+
+	auth_nonce_make(a, SLICE_LIT("r"), 1000, n);
+	CHECK(auth_nc_accept(a, slice_cstr(n), 1, 1000));
+	CHECK(!auth_nc_accept(a, slice_cstr(n), 1, 1000));
+	CHECK(auth_nc_accept(a, slice_cstr(n), 3, 1000));
+	CHECK(auth_nc_accept(a, slice_cstr(n), 2, 1000)); /* out of order */
+	CHECK(!auth_nc_accept(a, slice_cstr(n), 2, 1000));
+	CHECK(!auth_nc_accept(a, slice_cstr(n), 3, 1000));
+	CHECK(auth_nc_accept(a, slice_cstr(n), 100, 1000));
+	CHECK(!auth_nc_accept(a, slice_cstr(n), 4, 1000)); /* out of window */
+	CHECK(!auth_nc_accept(a, slice_cstr(n), 0, 1000));
+	CHECK_EQ_INT(auth_tracked_nonces(a), 1);
+	/* Records go once the nonce has expired. */
+	char m[AUTH_NONCE_LEN + 1];
+	auth_nonce_make(a, SLICE_LIT("r"), 2000, m);
+	CHECK(auth_nc_accept(a, slice_cstr(m), 1, 2000));
+	CHECK_EQ_INT(auth_tracked_nonces(a), 1);
+	auth_free(a);
+}
+
+static void
+test_verify(void)
+{
+	struct auth *a = auth_new(secret, 300);
+	struct store_user u;
+	struct slice realm = SLICE_LIT("example.com");
+	char nonce[AUTH_NONCE_LEN + 1], ha2[DIGEST_HEX_MAX],
+	    resp[DIGEST_HEX_MAX];
+	struct sip_auth c;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.user, sizeof(u.user), "alice");
+	digest_ha1(DIGEST_SHA256, SLICE_LIT("alice"), realm,
+	    SLICE_LIT("secret"), u.ha1[DIGEST_SHA256]);
+	auth_nonce_make(a, realm, 1000, nonce);
+	memset(&c, 0, sizeof(c));
+	c.scheme = SLICE_LIT("Digest");
+	c.username = SLICE_LIT("alice");
+	c.realm = realm;
+	c.nonce = slice_cstr(nonce);
+	c.uri = SLICE_LIT("sip:example.com");
+	c.algorithm = SLICE_LIT("SHA-256");
+	c.qop = SLICE_LIT("auth");
+	c.nc = SLICE_LIT("00000001");
+	c.cnonce = SLICE_LIT("abc");
+	digest_ha2(DIGEST_SHA256, SLICE_LIT("REGISTER"), c.uri, ha2);
+	digest_response(DIGEST_SHA256, slice_cstr(u.ha1[DIGEST_SHA256]),
+	    c.nonce, c.nc, c.cnonce, c.qop, slice_cstr(ha2), resp);
+	c.response = slice_cstr(resp);
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1001),
+	    AUTH_OK);
+	/* The same nc again is a replay. */
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1002),
+	    AUTH_STALE);
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("INVITE"), &u, realm, 1002),
+	    AUTH_FAILED);
+	/* Good response with an old nonce: stale, not a failure. */
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1400),
+	    AUTH_STALE);
+	c.algorithm = SLICE_LIT("MD5");
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1001),
+	    AUTH_NO_HA1);
+	enum digest_alg only = DIGEST_SHA256;
+	auth_set_algorithms(a, &only, 1);
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1001),
+	    AUTH_MALFORMED);
+	c.algorithm = SLICE_LIT("SHA-256");
+	c.realm = SLICE_LIT("other");
+	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1001),
+	    AUTH_FAILED);
+	auth_free(a);
+}
+
+static void
+test_challenge(void)
+{
+	struct auth *a = auth_new(secret, 300);
+	char buf[1024];
+	enum digest_alg algs[2] = {DIGEST_SHA256, DIGEST_MD5};
+
+	auth_set_algorithms(a, algs, 2);
+	int n = auth_challenge(
+	    a, false, SLICE_LIT("example.com"), true, 5, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strncmp(buf, "WWW-Authenticate: Digest realm=\"example.com\"",
+	          44) == 0);
+	char *second = strstr(buf, "\r\nWWW-Authenticate:");
+	CHECK(second != NULL);
+	CHECK(strstr(buf, "algorithm=SHA-256") < strstr(buf, "algorithm=MD5"));
+	CHECK(strstr(buf, "stale=true") != NULL);
+	CHECK(strstr(buf, "qop=\"auth\"") != NULL);
+	n = auth_challenge(
+	    a, true, SLICE_LIT("example.com"), false, 5, buf, sizeof(buf));
+	CHECK(strncmp(buf, "Proxy-Authenticate:", 19) == 0);
+	CHECK(strstr(buf, "stale") == NULL);
+	CHECK_EQ_INT(auth_challenge(
+	                 a, true, SLICE_LIT("example.com"), false, 5, buf, 50),
+	    -1);
+	auth_free(a);
+}
+
+static void
+test_secret_file(void)
+{
+	char dir[] = "/tmp/pc-test-auth.XXXXXX", path[256], err[256];
+	uint8_t s1[AUTH_SECRET_LEN], s2[AUTH_SECRET_LEN];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/nonce.key", dir);
+	CHECK_EQ_INT(auth_secret_load(path, s1, err, sizeof(err)), 0);
+	CHECK_EQ_INT(auth_secret_load(path, s2, err, sizeof(err)), 0);
+	CHECK(memcmp(s1, s2, sizeof(s1)) == 0);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	hash_seed_random();
+	TEST_RUN(test_rfc7616_vectors);
+	TEST_RUN(test_nonce);
+	TEST_RUN(test_nc_replay);
+	TEST_RUN(test_verify);
+	TEST_RUN(test_challenge);
+	TEST_RUN(test_secret_file);
+	return tap_done();
+}
