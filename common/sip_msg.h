@@ -91,25 +91,25 @@ enum sip_hdr_id {
 
 struct sip_hdr {
 	enum sip_hdr_id id;
-	struct slice name;  /* as written (may be the compact form) */
+	struct slice name; /* as written (may be the compact form) */
 	struct slice value; /* trimmed; may contain folded line breaks */
-	uint32_t line_off;  /* offset of the header line in the buffer */
-	uint32_t line_len;  /* whole line(s) including the final CRLF/LF */
+	uint32_t line_off; /* offset of the header line in the buffer */
+	uint32_t line_len; /* whole line(s) including the final CRLF/LF */
 };
 
 struct sip_via {
-	struct slice proto;     /* "SIP/2.0" */
+	struct slice proto; /* "SIP/2.0" */
 	struct slice transport; /* "UDP", "TCP", "TLS", "WS", ... */
-	struct slice host;      /* IPv6 without brackets */
-	uint16_t port;          /* 0 if absent */
+	struct slice host; /* IPv6 without brackets */
+	uint16_t port; /* 0 if absent */
 	bool is_ipv6;
-	struct slice branch;   /* empty if absent */
+	struct slice branch; /* empty if absent */
 	struct slice received; /* empty if absent */
 	bool has_rport;
 	uint32_t rport; /* 0 if ;rport without value */
 	struct slice params; /* all params, no leading ';' */
-	struct slice raw;    /* this via-parm as written */
-	uint16_t hdr_index;  /* which header line it came from */
+	struct slice raw; /* this via-parm as written */
+	uint16_t hdr_index; /* which header line it came from */
 };
 
 /* name-addr / addr-spec as in From, To, Contact, Route, Record-Route,
@@ -119,18 +119,18 @@ struct sip_nameaddr {
 	struct slice uri_text;
 	struct sip_uri uri;
 	struct slice params; /* header params after the URI, no leading ';' */
-	struct slice tag;    /* From/To tag; empty if absent */
-	struct slice raw;    /* the whole value element as written */
+	struct slice tag; /* From/To tag; empty if absent */
+	struct slice raw; /* the whole value element as written */
 	uint16_t hdr_index;
 };
 
 struct sip_contact {
 	struct sip_nameaddr na;
-	bool is_star;        /* "Contact: *" */
-	int32_t expires;     /* -1 if no expires param */
-	int16_t q;           /* 0..1000 (q * 1000); -1 if absent */
+	bool is_star; /* "Contact: *" */
+	int32_t expires; /* -1 if no expires param */
+	int16_t q; /* 0..1000 (q * 1000); -1 if absent */
 	struct slice instance; /* +sip.instance value, quotes removed */
-	uint32_t reg_id;       /* 0 if absent */
+	uint32_t reg_id; /* 0 if absent */
 };
 
 struct sip_cseq {
@@ -200,14 +200,17 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, uint32_t len,
  * the stream cannot be resynchronised. Leading CRLFs (keep-alives) are
  * reported through *skip so the caller can answer pings.
  */
-int32_t sip_msg_frame(const char *buf, uint32_t len, uint32_t *skip,
-    struct sip_err *err);
+int32_t sip_msg_frame(
+    const char *buf, uint32_t len, uint32_t *skip, struct sip_err *err);
 
 enum sip_method sip_method_from_slice(struct slice s);
 const char *sip_method_name(enum sip_method m);
 enum sip_hdr_id sip_hdr_lookup(struct slice name);
 /* Canonical (long) header name, e.g. "Call-ID". */
 const char *sip_hdr_name(enum sip_hdr_id id);
+/* Long name of a compact header form ('s' -> "Subject"), also for compact
+ * forms without an id of their own; NULL if c is not a compact form. */
+const char *sip_hdr_compact_long(char c);
 /* Standard reason phrase for a status code ("Ringing"), or "Unknown". */
 const char *sip_reason_phrase(int status);
 
@@ -216,8 +219,8 @@ const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m, enum sip_hdr_id id);
 /* Next header line with the same id after index i, or -1. */
 int sip_msg_hdr_next(const struct sip_msg *m, int i);
 /* Finds a header by name (for SIP_HDR_OTHER), case-insensitive. */
-const struct sip_hdr *sip_msg_hdr_by_name(const struct sip_msg *m,
-    const char *name);
+const struct sip_hdr *sip_msg_hdr_by_name(
+    const struct sip_msg *m, const char *name);
 
 /*
  * Lazily parsed values. Each returns NULL / -1 and fills err if the header
@@ -227,20 +230,19 @@ const struct sip_hdr *sip_msg_hdr_by_name(const struct sip_msg *m,
 int sip_msg_vias(struct sip_msg *m, const struct sip_via **vias,
     struct sip_err *err); /* count, top first */
 const struct sip_via *sip_msg_top_via(struct sip_msg *m, struct sip_err *err);
-const struct sip_nameaddr *sip_msg_from(struct sip_msg *m,
-    struct sip_err *err);
+const struct sip_nameaddr *sip_msg_from(struct sip_msg *m, struct sip_err *err);
 const struct sip_nameaddr *sip_msg_to(struct sip_msg *m, struct sip_err *err);
 int sip_msg_call_id(struct sip_msg *m, struct slice *out, struct sip_err *err);
 const struct sip_cseq *sip_msg_cseq(struct sip_msg *m, struct sip_err *err);
 /* All Contact elements across header lines; 0 if none. */
-int sip_msg_contacts(struct sip_msg *m, const struct sip_contact **out,
-    struct sip_err *err);
-int sip_msg_routes(struct sip_msg *m, const struct sip_nameaddr **out,
-    struct sip_err *err);
-int sip_msg_record_routes(struct sip_msg *m, const struct sip_nameaddr **out,
-    struct sip_err *err);
-int sip_msg_paths(struct sip_msg *m, const struct sip_nameaddr **out,
-    struct sip_err *err);
+int sip_msg_contacts(
+    struct sip_msg *m, const struct sip_contact **out, struct sip_err *err);
+int sip_msg_routes(
+    struct sip_msg *m, const struct sip_nameaddr **out, struct sip_err *err);
+int sip_msg_record_routes(
+    struct sip_msg *m, const struct sip_nameaddr **out, struct sip_err *err);
+int sip_msg_paths(
+    struct sip_msg *m, const struct sip_nameaddr **out, struct sip_err *err);
 /* -1 if absent, else 0..255 (larger values are an error). */
 int sip_msg_max_forwards(struct sip_msg *m, struct sip_err *err);
 /* -1 if absent. */
@@ -249,24 +251,23 @@ int64_t sip_msg_expires(struct sip_msg *m, struct sip_err *err);
 int64_t sip_msg_content_length(struct sip_msg *m, struct sip_err *err);
 struct slice sip_msg_content_type(struct sip_msg *m);
 /* Parses the Authorization-family header at index idx. */
-int sip_auth_parse(struct slice value, struct sip_auth *out,
-    struct sip_err *err);
+int sip_auth_parse(
+    struct slice value, struct sip_auth *out, struct sip_err *err);
 /* All credentials of a kind (SIP_HDR_AUTHORIZATION or
  * SIP_HDR_PROXY_AUTHORIZATION); count. */
 int sip_msg_auths(struct sip_msg *m, enum sip_hdr_id id,
     const struct sip_auth **out, struct sip_err *err);
 int sip_msg_tokens(struct sip_msg *m, enum sip_hdr_id id,
     struct sip_tokens *out, struct sip_err *err);
-bool sip_msg_has_token(struct sip_msg *m, enum sip_hdr_id id,
-    const char *token);
+bool sip_msg_has_token(
+    struct sip_msg *m, enum sip_hdr_id id, const char *token);
 struct slice sip_msg_user_agent(struct sip_msg *m);
 
 /* Parses one name-addr/addr-spec (with header params) from text. */
-int sip_nameaddr_parse(struct slice text, struct sip_nameaddr *out,
-    struct sip_err *err);
+int sip_nameaddr_parse(
+    struct slice text, struct sip_nameaddr *out, struct sip_err *err);
 /* Finds ";name[=value]" in a params slice (case-insensitive names). */
-bool sip_param_find(struct slice params, const char *name,
-    struct slice *value);
+bool sip_param_find(struct slice params, const char *name, struct slice *value);
 
 /*
  * Checks what every request/response must have (RFC 3261 §8.1.1: To, From,
