@@ -6,15 +6,17 @@ core_libcore_a_SOURCES = \
 	core/loc.c core/loc.h \
 	core/store.c core/store.h \
 	core/auth.c core/auth.h \
-	core/reg.c core/reg.h
+	core/reg.c core/reg.h \
+	core/tx.c core/tx.h
 
 CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
 CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
 
-core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg
+core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg tests/unit/test_tx
 check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_store_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_auth_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_tx_LDADD = $(CORE_TEST_LDADD)
