@@ -35,15 +35,15 @@ struct sip_edit {
 	bool has_new_body;
 };
 
-void sip_edit_init(struct sip_edit *e, const struct sip_msg *m,
-    struct arena *a);
+void sip_edit_init(
+    struct sip_edit *e, const struct sip_msg *m, struct arena *a);
 /* Removes header line idx (index into m->hdrs). */
 int sip_edit_remove(struct sip_edit *e, uint16_t idx);
 /* Replaces the value of header line idx, keeping its name. */
 int sip_edit_replace(struct sip_edit *e, uint16_t idx, struct slice value);
 /* Inserts "name: value" before header line idx. */
-int sip_edit_insert_before(struct sip_edit *e, uint16_t idx,
-    const char *name, struct slice value);
+int sip_edit_insert_before(
+    struct sip_edit *e, uint16_t idx, const char *name, struct slice value);
 /* Inserts as the first header line (e.g. a new top Via or Record-Route). */
 int sip_edit_prepend(struct sip_edit *e, const char *name, struct slice value);
 /* Inserts as the last header line. */
@@ -53,8 +53,8 @@ int sip_edit_remove_all(struct sip_edit *e, enum sip_hdr_id id);
 int sip_edit_set_ruri(struct sip_edit *e, struct slice ruri);
 /* Replaces the body; content_type empty = remove Content-Type when the
  * body is empty, keep it otherwise. */
-int sip_edit_set_body(struct sip_edit *e, struct slice body,
-    struct slice content_type);
+int sip_edit_set_body(
+    struct sip_edit *e, struct slice body, struct slice content_type);
 /* Renders into the arena; returns the new message, or an empty slice if
  * an op failed or the result passes SIP_MAX_MSG_SIZE. */
 struct slice sip_edit_render(struct sip_edit *e);
@@ -69,7 +69,8 @@ struct slice sip_build_response(struct sip_msg *req, int code,
     const char *reason, struct slice to_tag, struct slice extra_headers,
     struct arena *a);
 
-/* Generates a random token of len chars [a-zA-Z0-9] (tags, branches). */
+/* Generates a random token of len chars [a-zA-Z0-9] (tags, branches) from
+ * getrandom(); writes exactly len bytes, no NUL. */
 void sip_random_token(char *out, size_t len);
 
 #endif

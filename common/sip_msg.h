@@ -189,6 +189,11 @@ struct sip_msg {
  * body that Content-Length states are ignored (RFC 3261 §18.3); a body
  * shorter than Content-Length is an error. Content-Length may be absent
  * (datagram: the rest is the body). Returns 0, or -1 with err set.
+ * Only what stops indexing fails here (start line, header lines, limits,
+ * Content-Length); when the failure is about Content-Length the start line
+ * and headers are indexed, so a 400 can still be built from m. Header
+ * values, the SIP version and the Request-URI are judged lazily and by
+ * sip_msg_validate() (m->ruri.scheme == 0 until the Request-URI is valid).
  */
 int sip_msg_parse(struct sip_msg *m, const char *buf, uint32_t len,
     struct arena *a, struct sip_err *err);
@@ -198,7 +203,10 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, uint32_t len,
  * message (headers + Content-Length body). Returns that length, 0 if more
  * bytes are needed, -1 with err (SIP_E_BAD_FRAMING or SIP_E_TOO_LARGE) if
  * the stream cannot be resynchronised. Leading CRLFs (keep-alives) are
- * reported through *skip so the caller can answer pings.
+ * reported through *skip so the caller can answer pings. The message
+ * starts at buf + *skip and the length returned does not count the skipped
+ * bytes: consume *skip, then the returned length. A missing Content-Length
+ * is SIP_E_BAD_FRAMING (RFC 3261 §18.3 makes it mandatory on streams).
  */
 int32_t sip_msg_frame(
     const char *buf, uint32_t len, uint32_t *skip, struct sip_err *err);
@@ -249,8 +257,10 @@ int sip_msg_max_forwards(struct sip_msg *m, struct sip_err *err);
 int64_t sip_msg_expires(struct sip_msg *m, struct sip_err *err);
 /* -1 if absent. */
 int64_t sip_msg_content_length(struct sip_msg *m, struct sip_err *err);
+/* The media type ("application/sdp") without parameters; empty if none. */
 struct slice sip_msg_content_type(struct sip_msg *m);
-/* Parses the Authorization-family header at index idx. */
+/* Parses one Authorization-family value. Quoted values keep backslash
+ * escapes here; sip_msg_auths() removes them (into the arena). */
 int sip_auth_parse(
     struct slice value, struct sip_auth *out, struct sip_err *err);
 /* All credentials of a kind (SIP_HDR_AUTHORIZATION or
@@ -263,7 +273,8 @@ bool sip_msg_has_token(
     struct sip_msg *m, enum sip_hdr_id id, const char *token);
 struct slice sip_msg_user_agent(struct sip_msg *m);
 
-/* Parses one name-addr/addr-spec (with header params) from text. */
+/* Parses one name-addr/addr-spec (with header params) from text. A URI of
+ * another scheme than sip/sips/tel is accepted with uri.scheme == 0. */
 int sip_nameaddr_parse(
     struct slice text, struct sip_nameaddr *out, struct sip_err *err);
 /* Finds ";name[=value]" in a params slice (case-insensitive names). */
