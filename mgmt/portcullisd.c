@@ -154,6 +154,8 @@ on_term(struct ev_loop *loop, int signo, void *arg)
 static void
 reload_logged(void *arg, char *line)
 {
+	if (line != NULL)
+		line[strcspn(line, "\n")] = '\0';
 	log_info("reload: %s", line != NULL ? line : "(no answer)");
 	notify_send("READY=1");
 	free(line);

@@ -278,7 +278,7 @@ handle_reply(struct sup_child *c, const struct ipc_msg *m)
 	struct sup_reply r = {
 	    .status = rep.status,
 	    .code = code[0] ? code : (rep.status ? CTL_E_INTERNAL : ""),
-	    .message = msg,
+	    .message = msg[0] ? msg : (code[0] ? code : ""),
 	    .rows = p->rows,
 	    .rows_len = p->rows_len,
 	};

@@ -18,7 +18,7 @@ table_cell(const json_t *v, char *buf, size_t cap)
 	if (v == NULL || json_is_null(v))
 		return "-";
 	if (json_is_string(v))
-		return json_string_value(v);
+		return json_string_length(v) ? json_string_value(v) : "-";
 	if (json_is_integer(v))
 		snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
