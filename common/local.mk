@@ -18,7 +18,8 @@ common_libpccommon_a_SOURCES = \
 	common/pcconf_core.c common/pcconf_core.h \
 	common/pcconf_relay.c common/pcconf_relay.h \
 	common/pcconf_mgmt.c common/pcconf_mgmt.h \
-	common/digest.c common/digest.h
+	common/digest.c common/digest.h \
+	common/priv.c common/priv.h
 
 # What every program links besides its own modules.
 PC_COMMON_LIBS = common/libpccommon.a $(OPENSSL_LIBS) $(JANSSON_LIBS)
@@ -28,7 +29,7 @@ COMMON_TEST_LDADD = tests/unit/libtap.a $(PC_COMMON_LIBS)
 common_tests = tests/unit/test_slice tests/unit/test_arena tests/unit/test_hash \
 	tests/unit/test_ev tests/unit/test_ipc tests/unit/test_ctl_rows \
 	tests/unit/test_conf tests/unit/test_pcconf tests/unit/test_digest \
-	tests/unit/test_log
+	tests/unit/test_log tests/unit/test_priv
 check_PROGRAMS += $(common_tests)
 TESTS += $(common_tests)
 tests_unit_test_slice_LDADD = $(COMMON_TEST_LDADD)
@@ -41,6 +42,7 @@ tests_unit_test_conf_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_pcconf_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_digest_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_log_LDADD = $(COMMON_TEST_LDADD)
+tests_unit_test_priv_LDADD = $(COMMON_TEST_LDADD)
 
 # Fuzz targets of the infrastructure decoders.
 noinst_PROGRAMS += tests/fuzz/fuzz_ipc tests/fuzz/fuzz_conf tests/fuzz/fuzz_ctl_rows

@@ -1,0 +1,25 @@
+/*
+ * priv: dropping root after the sockets are bound (DESIGN §10). A process
+ * switches to the configured user and group, keeps only the capabilities
+ * it names (relay: CAP_NET_ADMIN; the others: none) and sets
+ * PR_SET_NO_NEW_PRIVS. Nothing is allocated for the caller.
+ */
+#ifndef PC_PRIV_H
+#define PC_PRIV_H
+
+#include <stddef.h>
+
+/*
+ * Becomes user:group (group NULL = the user's primary group) with only
+ * the supplementary group `group`, keeping the capabilities keep_caps[0..
+ * ncaps) (CAP_* numbers from linux/capability.h) effective and permitted
+ * and dropping every other one from the bounding set. Returns 0 on success
+ * and also, doing nothing, when not running as root (a developer running a
+ * daemon by hand). Returns -1 with the reason in err when the user or
+ * group does not exist, a capability number is invalid, or any step fails
+ * (the process must then exit: it may be half-switched).
+ */
+int priv_drop(const char *user, const char *group, const int *keep_caps,
+    size_t ncaps, char *err, size_t errlen);
+
+#endif
