@@ -827,6 +827,10 @@ sip_nameaddr_parse(
 			i++;
 		out->uri_text = slice_make(s.p, i);
 		after = skip_lws(sl_from(s, i));
+		/* RFC 3261 §20: a URI with headers or parameters of its own
+		 * must be enclosed in <>. */
+		if (memchr(out->uri_text.p, '?', out->uri_text.len) != NULL)
+			return fail(err, SIP_E_BAD_REQUEST, bad);
 	}
 	for (uint32_t k = 0; k < out->uri_text.len; k++)
 		if (is_lws(out->uri_text.p[k]) || out->uri_text.p[k] == '<')
@@ -1031,7 +1035,7 @@ sip_msg_max_forwards(struct sip_msg *m, struct sip_err *err)
 		if (i >= 0) {
 			uint32_t v;
 			struct slice s = m->hdrs[i].value;
-			if (s.len > 3 || !slice_to_u32(s, 255, &v))
+			if (!slice_to_u32(s, 255, &v))
 				rc = fail(
 				    &e, SIP_E_BAD_REQUEST, "Bad Max-Forwards");
 			else
@@ -1575,6 +1579,9 @@ validate(struct sip_msg *m, struct sip_err *err)
 		    looks_sip ? "Version Not Supported" : "Bad SIP version");
 	}
 	if (m->is_request) {
+		/* Headers make no sense in a Request-URI (RFC 3261 §19.1.5). */
+		if (m->ruri.scheme != 0 && m->ruri.headers.p != NULL)
+			return fail(err, SIP_E_BAD_REQUEST, "Bad Request-URI");
 		if (m->ruri.scheme == 0) {
 			struct sip_err ue;
 			sip_uri_parse(m->ruri_text, &m->ruri, &ue);

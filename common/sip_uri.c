@@ -335,6 +335,12 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 	    hp_end < rest.len && rest.p[hp_end] != ';' && rest.p[hp_end] != '?')
 		hp_end++;
 	struct slice hp = slice_make(rest.p, hp_end);
+	uint32_t colons = 0;
+	for (uint32_t i = 0; i < hp.len; i++)
+		colons += hp.p[i] == ':';
+	/* RFC 5118 §4.2: an IPv6 address must be bracketed. */
+	if (colons > 1 && (hp.len == 0 || hp.p[0] != '['))
+		return uri_fail(err, "Bad IPv6 reference");
 	if (!sip_hostport_parse(hp, &uri->host, &uri->port, &uri->is_ipv6)) {
 		if (hp.len > 0 && hp.p[0] == '[')
 			return uri_fail(err, "Bad IPv6 reference");
