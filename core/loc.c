@@ -286,7 +286,8 @@ closed_cb(struct hnode *h, void *arg)
 	if (b->flow.conn_id != 0 && b->flow.conn_id == c->f->conn_id &&
 	    b->flow.transport == c->f->transport &&
 	    b->flow.listener == c->f->listener &&
-	    memcmp(&b->flow.remote, &c->f->remote, sizeof(b->flow.remote)) == 0) {
+	    memcmp(&b->flow.remote, &c->f->remote, sizeof(b->flow.remote)) ==
+	        0) {
 		/* Only a field changes: in place, then written behind. */
 		b->flow.conn_id = 0;
 		mark_dirty(c->l, b);

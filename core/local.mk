@@ -7,7 +7,11 @@ core_libcore_a_SOURCES = \
 	core/store.c core/store.h \
 	core/auth.c core/auth.h \
 	core/reg.c core/reg.h \
-	core/tx.c core/tx.h
+	core/tx.c core/tx.h \
+	core/route.c core/route.h \
+	core/dialog.c core/dialog.h \
+	core/core.h \
+	core/proxy.c core/proxy.h core/proxy_int.h core/proxy_auth.c
 
 CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
 CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)

@@ -1,0 +1,64 @@
+/*
+ * dialog: a light table of established INVITE dialogs (RFC 3261 §12)
+ * seen by the proxy: Call-ID, both tags, both parties' URIs, contacts and
+ * flows, the CSeqs each side used, and the times a CDR needs. It lets
+ * ctl calls.list/hangup and CALL_RELEASE find a call and send BYE both
+ * ways, and routes in-dialog requests to the flow of the other party.
+ * The table owns its dialogs; strings are copied in one allocation.
+ */
+#ifndef PC_DIALOG_H
+#define PC_DIALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "ipc_msgs.h"
+#include "slice.h"
+
+enum dlg_state { DLG_EARLY = 0, DLG_CONFIRMED, DLG_TERMINATED };
+
+enum dlg_str {
+	DLG_S_CALL_ID = 0,
+	DLG_S_CALLER_TAG, /* From tag of the INVITE */
+	DLG_S_CALLEE_TAG, /* To tag of the answer */
+	DLG_S_FROM, /* From header value of the INVITE (with tag) */
+	DLG_S_TO, /* To header value of the answer (with tag) */
+	DLG_S_CALLER_CONTACT,
+	DLG_S_CALLEE_CONTACT,
+	DLG_S__COUNT
+};
+
+struct dialog {
+	struct hnode node;
+	enum dlg_state state;
+	struct ipc_flow caller_flow, callee_flow;
+	uint32_t caller_cseq, callee_cseq;
+	int64_t start_s, answer_s, end_s;
+	char end_reason[32];
+	uint16_t len[DLG_S__COUNT];
+	char *s[DLG_S__COUNT]; /* point into strs */
+	char strs[];
+};
+
+struct dlg_table;
+
+struct dlg_table *dlg_table_new(void);
+void dlg_table_free(struct dlg_table *t);
+
+struct dialog *dlg_create(struct dlg_table *t,
+    const struct slice s[DLG_S__COUNT], const struct ipc_flow *caller,
+    const struct ipc_flow *callee, uint32_t caller_cseq, int64_t start_s,
+    int64_t answer_s);
+/* By Call-ID and the two tags in either order; tags empty = any. */
+struct dialog *dlg_find(struct dlg_table *t, struct slice call_id,
+    struct slice tag_a, struct slice tag_b);
+/* Whether tag is the caller's. */
+bool dlg_is_caller(const struct dialog *d, struct slice from_tag);
+void dlg_remove(struct dlg_table *t, struct dialog *d);
+size_t dlg_count(const struct dlg_table *t);
+
+typedef int (*dlg_walk_cb)(struct dialog *d, void *arg);
+void dlg_walk(struct dlg_table *t, dlg_walk_cb cb, void *arg);
+
+#endif

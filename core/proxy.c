@@ -1,0 +1,1415 @@
+/*
+ * The stateful proxy. Why one context per proxied server transaction
+ * holding every branch: best-response selection (§16.7), CANCEL (§16.10)
+ * and serial forking all need the whole picture. The request as it will
+ * go on (Route popped, Max-Forwards decremented, credentials removed) is
+ * kept once as `base`; each branch re-parses it and adds its Request-URI,
+ * Path routes, Record-Route and Via.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proxy.h"
+#include "proxy_int.h"
+#include "reg.h"
+#include "sip_edit.h"
+
+#define PX_MAX_BRANCHES 16
+#define PX_MAX_TARGETS 32
+#define BRANCH_PREFIX "z9hG4bKpc"
+
+struct px_target {
+	char *uri;
+	char *path; /* may be NULL */
+	struct ipc_flow flow;
+	uint16_t q;
+};
+
+struct px_branch {
+	struct px_ctx *ctx;
+	struct tx *tx; /* NULL once ended */
+	int code; /* final code, 0 while pending */
+	char *resp; /* final non-2xx, our Via removed */
+	uint32_t resp_len;
+	bool has_provisional;
+	bool cancel_pending;
+	bool is_cancelled;
+	struct ipc_flow flow;
+	char branch[48];
+};
+
+struct px_ctx {
+	struct core *c;
+	struct px_ctx *next, *prev;
+	struct tx *stx;
+	enum sip_method method;
+	bool is_final_sent;
+	bool is_cancelled;
+	bool is_in_dialog;
+	bool add_rr;
+	int nbranches;
+	struct px_branch br[PX_MAX_BRANCHES];
+	struct px_target targets[PX_MAX_TARGETS];
+	int ntargets, next_target;
+	char *base; /* request to fork, see above */
+	uint32_t base_len;
+	struct ipc_flow in_flow;
+	char loophash[17];
+	int64_t start_s;
+	bool has_dialog;
+};
+
+struct proxy {
+	struct px_ctx *head;
+	size_t n;
+};
+
+static struct log_rl bad_rl = LOG_RL_INIT(10000, 10);
+
+struct proxy *
+proxy_new(struct core *c)
+{
+	(void)c;
+	return calloc(1, sizeof(struct proxy));
+}
+
+static void ctx_free(struct px_ctx *x);
+
+void
+proxy_free(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	while (p->head != NULL)
+		ctx_free(p->head);
+	free(p);
+}
+
+size_t
+proxy_pending(const struct proxy *p)
+{
+	return p->n;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char *
+memdup0(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s != NULL) {
+		if (n)
+			memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+void
+px_send_response(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *req, int code, const char *reason, const char *extra)
+{
+	struct arena a;
+	char tag[17];
+
+	arena_init(&a, 8192, 256 * 1024);
+	sip_random_token(tag, 16);
+	tag[16] = '\0';
+	struct slice r = sip_build_response(req, code, reason,
+	    code > 100 ? slice_cstr(tag) : SLICE_NULL,
+	    extra ? slice_cstr(extra) : SLICE_NULL, &a);
+	if (r.len == 0) {
+		log_ratelimited(&bad_rl, LOG_LVL_WARN,
+		    "proxy: cannot build a %d response", code);
+	} else if (stx != NULL) {
+		tx_server_respond(stx, code, r.p, r.len);
+	} else {
+		core_send_sip(c, flow, r.p, r.len);
+	}
+	arena_free(&a);
+}
+
+bool
+px_flow_from_uri(struct core *c, const struct sip_uri *u, struct ipc_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	char host[64];
+	if (!slice_copy_cstr(u->host, host, sizeof(host)))
+		return false;
+	uint16_t port = sip_uri_port_or_default(u);
+	if (!ipc_addr_parse(&f->remote, host, port))
+		return false;
+	f->transport = IPC_TP_UDP;
+	if (slice_eq_cstr_nocase(u->transport, "tcp"))
+		f->transport = IPC_TP_TCP;
+	else if (slice_eq_cstr_nocase(u->transport, "tls") ||
+	    u->scheme == SIP_URI_SIPS)
+		f->transport = IPC_TP_TLS;
+	f->listener = route_listener_for(c->route, f->transport);
+	f->role = IPC_FLOW_ROLE_PUBLIC;
+	return true;
+}
+
+/* Where a response goes after we strip our Via: the next Via's received /
+ * rport (RFC 3581) or sent-by. */
+static bool
+flow_from_via(struct core *c, const struct sip_via *v, struct ipc_flow *f)
+{
+	char host[64];
+	struct slice h = v->received.len > 0 ? v->received : v->host;
+
+	memset(f, 0, sizeof(*f));
+	if (!slice_copy_cstr(h, host, sizeof(host)))
+		return false;
+	uint16_t port = v->has_rport && v->rport != 0 ? (uint16_t)v->rport
+	    : v->port != 0                            ? v->port
+	                                              : 5060;
+	if (!ipc_addr_parse(&f->remote, host, port))
+		return false;
+	f->transport = slice_eq_cstr_nocase(v->transport, "TCP") ? IPC_TP_TCP
+	    : slice_eq_cstr_nocase(v->transport, "TLS")          ? IPC_TP_TLS
+	                                                         : IPC_TP_UDP;
+	f->listener = route_listener_for(c->route, f->transport);
+	f->role = IPC_FLOW_ROLE_PUBLIC;
+	return true;
+}
+
+/* The response without our top Via; empty slice if it is not ours. */
+static struct slice
+strip_our_via(struct sip_msg *m, struct arena *a)
+{
+	struct sip_err err;
+	const struct sip_via *v;
+	int n = sip_msg_vias(m, &v, &err);
+
+	if (n < 2 || !slice_has_prefix_nocase(v[0].branch, BRANCH_PREFIX))
+		return SLICE_NULL;
+	struct sip_edit e;
+	sip_edit_init(&e, m, a);
+	if (v[1].hdr_index == v[0].hdr_index) {
+		/* Our Via shares a line with the next one: keep the rest. */
+		const struct sip_hdr *h = &m->hdrs[v[0].hdr_index];
+		const char *end = h->value.p + h->value.len;
+		sip_edit_replace(&e, v[0].hdr_index,
+		    slice_make(v[1].raw.p, (uint32_t)(end - v[1].raw.p)));
+	} else {
+		sip_edit_remove(&e, v[0].hdr_index);
+	}
+	return sip_edit_render(&e);
+}
+
+static void
+loop_hash(struct sip_msg *m, char out[17])
+{
+	struct sip_err err;
+	const struct sip_nameaddr *from = sip_msg_from(m, &err);
+	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
+	struct slice cid = SLICE_NULL;
+	char buf[1024];
+
+	sip_msg_call_id(m, &cid, &err);
+	int n = snprintf(buf, sizeof(buf), "%.*s|%.*s|%.*s|%u",
+	    (int)m->ruri_text.len, m->ruri_text.p,
+	    from ? (int)from->tag.len : 0, from ? from->tag.p : "",
+	    (int)cid.len, cid.p, cs ? cs->num : 0);
+	if (n < 0)
+		n = 0;
+	uint64_t h = hash_bytes(
+	    buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* RFC 5393 §4.2 style: a Via of ours whose branch carries the same hash
+ * means this very request came back. */
+static bool
+is_loop(struct core *c, struct sip_msg *m, const char *hash)
+{
+	struct sip_err err;
+	const struct sip_via *v;
+	int n = sip_msg_vias(m, &v, &err);
+
+	for (int i = 0; i < n; i++) {
+		if (!slice_has_prefix_nocase(v[i].branch, BRANCH_PREFIX) ||
+		    v[i].branch.len < sizeof(BRANCH_PREFIX) - 1 + 16)
+			continue;
+		if (!route_is_me(c->route, v[i].host, v[i].port))
+			continue;
+		if (memcmp(v[i].branch.p + sizeof(BRANCH_PREFIX) - 1, hash,
+		        16) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+make_branch(const char *loophash, char *out, size_t cap)
+{
+	char rnd[11];
+
+	sip_random_token(rnd, 10);
+	rnd[10] = '\0';
+	snprintf(out, cap, "%s%s.%s", BRANCH_PREFIX, loophash, rnd);
+}
+
+/* ---- contexts ---------------------------------------------------------- */
+
+static void
+stx_freed(struct tx *t, void *arg)
+{
+	struct px_ctx *x = arg;
+
+	(void)t;
+	x->stx = NULL;
+}
+
+static void branch_tx_freed(struct tx *t, void *arg);
+
+static struct px_ctx *
+ctx_new(struct core *c, struct tx *stx, struct sip_msg *m,
+    const struct ipc_flow *flow)
+{
+	struct px_ctx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return NULL;
+	x->c = c;
+	x->stx = stx;
+	x->method = m->method;
+	x->in_flow = *flow;
+	x->start_s = core_now_s(c);
+	tx_set_user(stx, x, stx_freed);
+	x->next = c->proxy->head;
+	if (x->next)
+		x->next->prev = x;
+	c->proxy->head = x;
+	c->proxy->n++;
+	return x;
+}
+
+static void
+ctx_free(struct px_ctx *x)
+{
+	struct proxy *p = x->c->proxy;
+
+	if (x->stx != NULL)
+		tx_set_user(x->stx, NULL, NULL);
+	for (int i = 0; i < x->nbranches; i++) {
+		if (x->br[i].tx != NULL)
+			tx_detach(x->br[i].tx);
+		free(x->br[i].resp);
+	}
+	for (int i = 0; i < x->ntargets; i++) {
+		free(x->targets[i].uri);
+		free(x->targets[i].path);
+	}
+	free(x->base);
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		p->head = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	p->n--;
+	free(x);
+}
+
+static int
+pending_branches(const struct px_ctx *x)
+{
+	int n = 0;
+
+	for (int i = 0; i < x->nbranches; i++)
+		if (x->br[i].code == 0)
+			n++;
+	return n;
+}
+
+/* Frees the context once it has answered and no branch can answer. */
+static void
+ctx_maybe_done(struct px_ctx *x)
+{
+	if (x->is_final_sent && pending_branches(x) == 0)
+		ctx_free(x);
+}
+
+/* ---- CANCEL toward a branch -------------------------------------------- */
+
+static void
+send_cancel(struct px_branch *b)
+{
+	struct core *c = b->ctx->c;
+	struct arena a;
+	struct sip_msg req;
+	struct sip_err err;
+
+	if (b->tx == NULL || b->is_cancelled)
+		return;
+	b->is_cancelled = true;
+	struct slice r = tx_request(b->tx);
+	arena_init(&a, 8192, 512 * 1024);
+	if (sip_msg_parse(&req, r.p, r.len, &a, &err) < 0)
+		goto out;
+	const struct sip_via *v = sip_msg_top_via(&req, &err);
+	const struct sip_hdr *from = sip_msg_hdr(&req, SIP_HDR_FROM);
+	const struct sip_hdr *to = sip_msg_hdr(&req, SIP_HDR_TO);
+	const struct sip_cseq *cs = sip_msg_cseq(&req, &err);
+	struct slice cid;
+	if (v == NULL || from == NULL || to == NULL || cs == NULL ||
+	    sip_msg_call_id(&req, &cid, &err) < 0)
+		goto out;
+	size_t cap = 2048 + req.len;
+	char *buf = arena_alloc(&a, cap);
+	if (buf == NULL)
+		goto out;
+	int n = snprintf(buf, cap,
+	    "CANCEL %.*s SIP/2.0\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s\r\n"
+	    "Call-ID: %.*s\r\nCSeq: %u CANCEL\r\nMax-Forwards: 70\r\n",
+	    (int)req.ruri_text.len, req.ruri_text.p, (int)v->raw.len, v->raw.p,
+	    (int)from->value.len, from->value.p, (int)to->value.len,
+	    to->value.p, (int)cid.len, cid.p, cs->num);
+	size_t off = (size_t)n;
+	for (int i = req.first[SIP_HDR_ROUTE]; i >= 0 && off < cap;
+	     i = sip_msg_hdr_next(&req, i)) {
+		n = snprintf(buf + off, cap - off, "Route: %.*s\r\n",
+		    (int)req.hdrs[i].value.len, req.hdrs[i].value.p);
+		off += (size_t)n;
+	}
+	if (off < cap)
+		off += (size_t)snprintf(
+		    buf + off, cap - off, "Content-Length: 0\r\n\r\n");
+	if (off >= cap)
+		goto out;
+	tx_client_new(c->tx, &b->flow, SIP_M_CANCEL, b->branch, buf,
+	    (uint32_t)off, NULL, NULL);
+out:
+	arena_free(&a);
+}
+
+static void
+cancel_pending(struct px_ctx *x, struct px_branch *except)
+{
+	for (int i = 0; i < x->nbranches; i++) {
+		struct px_branch *b = &x->br[i];
+		if (b == except || b->code != 0 || b->is_cancelled)
+			continue;
+		if (b->has_provisional)
+			send_cancel(b);
+		else
+			b->cancel_pending = true;
+	}
+}
+
+/* ---- best response ----------------------------------------------------- */
+
+static int
+class_rank(int code)
+{
+	/* §16.7 step 6: 6xx first, then the lowest class; 5xx last. */
+	if (code >= 600)
+		return 0;
+	if (code >= 300 && code < 400)
+		return 1;
+	if (code >= 400 && code < 500)
+		return 2;
+	return 3;
+}
+
+static bool
+preferred_4xx(int code)
+{
+	return code == 401 || code == 407 || code == 415 || code == 420 ||
+	    code == 484;
+}
+
+static struct px_branch *
+best_branch(struct px_ctx *x)
+{
+	struct px_branch *best = NULL;
+
+	for (int i = 0; i < x->nbranches; i++) {
+		struct px_branch *b = &x->br[i];
+		if (b->code < 300)
+			continue;
+		if (best == NULL ||
+		    class_rank(b->code) < class_rank(best->code) ||
+		    (class_rank(b->code) == class_rank(best->code) &&
+		        preferred_4xx(b->code) && !preferred_4xx(best->code)))
+			best = b;
+	}
+	return best;
+}
+
+static void start_next_group(struct px_ctx *x);
+
+static void
+send_final_from_stored(struct px_ctx *x, int code, const char *reason)
+{
+	struct arena a;
+	struct sip_msg req;
+	struct sip_err err;
+
+	if (x->stx == NULL)
+		return;
+	struct slice r = tx_request(x->stx);
+	arena_init(&a, 8192, 512 * 1024);
+	if (sip_msg_parse(&req, r.p, r.len, &a, &err) == 0)
+		px_send_response(
+		    x->c, x->stx, &x->in_flow, &req, code, reason, NULL);
+	arena_free(&a);
+}
+
+/* All branches of the current group ended without a 2xx or 6xx. */
+static void
+group_done(struct px_ctx *x)
+{
+	if (x->is_final_sent)
+		return;
+	if (!x->is_cancelled && x->next_target < x->ntargets) {
+		struct px_branch *b = best_branch(x);
+		if (b == NULL || b->code < 600) {
+			start_next_group(x);
+			if (pending_branches(x) > 0)
+				return;
+		}
+	}
+	x->is_final_sent = true;
+	if (x->is_cancelled) {
+		send_final_from_stored(x, 487, "Request Terminated");
+		return;
+	}
+	struct px_branch *b = best_branch(x);
+	if (b == NULL || b->resp == NULL) {
+		send_final_from_stored(
+		    x, b ? b->code : 408, b ? NULL : "Request Timeout");
+		return;
+	}
+	int code = b->code;
+	if (code == 503) {
+		/* §16.7 step 6: a 503 is not passed on (it would make the
+		 * caller think we are overloaded). */
+		send_final_from_stored(x, 500, "Server Internal Error");
+		return;
+	}
+	if (x->stx != NULL)
+		tx_server_respond(x->stx, code, b->resp, b->resp_len);
+}
+
+/* ---- branches ---------------------------------------------------------- */
+
+static void
+make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
+{
+	struct core *c = x->c;
+	struct arena a;
+	struct sip_msg req;
+	struct sip_err err;
+	struct slice s[DLG_S__COUNT];
+
+	if (x->stx == NULL)
+		return;
+	struct slice r = tx_request(x->stx);
+	arena_init(&a, 8192, 512 * 1024);
+	if (sip_msg_parse(&req, r.p, r.len, &a, &err) < 0)
+		goto out;
+	const struct sip_nameaddr *from = sip_msg_from(&req, &err);
+	const struct sip_nameaddr *to = sip_msg_to(resp, &err);
+	const struct sip_hdr *fh = sip_msg_hdr(&req, SIP_HDR_FROM);
+	const struct sip_hdr *th = sip_msg_hdr(resp, SIP_HDR_TO);
+	const struct sip_cseq *cs = sip_msg_cseq(&req, &err);
+	const struct sip_contact *cc = NULL, *ec = NULL;
+	struct slice cid;
+	if (from == NULL || to == NULL || fh == NULL || th == NULL ||
+	    cs == NULL || sip_msg_call_id(&req, &cid, &err) < 0)
+		goto out;
+	if (dlg_find(c->dlg, cid, from->tag, to->tag) != NULL)
+		goto out;
+	int ncc = sip_msg_contacts(&req, &cc, &err);
+	int nec = sip_msg_contacts(resp, &ec, &err);
+	s[DLG_S_CALL_ID] = cid;
+	s[DLG_S_CALLER_TAG] = from->tag;
+	s[DLG_S_CALLEE_TAG] = to->tag;
+	s[DLG_S_FROM] = fh->value;
+	s[DLG_S_TO] = th->value;
+	s[DLG_S_CALLER_CONTACT] = ncc > 0 ? cc[0].na.uri_text : SLICE_NULL;
+	s[DLG_S_CALLEE_CONTACT] = nec > 0 ? ec[0].na.uri_text : SLICE_NULL;
+	if (dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num, x->start_s,
+	        core_now_s(c)) != NULL)
+		c->st.calls_answered++;
+out:
+	arena_free(&a);
+}
+
+static void
+branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_ctx *x = b->ctx;
+	struct core *c = x->c;
+	struct arena a;
+
+	(void)t;
+	if (code == TX_EV_TIMER_C) {
+		send_cancel(b);
+		return;
+	}
+	if (code < 0) { /* timer B/F: the branch answers 408 itself */
+		b->code = 408;
+		b->tx = NULL;
+		tx_detach(t);
+		if (pending_branches(x) == 0)
+			group_done(x);
+		ctx_maybe_done(x);
+		return;
+	}
+	if (code == 100)
+		return;
+	arena_init(&a, 16384, 512 * 1024);
+	struct slice out = strip_our_via(resp, &a);
+	if (out.len == 0) {
+		arena_free(&a);
+		return;
+	}
+	if (code < 200) {
+		b->has_provisional = true;
+		if (b->cancel_pending || x->is_cancelled)
+			send_cancel(b);
+		if (!x->is_final_sent && x->stx != NULL)
+			tx_server_respond(x->stx, code, out.p, out.len);
+		arena_free(&a);
+		return;
+	}
+	if (code < 300) {
+		bool first = b->code == 0;
+		b->code = code;
+		if (x->stx != NULL && !x->is_final_sent)
+			tx_server_respond(x->stx, code, out.p, out.len);
+		else /* further 2xx (other branches, retransmissions) */
+			core_send_sip(c, &x->in_flow, out.p, out.len);
+		x->is_final_sent = true;
+		if (first && x->method == SIP_M_INVITE && !x->is_in_dialog)
+			make_dialog(x, b, resp);
+		if (first)
+			cancel_pending(x, b);
+		arena_free(&a);
+		if (first && tx_kind(t) == TX_CLIENT_INVITE) {
+			/* Keep listening for 2xx retransmissions until the
+			 * transaction ends; the context goes with it. */
+			return;
+		}
+		ctx_maybe_done(x);
+		return;
+	}
+	b->code = code;
+	free(b->resp);
+	b->resp = memdup0(out.p, out.len);
+	b->resp_len = b->resp ? out.len : 0;
+	arena_free(&a);
+	if (code >= 600 && !x->is_final_sent) {
+		cancel_pending(x, b);
+		x->is_final_sent = true;
+		if (x->stx != NULL)
+			tx_server_respond(x->stx, code, b->resp, b->resp_len);
+	} else if (pending_branches(x) == 0) {
+		group_done(x);
+	}
+	ctx_maybe_done(x);
+}
+
+static void
+branch_tx_freed(struct tx *t, void *arg)
+{
+	struct px_branch *b = arg;
+	struct px_ctx *x = b->ctx;
+
+	(void)t;
+	b->tx = NULL;
+	if (b->code == 0) {
+		b->code = 408;
+		if (pending_branches(x) == 0)
+			group_done(x);
+	}
+	ctx_maybe_done(x);
+}
+
+/* Sends the base request to one target as a new branch. */
+static bool
+start_branch(struct px_ctx *x, const char *uri, const char *path,
+    const struct ipc_flow *flow)
+{
+	struct core *c = x->c;
+	struct arena a;
+	struct sip_msg m;
+	struct sip_err err;
+	struct sip_edit e;
+	char via[256], rr[256], rr2[256];
+
+	if (x->nbranches >= PX_MAX_BRANCHES)
+		return false;
+	struct px_branch *b = &x->br[x->nbranches];
+	memset(b, 0, sizeof(*b));
+	b->ctx = x;
+	b->flow = *flow;
+	make_branch(x->loophash, b->branch, sizeof(b->branch));
+	arena_init(&a, 16384, 512 * 1024);
+	if (sip_msg_parse(&m, x->base, x->base_len, &a, &err) < 0) {
+		arena_free(&a);
+		return false;
+	}
+	sip_edit_init(&e, &m, &a);
+	if (uri != NULL)
+		sip_edit_set_ruri(&e, slice_cstr(uri));
+	if (path != NULL && path[0] != '\0')
+		sip_edit_prepend(&e, "Route", slice_cstr(path));
+	if (x->add_rr) {
+		route_rr(c->route, x->in_flow.listener, rr, sizeof(rr));
+		sip_edit_prepend(&e, "Record-Route", slice_cstr(rr));
+		if (flow->listener != x->in_flow.listener) {
+			/* RFC 5658: one entry per side when they differ; the
+			 * top one faces the next hop. */
+			route_rr(c->route, flow->listener, rr2, sizeof(rr2));
+			sip_edit_prepend(&e, "Record-Route", slice_cstr(rr2));
+		}
+	}
+	int n = route_via(c->route, flow->listener, via, sizeof(via));
+	snprintf(via + n, sizeof(via) - (size_t)n, ";branch=%s", b->branch);
+	sip_edit_prepend(&e, "Via", slice_cstr(via));
+	struct slice out = sip_edit_render(&e);
+	if (out.len == 0) {
+		arena_free(&a);
+		return false;
+	}
+	x->nbranches++;
+	b->tx = tx_client_new(
+	    c->tx, flow, x->method, b->branch, out.p, out.len, branch_cb, b);
+	arena_free(&a);
+	if (b->tx == NULL) {
+		b->code = 500;
+		return false;
+	}
+	tx_set_user(b->tx, b, branch_tx_freed);
+	return true;
+}
+
+/* Starts every target of the next q-value group (parallel within the
+ * group, serial between groups). */
+static void
+start_next_group(struct px_ctx *x)
+{
+	if (x->next_target >= x->ntargets)
+		return;
+	uint16_t q = x->targets[x->next_target].q;
+	while (
+	    x->next_target < x->ntargets && x->targets[x->next_target].q == q) {
+		struct px_target *t = &x->targets[x->next_target++];
+		start_branch(x, t->uri, t->path, &t->flow);
+	}
+}
+
+static int
+target_cmp(const void *a, const void *b)
+{
+	const struct px_target *x = a, *y = b;
+
+	return (int)y->q - (int)x->q;
+}
+
+/* ---- request processing ------------------------------------------------ */
+
+/*
+ * The base request: Route entries of ours popped (npop from the top),
+ * Max-Forwards decremented, our credentials removed. A strict router's
+ * request (§16.4) gets its Request-URI back from the last Route.
+ */
+static struct slice
+make_base(struct core *c, struct sip_msg *m, int npop, bool strict_fix,
+    bool drop_proxy_auth, struct arena *a)
+{
+	struct sip_edit e;
+	struct sip_err err;
+	const struct sip_nameaddr *routes;
+	int nr = sip_msg_routes(m, &routes, &err);
+
+	(void)c;
+	sip_edit_init(&e, m, a);
+	if (nr < 0)
+		nr = 0;
+	int last = strict_fix && nr > 0 ? nr - 1 : nr;
+	if (strict_fix && nr > 0)
+		sip_edit_set_ruri(&e, routes[nr - 1].uri_text);
+	if (npop > 0 || strict_fix) {
+		/* Rewrite the Route lines with what remains, one per line. */
+		sip_edit_remove_all(&e, SIP_HDR_ROUTE);
+		int anchor = m->first[SIP_HDR_ROUTE];
+		for (int i = npop; i < last && anchor >= 0; i++)
+			sip_edit_insert_before(
+			    &e, (uint16_t)anchor, "Route", routes[i].raw);
+	}
+	int mf = sip_msg_max_forwards(m, &err);
+	char mfv[8];
+	if (mf < 0) {
+		sip_edit_append(&e, "Max-Forwards", SLICE_LIT("70"));
+	} else {
+		snprintf(mfv, sizeof(mfv), "%d", mf > 0 ? mf - 1 : 0);
+		sip_edit_replace(&e, (uint16_t)m->first[SIP_HDR_MAX_FORWARDS],
+		    slice_cstr(mfv));
+	}
+	if (drop_proxy_auth)
+		sip_edit_remove_all(&e, SIP_HDR_PROXY_AUTHORIZATION);
+	return sip_edit_render(&e);
+}
+
+/* How many top Route entries name us. */
+static int
+our_routes(struct core *c, struct sip_msg *m)
+{
+	struct sip_err err;
+	const struct sip_nameaddr *r;
+	int n = sip_msg_routes(m, &r, &err), k = 0;
+
+	while (k < n && r[k].uri.user.len == 0 &&
+	    route_is_me(c->route, r[k].uri.host, r[k].uri.port))
+		k++;
+	return k;
+}
+
+/* Stateless forwarding of an ACK for a 2xx (end to end) along the dialog. */
+static void
+forward_ack(struct core *c, struct sip_msg *m, const struct ipc_flow *dst)
+{
+	struct arena a;
+	struct sip_edit e;
+	struct sip_err err;
+	char via[256], hash[17];
+
+	arena_init(&a, 16384, 512 * 1024);
+	loop_hash(m, hash);
+	struct slice base = make_base(c, m, our_routes(c, m), false, true, &a);
+	struct sip_msg bm;
+	if (base.len == 0 || sip_msg_parse(&bm, base.p, base.len, &a, &err) < 0)
+		goto out;
+	sip_edit_init(&e, &bm, &a);
+	const struct sip_via *tv = sip_msg_top_via(m, &err);
+	/* Stateless: the branch is derived from the incoming one. */
+	uint64_t h = tv ? hash_bytes(tv->branch.p, tv->branch.len) : 0;
+	int n = route_via(c->route, dst->listener, via, sizeof(via));
+	snprintf(via + n, sizeof(via) - (size_t)n, ";branch=%s%s.a%llx",
+	    BRANCH_PREFIX, hash, (unsigned long long)h);
+	sip_edit_prepend(&e, "Via", slice_cstr(via));
+	struct slice out = sip_edit_render(&e);
+	if (out.len > 0)
+		core_send_sip(c, dst, out.p, out.len);
+out:
+	arena_free(&a);
+}
+
+static void handle_register(struct core *c, struct tx *stx,
+    const struct ipc_flow *flow, struct sip_msg *m);
+
+/* Where an in-dialog request goes: the other party's flow. */
+static bool
+in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
+    struct dialog **out)
+{
+	struct sip_err err;
+	const struct sip_nameaddr *from = sip_msg_from(m, &err);
+	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	struct slice cid;
+
+	*out = NULL;
+	if (from == NULL || to == NULL || sip_msg_call_id(m, &cid, &err) < 0)
+		return false;
+	struct dialog *d = dlg_find(c->dlg, cid, from->tag, to->tag);
+	if (d != NULL) {
+		bool from_caller = dlg_is_caller(d, from->tag);
+		*dst = from_caller ? d->callee_flow : d->caller_flow;
+		const struct sip_cseq *cs = sip_msg_cseq(m, &err);
+		if (cs != NULL && m->method != SIP_M_ACK &&
+		    m->method != SIP_M_CANCEL) {
+			uint32_t *mine =
+			    from_caller ? &d->caller_cseq : &d->callee_cseq;
+			if (cs->num > *mine)
+				*mine = cs->num;
+		}
+		*out = d;
+		return true;
+	}
+	/* Not a dialog we know: a remaining Route, else the Request-URI, if
+	 * it names an address. */
+	const struct sip_nameaddr *r;
+	int nr = sip_msg_routes(m, &r, &err);
+	int k = our_routes(c, m);
+	if (nr > k)
+		return px_flow_from_uri(c, &r[k].uri, dst);
+	return px_flow_from_uri(c, &m->ruri, dst);
+}
+
+static bool
+check_proxy_require(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m, enum sip_hdr_id id, const char *const *ok)
+{
+	struct sip_tokens tk;
+	struct sip_err err;
+	char extra[512];
+	size_t off = 0;
+
+	if (sip_msg_tokens(m, id, &tk, &err) < 0 || tk.n == 0)
+		return true;
+	for (uint16_t i = 0; i < tk.n; i++) {
+		bool known = false;
+		for (int k = 0; ok != NULL && ok[k] != NULL; k++)
+			if (slice_eq_cstr_nocase(tk.v[i], ok[k]))
+				known = true;
+		if (known)
+			continue;
+		int n = snprintf(extra + off, sizeof(extra) - off, "%s%.*s",
+		    off == 0 ? "Unsupported: " : ", ", (int)tk.v[i].len,
+		    tk.v[i].p);
+		if (n > 0 && (size_t)n < sizeof(extra) - off)
+			off += (size_t)n;
+	}
+	if (off == 0)
+		return true;
+	snprintf(extra + off, sizeof(extra) - off, "\r\n");
+	px_send_response(c, stx, flow, m, 420, "Bad Extension", extra);
+	return false;
+}
+
+static void
+handle_options_here(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m)
+{
+	px_send_response(c, stx, flow, m, 200, "OK",
+	    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
+	    "UPDATE, INFO, MESSAGE, REFER, NOTIFY, SUBSCRIBE\r\n"
+	    "Accept: application/sdp\r\n");
+}
+
+/* Contacts of the AoR as targets; returns the count. */
+static int
+targets_from_loc(struct core *c, struct px_ctx *x, struct slice aor)
+{
+	struct loc_binding *v[PX_MAX_TARGETS];
+	int n = loc_lookup(c->loc, aor, v, PX_MAX_TARGETS);
+	int64_t now = core_now_s(c);
+
+	if (n > PX_MAX_TARGETS)
+		n = PX_MAX_TARGETS;
+	x->ntargets = 0;
+	for (int i = 0; i < n; i++) {
+		if (v[i]->expires_at <= now)
+			continue;
+		struct px_target *t = &x->targets[x->ntargets];
+		t->uri = strdup(loc_str(v[i], LOC_S_CONTACT));
+		t->path = v[i]->str_len[LOC_S_PATH] > 0
+		    ? strdup(loc_str(v[i], LOC_S_PATH))
+		    : NULL;
+		loc_flow_to_ipc(&t->flow, &v[i]->flow);
+		t->q = v[i]->q;
+		if (t->uri == NULL) {
+			free(t->path);
+			continue;
+		}
+		x->ntargets++;
+	}
+	qsort(
+	    x->targets, (size_t)x->ntargets, sizeof(x->targets[0]), target_cmp);
+	return x->ntargets;
+}
+
+static void
+handle_redirect(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m, struct slice aor)
+{
+	char buf[8192];
+	int n =
+	    reg_format_contacts(c->loc, aor, core_now_s(c), buf, sizeof(buf));
+
+	if (n < 0) {
+		px_send_response(
+		    c, stx, flow, m, 500, "Too Many Contacts", NULL);
+		return;
+	}
+	if (n == 0) {
+		px_send_response(
+		    c, stx, flow, m, 480, "Temporarily Unavailable", NULL);
+		return;
+	}
+	c->st.redirects++;
+	px_send_response(c, stx, flow, m, 302, "Moved Temporarily", buf);
+}
+
+/* A user of ours exists for user@domain? */
+static bool
+user_exists(struct core *c, const struct sip_uri *u)
+{
+	struct store_user su;
+	char user[STORE_USER_MAX];
+
+	if (u->user.len == 0 ||
+	    sip_uri_unescape(u->user, user, sizeof(user)) < 0)
+		return false;
+	return store_user_get(c->store, slice_cstr(user), u->host, &su) == 1;
+}
+
+static void
+handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m, const char *hash, int npop, bool strict_fix)
+{
+	struct sip_err err;
+	struct arena a;
+
+	/* Requests for a domain we do not serve: no open relay. */
+	if (!route_is_domain(c->route, m->ruri.host) &&
+	    !route_is_me(c->route, m->ruri.host, m->ruri.port)) {
+		uint32_t code = c->conf.core.proxy.unknown_domain;
+		px_send_response(c, stx, flow, m, (int)code,
+		    code == 404 ? "Not Found" : "Domain Not Served", NULL);
+		return;
+	}
+	bool authed = false;
+	int ar = px_authenticate(c, stx, flow, m, false, &authed);
+	if (ar <= 0)
+		return; /* answered (challenge or refusal) */
+	char aor[512];
+	if (reg_make_aor(&m->ruri, aor, sizeof(aor)) < 0 ||
+	    m->ruri.user.len == 0) {
+		px_send_response(c, stx, flow, m, 404, "Not Found", NULL);
+		return;
+	}
+	if (m->method == SIP_M_INVITE &&
+	    route_is_redirect(c->route, m->ruri.host)) {
+		handle_redirect(c, stx, flow, m, slice_cstr(aor));
+		return;
+	}
+	struct px_ctx *x = ctx_new(c, stx, m, flow);
+	if (x == NULL) {
+		px_send_response(c, stx, flow, m, 500, "Out Of Memory", NULL);
+		return;
+	}
+	if (targets_from_loc(c, x, slice_cstr(aor)) == 0) {
+		x->is_final_sent = true;
+		if (user_exists(c, &m->ruri))
+			px_send_response(c, stx, flow, m, 480,
+			    "Temporarily Unavailable", NULL);
+		else
+			px_send_response(
+			    c, stx, flow, m, 404, "Not Found", NULL);
+		ctx_free(x);
+		return;
+	}
+	memcpy(x->loophash, hash, 17);
+	x->add_rr = m->method == SIP_M_INVITE || m->method == SIP_M_SUBSCRIBE ||
+	    m->method == SIP_M_REFER;
+	arena_init(&a, 16384, 512 * 1024);
+	struct slice base = make_base(c, m, npop, strict_fix, authed, &a);
+	x->base = base.len ? memdup0(base.p, base.len) : NULL;
+	x->base_len = base.len;
+	arena_free(&a);
+	if (x->base == NULL) {
+		x->is_final_sent = true;
+		px_send_response(
+		    c, stx, flow, m, 500, "Server Internal Error", NULL);
+		ctx_free(x);
+		return;
+	}
+	(void)err;
+	start_next_group(x);
+	if (pending_branches(x) == 0) {
+		group_done(x);
+		ctx_maybe_done(x);
+	}
+}
+
+static void
+handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m, const char *hash, int npop, bool strict_fix)
+{
+	struct ipc_flow dst;
+	struct dialog *d;
+	struct arena a;
+
+	if (!in_dialog_dest(c, m, &dst, &d)) {
+		px_send_response(c, stx, flow, m, 481,
+		    "Call/Transaction Does Not Exist", NULL);
+		return;
+	}
+	struct px_ctx *x = ctx_new(c, stx, m, flow);
+	if (x == NULL) {
+		px_send_response(c, stx, flow, m, 500, "Out Of Memory", NULL);
+		return;
+	}
+	x->is_in_dialog = true;
+	memcpy(x->loophash, hash, 17);
+	arena_init(&a, 16384, 512 * 1024);
+	struct slice base = make_base(c, m, npop, strict_fix, false, &a);
+	x->base = base.len ? memdup0(base.p, base.len) : NULL;
+	x->base_len = base.len;
+	arena_free(&a);
+	if (x->base == NULL || !start_branch(x, NULL, NULL, &dst)) {
+		x->is_final_sent = true;
+		px_send_response(
+		    c, stx, flow, m, 500, "Server Internal Error", NULL);
+		ctx_free(x);
+		return;
+	}
+	if (m->method == SIP_M_BYE && d != NULL) {
+		d->state = DLG_TERMINATED;
+		d->end_s = core_now_s(c);
+		snprintf(d->end_reason, sizeof(d->end_reason), "bye");
+		dlg_remove(c->dlg, d);
+	}
+}
+
+static void
+handle_cancel(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m)
+{
+	char key[1024];
+	struct tx *inv = NULL;
+
+	if (tx_server_key(m, SIP_M_INVITE, key, sizeof(key)) > 0)
+		inv = tx_server_find(c->tx, key);
+	if (inv == NULL || tx_kind(inv) != TX_SERVER_INVITE) {
+		px_send_response(c, stx, flow, m, 481,
+		    "Call/Transaction Does Not Exist", NULL);
+		return;
+	}
+	px_send_response(c, stx, flow, m, 200, "OK", NULL);
+	struct px_ctx *x = tx_user(inv);
+	if (x == NULL || x->is_final_sent)
+		return;
+	x->is_cancelled = true;
+	cancel_pending(x, NULL);
+	if (pending_branches(x) == 0) {
+		group_done(x);
+		ctx_maybe_done(x);
+	}
+}
+
+static void
+handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
+{
+	struct sip_err err;
+	char key[1024];
+	char hash[17];
+
+	c->st.sip_in_requests++;
+	if (sip_msg_validate(m, &err) < 0) {
+		c->st.sip_in_bad++;
+		if (m->method != SIP_M_ACK)
+			px_send_response(c, NULL, flow, m,
+			    err.code == SIP_E_TOO_MANY_HOPS ? 483 : 400,
+			    err.phrase, NULL);
+		return;
+	}
+	if (tx_server_key(m, SIP_M_UNKNOWN, key, sizeof(key)) < 0) {
+		if (m->method != SIP_M_ACK)
+			px_send_response(c, NULL, flow, m, 400,
+			    "Bad Request - Transaction Key", NULL);
+		return;
+	}
+	if (m->method == SIP_M_ACK) {
+		struct tx *t = tx_server_find(c->tx, key);
+		if (t != NULL && tx_server_absorb(t, m)) {
+			c->st.retransmissions_absorbed++;
+			return;
+		}
+		struct ipc_flow dst;
+		struct dialog *d;
+		if (in_dialog_dest(c, m, &dst, &d))
+			forward_ack(c, m, &dst);
+		return;
+	}
+	struct tx *t = tx_server_find(c->tx, key);
+	if (t != NULL) {
+		tx_server_absorb(t, m);
+		c->st.retransmissions_absorbed++;
+		return;
+	}
+	t = tx_server_new(c->tx, key, m, flow);
+	if (t == NULL) {
+		px_send_response(c, NULL, flow, m, 503, "Service Unavailable",
+		    "Retry-After: 5\r\n");
+		return;
+	}
+	if (m->method == SIP_M_INVITE) {
+		c->st.invites++;
+		px_send_response(c, t, flow, m, 100, "Trying", NULL);
+	}
+	if (m->method == SIP_M_CANCEL) {
+		handle_cancel(c, t, flow, m);
+		return;
+	}
+	loop_hash(m, hash);
+	bool for_me_no_user = m->ruri.user.len == 0 &&
+	    (route_is_me(c->route, m->ruri.host, m->ruri.port) ||
+	        route_is_domain(c->route, m->ruri.host));
+	int mf = sip_msg_max_forwards(m, &err);
+	if (mf == 0 && !(m->method == SIP_M_OPTIONS && for_me_no_user)) {
+		px_send_response(c, t, flow, m, 483, "Too Many Hops", NULL);
+		return;
+	}
+	if (is_loop(c, m, hash)) {
+		px_send_response(c, t, flow, m, 482, "Loop Detected", NULL);
+		return;
+	}
+	if (!check_proxy_require(c, t, flow, m, SIP_HDR_PROXY_REQUIRE, NULL))
+		return;
+
+	const struct sip_nameaddr *routes;
+	int nr = sip_msg_routes(m, &routes, &err);
+	bool strict_fix = false;
+	/* §16.4: a strict router put our Record-Route URI in the
+	 * Request-URI; the real one is the last Route. */
+	if (nr > 0 && m->ruri.user.len == 0 && m->ruri.has_lr &&
+	    route_is_me(c->route, m->ruri.host, m->ruri.port))
+		strict_fix = true;
+	int npop = our_routes(c, m);
+	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	bool in_dialog = to != NULL && to->tag.len > 0;
+
+	if (in_dialog) {
+		handle_in_dialog(c, t, flow, m, hash, npop, strict_fix);
+		return;
+	}
+	if (nr > npop && !strict_fix) {
+		/* A pre-loaded Route to somewhere else: not our business
+		 * (no open relay). */
+		px_send_response(c, t, flow, m, 403, "Forbidden - Route", NULL);
+		return;
+	}
+	if (m->method == SIP_M_REGISTER) {
+		handle_register(c, t, flow, m);
+		return;
+	}
+	if (for_me_no_user) {
+		if (m->method == SIP_M_OPTIONS)
+			handle_options_here(c, t, flow, m);
+		else
+			px_send_response(c, t, flow, m, 404, "Not Found", NULL);
+		return;
+	}
+	handle_initial(c, t, flow, m, hash, npop, strict_fix);
+}
+
+static void
+handle_response(struct core *c, struct sip_msg *m)
+{
+	struct sip_err err;
+	struct arena a;
+
+	c->st.sip_in_responses++;
+	if (tx_client_response(c->tx, m))
+		return;
+	/* No transaction: a 2xx retransmission after ours ended; forward
+	 * statelessly if the top Via is ours. */
+	const struct sip_via *v;
+	int n = sip_msg_vias(m, &v, &err);
+	if (n < 2 || !slice_has_prefix_nocase(v[0].branch, BRANCH_PREFIX) ||
+	    !route_is_me(c->route, v[0].host, v[0].port))
+		return;
+	struct ipc_flow dst;
+	if (!flow_from_via(c, &v[1], &dst))
+		return;
+	arena_init(&a, 16384, 512 * 1024);
+	struct slice out = strip_our_via(m, &a);
+	if (out.len > 0)
+		core_send_sip(c, &dst, out.p, out.len);
+	arena_free(&a);
+}
+
+void
+proxy_sip_in(
+    struct core *c, const struct ipc_flow *flow, const char *buf, uint32_t len)
+{
+	struct arena a;
+	struct sip_msg m;
+	struct sip_err err;
+
+	arena_init(&a, 32768, 1024 * 1024);
+	if (sip_msg_parse(&m, buf, len, &a, &err) < 0) {
+		c->st.sip_in_bad++;
+		log_ratelimited(&bad_rl, LOG_LVL_WARN,
+		    "proxy: unparsable message from edge: %s",
+		    err.phrase ? err.phrase : "?");
+		arena_free(&a);
+		return;
+	}
+	if (m.is_request)
+		handle_request(c, flow, &m);
+	else
+		handle_response(c, &m);
+	arena_free(&a);
+}
+
+/* ---- registrar --------------------------------------------------------- */
+
+static void
+handle_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m)
+{
+	static const char *const reg_ok[] = {"path", "outbound", NULL};
+	struct sip_err err;
+	char aor[512];
+
+	if (!route_is_domain(c->route, m->ruri.host) &&
+	    !route_is_me(c->route, m->ruri.host, m->ruri.port)) {
+		uint32_t code = c->conf.core.proxy.unknown_domain;
+		px_send_response(c, stx, flow, m, (int)code,
+		    code == 404 ? "Not Found" : "Domain Not Served", NULL);
+		c->st.register_refused++;
+		return;
+	}
+	if (!check_proxy_require(c, stx, flow, m, SIP_HDR_REQUIRE, reg_ok))
+		return;
+	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	if (to == NULL || reg_make_aor(&to->uri, aor, sizeof(aor)) < 0 ||
+	    to->uri.user.len == 0) {
+		px_send_response(
+		    c, stx, flow, m, 400, "Bad Request - To", NULL);
+		return;
+	}
+	if (!route_is_domain(c->route, to->uri.host) &&
+	    !route_is_me(c->route, to->uri.host, to->uri.port)) {
+		uint32_t code = c->conf.core.proxy.unknown_domain;
+		px_send_response(c, stx, flow, m, (int)code,
+		    code == 404 ? "Not Found" : "Domain Not Served", NULL);
+		c->st.register_refused++;
+		return;
+	}
+	bool authed = false;
+	if (px_authenticate(c, stx, flow, m, true, &authed) <= 0) {
+		c->st.register_refused++;
+		return;
+	}
+	const struct sip_contact *ct;
+	int nct = sip_msg_contacts(m, &ct, &err);
+	if (nct < 0) {
+		px_send_response(c, stx, flow, m, 400,
+		    err.phrase ? err.phrase : "Bad Request - Contact", NULL);
+		return;
+	}
+	struct reg_contact_in in[SIP_MAX_CONTACTS];
+	bool is_star;
+	int n = reg_contacts_from_msg(ct, nct, in, SIP_MAX_CONTACTS, &is_star);
+	if (n < 0 || (is_star && nct != 1)) {
+		px_send_response(
+		    c, stx, flow, m, 400, "Bad Request - Contact", NULL);
+		return;
+	}
+	struct reg_request r;
+	memset(&r, 0, sizeof(r));
+	struct slice cid;
+	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
+	if (sip_msg_call_id(m, &cid, &err) < 0 || cs == NULL) {
+		px_send_response(c, stx, flow, m, 400, "Bad Request", NULL);
+		return;
+	}
+	char path[2048];
+	size_t poff = 0;
+	for (int i = m->first[SIP_HDR_PATH]; i >= 0;
+	     i = sip_msg_hdr_next(m, i)) {
+		int w = snprintf(path + poff, sizeof(path) - poff, "%s%.*s",
+		    poff ? ", " : "", (int)m->hdrs[i].value.len,
+		    m->hdrs[i].value.p);
+		if (w < 0 || (size_t)w >= sizeof(path) - poff) {
+			px_send_response(c, stx, flow, m, 400,
+			    "Bad Request - Path Too Long", NULL);
+			return;
+		}
+		poff += (size_t)w;
+	}
+	r.aor = slice_cstr(aor);
+	r.call_id = cid;
+	r.cseq = cs->num;
+	r.expires_hdr = sip_msg_expires(m, &err);
+	r.is_star = is_star;
+	r.contacts = in;
+	r.ncontacts = n;
+	r.path = slice_make(path, (uint32_t)poff);
+	r.user_agent = sip_msg_user_agent(m);
+	loc_flow_from_ipc(&r.flow, flow);
+	r.now = core_now_s(c);
+	const struct pc_core_registrar *rc = &c->conf.core.registrar;
+	struct reg_limits lim = {rc->min_expires, rc->max_expires,
+	    rc->default_expires, rc->max_contacts};
+	struct reg_result res;
+	char extra[8192 + 2048];
+	if (reg_apply(c->loc, &lim, &r, &res) < 0) {
+		c->st.register_refused++;
+		if (res.code == 423)
+			snprintf(extra, sizeof(extra), "Min-Expires: %u\r\n",
+			    res.min_expires);
+		px_send_response(c, stx, flow, m, res.code, res.reason,
+		    res.code == 423 ? extra : NULL);
+		return;
+	}
+	int w = reg_format_contacts(
+	    c->loc, r.aor, r.now, extra, sizeof(extra) - 2100);
+	if (w < 0)
+		w = 0;
+	if (poff > 0)
+		snprintf(
+		    extra + w, sizeof(extra) - (size_t)w, "Path: %s\r\n", path);
+	c->st.register_ok++;
+	px_send_response(c, stx, flow, m, 200, "OK", extra);
+	if (authed)
+		core_report_source(
+		    c, IPC_SOURCE_TRUSTED, &flow->remote, to->uri.user);
+}
+
+/* ---- hangup ------------------------------------------------------------ */
+
+static void
+send_bye(struct core *c, const struct dialog *d, bool to_caller)
+{
+	char branch[48], via[256], hash[17];
+	char buf[8192];
+	const char *ruri =
+	    to_caller ? d->s[DLG_S_CALLER_CONTACT] : d->s[DLG_S_CALLEE_CONTACT];
+	const struct ipc_flow *f =
+	    to_caller ? &d->caller_flow : &d->callee_flow;
+
+	if (ruri[0] == '\0')
+		return;
+	snprintf(hash, sizeof(hash), "%016llx",
+	    (unsigned long long)hash_bytes(ruri, strlen(ruri)));
+	make_branch(hash, branch, sizeof(branch));
+	int n = route_via(c->route, f->listener, via, sizeof(via));
+	snprintf(via + n, sizeof(via) - (size_t)n, ";branch=%s", branch);
+	/* Toward the caller we speak as the callee, and the other way. */
+	n = snprintf(buf, sizeof(buf),
+	    "BYE %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+	    "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u BYE\r\n"
+	    "Reason: SIP;cause=200;text=\"%s\"\r\nContent-Length: 0\r\n\r\n",
+	    ruri, via, to_caller ? d->s[DLG_S_TO] : d->s[DLG_S_FROM],
+	    to_caller ? d->s[DLG_S_FROM] : d->s[DLG_S_TO], d->s[DLG_S_CALL_ID],
+	    (to_caller ? d->callee_cseq : d->caller_cseq) + 1, d->end_reason);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	tx_client_new(
+	    c->tx, f, SIP_M_BYE, branch, buf, (uint32_t)n, NULL, NULL);
+}
+
+int
+proxy_hangup(struct core *c, struct slice call_id, const char *reason)
+{
+	struct dialog *d = dlg_find(c->dlg, call_id, SLICE_NULL, SLICE_NULL);
+
+	if (d == NULL)
+		return -1;
+	d->state = DLG_TERMINATED;
+	d->end_s = core_now_s(c);
+	snprintf(d->end_reason, sizeof(d->end_reason), "%s",
+	    reason && reason[0] ? reason : "hangup");
+	for (char *p = d->end_reason; *p; p++)
+		if (*p == '"' || *p == '\\' || *p < ' ')
+			*p = ' ';
+	send_bye(c, d, true);
+	send_bye(c, d, false);
+	dlg_remove(c->dlg, d);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * proxy: what core does with each SIP message from edge (RFC 3261 §16):
+ * server transactions, the registrar and authentication in front of it,
+ * loose/strict routing, domain checks, location lookup, parallel and
+ * serial forking by q-value with best-response selection, CANCEL, redirect
+ * mode, in-dialog routing through the dialog table, and BYE generation
+ * for calls.hangup / CALL_RELEASE. Messages it sends are built in arenas
+ * and copied by the transaction layer or the edge channel.
+ */
+#ifndef PC_PROXY_H
+#define PC_PROXY_H
+
+#include <stdint.h>
+
+#include "core.h"
+
+struct proxy;
+
+struct proxy *proxy_new(struct core *c);
+void proxy_free(struct proxy *p);
+
+/* One SIP message received by edge on flow. */
+void proxy_sip_in(
+    struct core *c, const struct ipc_flow *flow, const char *buf, uint32_t len);
+/* Ends the dialog of call_id with BYE to both parties; -1 if not found. */
+int proxy_hangup(struct core *c, struct slice call_id, const char *reason);
+/* Proxy contexts in progress (for stats). */
+size_t proxy_pending(const struct proxy *p);
+
+#endif
