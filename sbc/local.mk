@@ -6,7 +6,25 @@ sbc_libedge_a_SOURCES = \
 	sbc/rate.c sbc/rate.h \
 	sbc/token.c sbc/token.h \
 	sbc/acl.c sbc/acl.h \
-	sbc/ban.c sbc/ban.h
+	sbc/ban.c sbc/ban.h \
+	sbc/hdrtext.c sbc/hdrtext.h \
+	sbc/sanity.c sbc/sanity.h \
+	sbc/nat.c sbc/nat.h \
+	sbc/topo.c sbc/topo.h \
+	sbc/edge.c sbc/edge.h \
+	sbc/listen.c sbc/listen.h \
+	sbc/udp.c sbc/udp.h \
+	sbc/stream.c sbc/stream.h \
+	sbc/tls.c sbc/tls.h \
+	sbc/inbound.c sbc/inbound.h \
+	sbc/sdp_rw.c sbc/sdp_rw.h \
+	sbc/dispatch_core.c sbc/dispatch_core.h \
+	sbc/dispatch_relay.c sbc/dispatch_relay.h \
+	sbc/dispatch_ctl.c sbc/dispatch_ctl.h
+
+pkglibexec_PROGRAMS += sbc/portcullis-edge
+sbc_portcullis_edge_SOURCES = sbc/main.c
+sbc_portcullis_edge_LDADD = sbc/libedge.a $(PC_COMMON_LIBS)
 
 EDGE_LIBS = sbc/libedge.a $(PC_COMMON_LIBS)
 EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)

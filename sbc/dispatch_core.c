@@ -1,0 +1,211 @@
+/*
+ * core.sock, edge side.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dispatch_core.h"
+#include "hdrtext.h"
+#include "inbound.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "sdp_rw.h"
+#include "sip_edit.h"
+#include "stream.h"
+#include "topo.h"
+#include "udp.h"
+
+#define CORE_RETRY_MS 250
+#define CORE_HIGH_WATER (8u << 20)
+
+static struct arena arena;
+static bool arena_ready;
+static struct sip_msg out_msg;
+static struct log_rl rl_out = LOG_RL_INIT(10000, 10);
+
+static void core_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg);
+static void core_closed(struct ipc_chan *ch, void *arg);
+
+static void
+core_retry(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct edge *e = arg;
+	(void)t;
+	if (e->core != NULL || e->stopping)
+		return;
+	char path[512];
+	pcconf_path(&e->conf, "core.sock", path, sizeof path);
+	int fd = ipc_connect(path);
+	if (fd < 0) {
+		ev_timer_start(loop, &e->core_retry, CORE_RETRY_MS);
+		return;
+	}
+	e->core = ipc_chan_new(loop, fd, &ipc_cat_core, CORE_HIGH_WATER,
+	    IPC_ROLE_EDGE, "edge", core_msg, core_closed, e);
+	if (e->core == NULL) {
+		ev_timer_start(loop, &e->core_retry, CORE_RETRY_MS);
+		return;
+	}
+	log_info("connected to core (%s)", path);
+}
+
+static void
+core_closed(struct ipc_chan *ch, void *arg)
+{
+	struct edge *e = arg;
+	if (e->core != ch)
+		return;
+	log_warnx("core connection lost; answering 503 until it is back");
+	ipc_chan_free(ch);
+	e->core = NULL;
+	if (!e->stopping)
+		ev_timer_start(e->loop, &e->core_retry, CORE_RETRY_MS);
+}
+
+void
+dispatch_core_start(struct edge *e)
+{
+	ev_timer_init(&e->core_retry, core_retry, e);
+	ev_timer_start(e->loop, &e->core_retry, 0);
+}
+
+void
+dispatch_core_stop(struct edge *e)
+{
+	ev_timer_stop(e->loop, &e->core_retry);
+	if (e->core != NULL)
+		ipc_chan_free(e->core);
+	e->core = NULL;
+}
+
+static bool
+is_local_cb(void *arg, struct slice host, uint16_t port)
+{
+	return listen_is_local(arg, host, port);
+}
+
+/* RFC 3261 §18.2.2 with RFC 3581: where a response goes over UDP. */
+static bool
+response_dest(struct sip_msg *m, struct ipc_addr *dst)
+{
+	struct sip_err err;
+	const struct sip_via *v = sip_msg_top_via(m, &err);
+	if (v == NULL)
+		return false;
+	char host[64];
+	struct slice h = v->received.len > 0 ? v->received : v->host;
+	if (!slice_copy_cstr(h, host, sizeof host))
+		return false;
+	uint16_t port = v->has_rport && v->rport != 0 ? (uint16_t)v->rport
+	    : v->port != 0                            ? v->port
+	                                              : 5060;
+	return ipc_addr_parse(dst, host, port);
+}
+
+int
+dispatch_core_sip_out(
+    struct edge *e, const struct ipc_sip_out *so, const char *sip, uint32_t len)
+{
+	if (!arena_ready) {
+		arena_init(&arena, 64 * 1024, 2 * 1024 * 1024);
+		arena_ready = true;
+	}
+	arena_reset(&arena);
+	struct sip_err err;
+	if (sip_msg_parse(&out_msg, sip, len, &arena, &err) != 0) {
+		log_ratelimited(&rl_out, LOG_LVL_WARN,
+		    "SIP_OUT from core does not parse: %s", err.phrase);
+		return -1;
+	}
+	struct sip_msg *m = &out_msg;
+	struct ipc_flow f = so->flow;
+	acl_addr_normalise(&f.remote);
+	if (!m->is_request && f.transport == IPC_TP_UDP) {
+		/* The response goes where its Via says (RFC 3581). */
+		struct ipc_addr d;
+		if (response_dest(m, &d))
+			f.remote = d;
+	}
+	struct listener *l = f.listener < e->nlis ? &e->lis[f.listener] : NULL;
+	if (l == NULL || l->transport != f.transport) {
+		l = listen_pick(e, f.transport, f.remote.family);
+		if (l == NULL) {
+			log_ratelimited(&rl_out, LOG_LVL_WARN,
+			    "SIP_OUT: no listener for transport %u",
+			    f.transport);
+			return -1;
+		}
+		f.listener = l->idx;
+	}
+	sdp_rw_outbound(e, m);
+	struct slice out = slice_make(sip, len);
+	if (e->conf.edge.topology.hide) {
+		struct sip_edit ed;
+		sip_edit_init(&ed, m, &arena);
+		struct topo t = {&e->keys, is_local_cb, e};
+		struct topo_self self = {l->host, l->local.port, l->transport};
+		char v6[72];
+		if (strchr(l->host, ':') != NULL) {
+			snprintf(v6, sizeof v6, "[%s]", l->host);
+			self.host = v6;
+		}
+		if (topo_hide(&t, m, &ed, &self) != 0) {
+			log_ratelimited(&rl_out, LOG_LVL_WARN,
+			    "topology hiding failed; message dropped");
+			return -1;
+		}
+		out = sip_edit_render(&ed);
+		if (out.len == 0)
+			return -1;
+	}
+	if (inbound_send_flow(e, &f, out) != 0) {
+		e->st.tx_errors++;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+core_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
+{
+	struct edge *e = arg;
+	(void)ch;
+	struct ipc_reader r;
+	ipc_reader_init(&r, m);
+	switch (m->hdr.type) {
+	case IPC_SIP_OUT: {
+		struct ipc_sip_out so;
+		if (!ipc_read(&r, &so, sizeof so))
+			fatalx("core: short SIP_OUT");
+		const uint8_t *sip = ipc_read_ptr(&r, so.sip_len);
+		if (sip == NULL || !ipc_reader_done(&r))
+			fatalx("core: SIP_OUT length mismatch");
+		dispatch_core_sip_out(e, &so, (const char *)sip, so.sip_len);
+		break;
+	}
+	case IPC_AUTH_FAILED: {
+		struct ipc_source s;
+		if (!ipc_read(&r, &s, sizeof s) || !ipc_reader_done(&r))
+			fatalx("core: malformed AUTH_FAILED");
+		acl_addr_normalise(&s.addr);
+		if (ban_auth_failed(e->ban, &s.addr, edge_now(e)))
+			inbound_ban(e, &s.addr, "auth failures");
+		break;
+	}
+	case IPC_SOURCE_TRUSTED: {
+		struct ipc_source s;
+		if (!ipc_read(&r, &s, sizeof s) || !ipc_reader_done(&r))
+			fatalx("core: malformed SOURCE_TRUSTED");
+		acl_addr_normalise(&s.addr);
+		rate_trust(e->rate, &s.addr, edge_now(e));
+		break;
+	}
+	case IPC_RESULT:
+		break;
+	default:
+		log_warnx("core: unexpected %s", m->info->name);
+		break;
+	}
+}

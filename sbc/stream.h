@@ -1,0 +1,40 @@
+/*
+ * stream: TCP and TLS connections of the edge. Accepts (within the caps on
+ * connections per source and in all), frames messages by Content-Length
+ * (sip_msg_frame), answers CRLFCRLF pings with CRLF (RFC 5626), closes
+ * idle connections and those that keep a message or a TLS handshake
+ * unfinished too long, and reuses a connection for requests to the UA at
+ * its far end. The edge owns every connection; callers only name them by
+ * id.
+ */
+#ifndef PC_SBC_STREAM_H
+#define PC_SBC_STREAM_H
+
+#include <stdint.h>
+
+#include "ctl_rows.h"
+#include "edge.h"
+
+struct conn;
+
+int stream_init(struct edge *e);
+void stream_on_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg);
+/* Sends on connection conn_id if it is open, else on a connection to
+ * remote over transport tp, else (TCP) connects to remote from listener
+ * l. -1 when no connection can carry it. */
+int stream_send(struct edge *e, uint32_t conn_id, uint8_t tp,
+    struct listener *l, const struct ipc_addr *remote, const void *buf,
+    uint32_t len);
+/* The connection a message came on: id, TLS peer identity. */
+uint32_t stream_conn_id(const struct conn *c);
+const char *stream_tls_peer(const struct conn *c);
+/* Closes one connection (bad framing, shutdown). */
+void stream_close(struct conn *c, const char *why);
+/* Closes it from the loop soon (safe while its message is handled). */
+void stream_mark_close(struct conn *c);
+void stream_close_all(struct edge *e);
+/* One ctl row per connection. */
+void stream_list(struct edge *e, struct ctl_rows *rows);
+size_t stream_count(struct edge *e);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * topo: topology hiding (DESIGN §6). On the way out, the Via stack of a
+ * request, the Record-Route set and the Contact of the other party are
+ * replaced by one entry naming the edge, with a sealed token (token.h)
+ * carrying what was there; on the way in, tokens in the top Via of a
+ * response, in the Request-URI and in Route/Record-Route entries are
+ * opened and the original headers put back, so core sees exactly what it
+ * sent. Stateless: everything needed travels in the tokens. Edits go into
+ * the caller's sip_edit; text is allocated from the message's arena.
+ */
+#ifndef PC_SBC_TOPO_H
+#define PC_SBC_TOPO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sip_edit.h"
+#include "sip_msg.h"
+#include "token.h"
+
+struct topo {
+	const struct token_keys *keys;
+	/* Is host:port (port 0 = any) an address of this edge? */
+	bool (*is_local)(void *arg, struct slice host, uint16_t port);
+	void *arg;
+};
+
+/* Where the message leaves from: written into the edge's entries. */
+struct topo_self {
+	const char *host; /* advertised host (IPv6 in brackets) */
+	uint16_t port;
+	uint8_t transport; /* enum ipc_transport */
+};
+
+/* Hides what m would reveal to the outside party it is sent to.
+ * Returns 0, or -1 if a token could not be made (drop the message). */
+int topo_hide(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
+    const struct topo_self *self);
+/* Puts back what tokens in m hide. Returns the number of tokens opened,
+ * or -1 when a token of ours was forged or damaged (drop the message). */
+int topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed);
+
+#endif
