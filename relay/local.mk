@@ -5,10 +5,27 @@ noinst_LIBRARIES += relay/librelay.a
 relay_librelay_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(NFTNL_CFLAGS) \
 	$(MNL_CFLAGS) $(PCAP_CFLAGS)
 relay_librelay_a_SOURCES = \
-	relay/nft.c relay/nft.h
+	relay/nft.c relay/nft.h \
+	relay/ct.c relay/ct.h \
+	relay/port.c relay/port.h \
+	relay/latch.c relay/latch.h \
+	relay/stream.c relay/stream.h \
+	relay/fwd_user.c relay/fwd_user.h \
+	relay/ban.c relay/ban.h \
+	relay/state.c relay/state.h \
+	relay/timeout.c relay/timeout.h \
+	relay/capture.c relay/capture.h \
+	relay/dispatch_edge.c relay/dispatch_edge.h \
+	relay/dispatch_ctl.c relay/dispatch_ctl.h relay/app.h
 
 RELAY_LIBS = relay/librelay.a $(PC_COMMON_LIBS) $(NFTNL_LIBS) $(MNL_LIBS) \
 	$(PCAP_LIBS)
+pkglibexec_PROGRAMS += relay/portcullis-relay
+relay_portcullis_relay_SOURCES = relay/main.c
+relay_portcullis_relay_CFLAGS = $(AM_CFLAGS) $(NFTNL_CFLAGS) $(MNL_CFLAGS) \
+	$(PCAP_CFLAGS)
+relay_portcullis_relay_LDADD = $(RELAY_LIBS)
+
 RELAY_TEST_LDADD = tests/unit/libtap.a $(RELAY_LIBS)
 
 relay_tests = tests/unit/test_relay_nft
@@ -16,3 +33,9 @@ check_PROGRAMS += $(relay_tests)
 TESTS += $(relay_tests)
 tests_unit_test_relay_nft_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
 tests_unit_test_relay_nft_LDADD = $(RELAY_TEST_LDADD)
+
+# Test and operator tools.
+noinst_PROGRAMS += tests/tools/relayctl tests/tools/rtpsend
+tests_tools_relayctl_SOURCES = tests/tools/relayctl.c
+tests_tools_relayctl_LDADD = $(PC_COMMON_LIBS)
+tests_tools_rtpsend_SOURCES = tests/tools/rtpsend.c

@@ -684,7 +684,7 @@ table_cb(const struct nlmsghdr *h, void *arg)
 static int
 talk(struct nft *n, struct nlmsghdr *h, mnl_cb_t cb, void *arg)
 {
-	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
+	char rbuf[1 << 16];
 	uint32_t seq = h->nlmsg_seq;
 	int ret;
 

@@ -1,0 +1,309 @@
+/*
+ * Raw ctnetlink: no libnetfilter_conntrack, only libmnl (RELAY-NOTES).
+ * Deletes are queued into one buffer and written at once; the kernel
+ * answers each inside sendmsg, so the acks are read without waiting.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ct.h"
+
+struct ct {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf;
+	size_t cap;
+};
+
+struct ct *
+ct_open(char *err, size_t errlen)
+{
+	struct ct *c = calloc(1, sizeof(*c));
+	int one = 1, sz = 8 << 20;
+
+	if (c == NULL)
+		return NULL;
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (c->nl == NULL ||
+	    mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		if (err != NULL)
+			snprintf(err, errlen,
+			    "ct: opening the ctnetlink socket: %s",
+			    strerror(errno));
+		ct_close(c);
+		return NULL;
+	}
+	c->portid = mnl_socket_get_portid(c->nl);
+	c->seq = (uint32_t)time(NULL);
+	setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz,
+	    sizeof(sz));
+	mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	c->cap = 1 << 16;
+	c->buf = malloc(c->cap);
+	if (c->buf == NULL) {
+		ct_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+ct_close(struct ct *c)
+{
+	if (c == NULL)
+		return;
+	if (c->nl != NULL)
+		mnl_socket_close(c->nl);
+	free(c->buf);
+	free(c);
+}
+
+static struct nlmsghdr *
+put_hdr(char *p, uint16_t msg, uint16_t flags, uint8_t family, uint32_t seq)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(p);
+	struct nfgenmsg *g;
+
+	h->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
+	g->nfgen_family = family == 6 ? AF_INET6 : AF_INET;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	return h;
+}
+
+static void
+put_tuple(struct nlmsghdr *h, uint16_t type, const struct ct_tuple *t)
+{
+	struct nlattr *tu = mnl_attr_nest_start(h, type);
+	struct nlattr *ip = mnl_attr_nest_start(h, CTA_TUPLE_IP);
+	struct nlattr *pr;
+
+	if (t->family == 6) {
+		mnl_attr_put(h, CTA_IP_V6_SRC, 16, t->src);
+		mnl_attr_put(h, CTA_IP_V6_DST, 16, t->dst);
+	} else {
+		mnl_attr_put(h, CTA_IP_V4_SRC, 4, t->src);
+		mnl_attr_put(h, CTA_IP_V4_DST, 4, t->dst);
+	}
+	mnl_attr_nest_end(h, ip);
+	pr = mnl_attr_nest_start(h, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(h, CTA_PROTO_NUM, IPPROTO_UDP);
+	mnl_attr_put_u16(h, CTA_PROTO_SRC_PORT, htons(t->sport));
+	mnl_attr_put_u16(h, CTA_PROTO_DST_PORT, htons(t->dport));
+	mnl_attr_nest_end(h, pr);
+	mnl_attr_nest_end(h, tu);
+}
+
+int
+ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
+{
+	size_t len = 0;
+	int deleted = 0, fd = mnl_socket_get_fd(c->nl);
+	char rbuf[1 << 16];
+
+	if (n == 0)
+		return 0;
+	if (n * 128 > c->cap) {
+		char *p = realloc(c->buf, n * 128);
+
+		if (p == NULL)
+			return -1;
+		c->buf = p;
+		c->cap = n * 128;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct nlmsghdr *h = put_hdr(c->buf + len, IPCTNL_MSG_CT_DELETE,
+		    NLM_F_ACK, t[i].family, c->seq++);
+
+		put_tuple(h, CTA_TUPLE_ORIG, &t[i]);
+		len += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
+		return -1;
+	/* Each message was handled inside sendmsg: the acks are queued. */
+	for (;;) {
+		ssize_t r = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
+		struct nlmsghdr *h;
+		int left;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		left = (int)r;
+		for (h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			struct nlmsgerr *e;
+
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = mnl_nlmsg_get_payload(h);
+			if (e->error == 0)
+				deleted++;
+		}
+	}
+	return deleted;
+}
+
+/* ---- dump ---- */
+
+struct dump_ctx {
+	ct_dump_cb cb;
+	void *arg;
+	uint8_t family;
+};
+
+static int
+attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, 32) > 0 && type < 32)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static bool
+parse_tuple(const struct nlattr *nest, uint8_t family, struct ct_tuple *t)
+{
+	const struct nlattr *tb[32] = {0}, *ip[32] = {0}, *pr[32] = {0};
+	size_t al = family == 6 ? 16 : 4;
+	int s = family == 6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC;
+	int d = family == 6 ? CTA_IP_V6_DST : CTA_IP_V4_DST;
+
+	memset(t, 0, sizeof(*t));
+	t->family = family;
+	if (mnl_attr_parse_nested(nest, attr_cb, tb) < 0 ||
+	    tb[CTA_TUPLE_IP] == NULL || tb[CTA_TUPLE_PROTO] == NULL)
+		return false;
+	if (mnl_attr_parse_nested(tb[CTA_TUPLE_IP], attr_cb, ip) < 0 ||
+	    mnl_attr_parse_nested(tb[CTA_TUPLE_PROTO], attr_cb, pr) < 0)
+		return false;
+	if (ip[s] == NULL || ip[d] == NULL ||
+	    mnl_attr_get_payload_len(ip[s]) != al ||
+	    mnl_attr_get_payload_len(ip[d]) != al || pr[CTA_PROTO_NUM] == NULL)
+		return false;
+	if (mnl_attr_get_u8(pr[CTA_PROTO_NUM]) != IPPROTO_UDP ||
+	    pr[CTA_PROTO_SRC_PORT] == NULL || pr[CTA_PROTO_DST_PORT] == NULL)
+		return false;
+	memcpy(t->src, mnl_attr_get_payload(ip[s]), al);
+	memcpy(t->dst, mnl_attr_get_payload(ip[d]), al);
+	t->sport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_SRC_PORT]));
+	t->dport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_DST_PORT]));
+	return true;
+}
+
+static void
+parse_counters(const struct nlattr *nest, uint64_t *pk, uint64_t *by)
+{
+	const struct nlattr *tb[32] = {0};
+
+	if (nest == NULL || mnl_attr_parse_nested(nest, attr_cb, tb) < 0)
+		return;
+	if (tb[CTA_COUNTERS_PACKETS] != NULL &&
+	    mnl_attr_get_payload_len(tb[CTA_COUNTERS_PACKETS]) == 8)
+		*pk = be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_PACKETS]));
+	if (tb[CTA_COUNTERS_BYTES] != NULL &&
+	    mnl_attr_get_payload_len(tb[CTA_COUNTERS_BYTES]) == 8)
+		*by = be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_BYTES]));
+}
+
+static int
+entry_cb(const struct nlmsghdr *h, void *arg)
+{
+	struct dump_ctx *d = arg;
+	const struct nlattr *tb[32] = {0};
+	struct ct_entry e;
+
+	if (mnl_attr_parse(h, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		return MNL_CB_OK;
+	memset(&e, 0, sizeof(e));
+	if (tb[CTA_TUPLE_ORIG] == NULL || tb[CTA_TUPLE_REPLY] == NULL ||
+	    !parse_tuple(tb[CTA_TUPLE_ORIG], d->family, &e.orig) ||
+	    !parse_tuple(tb[CTA_TUPLE_REPLY], d->family, &e.reply))
+		return MNL_CB_OK;
+	parse_counters(tb[CTA_COUNTERS_ORIG], &e.pkts_orig, &e.bytes_orig);
+	parse_counters(tb[CTA_COUNTERS_REPLY], &e.pkts_reply, &e.bytes_reply);
+	d->cb(&e, d->arg);
+	return MNL_CB_OK;
+}
+
+int
+ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg)
+{
+	char buf[256];
+	static char rbuf[1 << 18];
+	struct dump_ctx d = {cb, arg, family};
+	struct nlmsghdr *h =
+	    put_hdr(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, c->seq++);
+	uint32_t seq = h->nlmsg_seq;
+	int fd = mnl_socket_get_fd(c->nl);
+
+	/* Leftover acks of earlier deletes must not be read as the dump. */
+	while (recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT) > 0)
+		;
+	if (mnl_socket_sendto(c->nl, h, h->nlmsg_len) < 0)
+		return -1;
+	for (;;) {
+		ssize_t r = mnl_socket_recvfrom(c->nl, rbuf, sizeof(rbuf));
+		int ret;
+
+		if (r < 0)
+			return -1;
+		ret = mnl_cb_run(rbuf, (size_t)r, seq, c->portid, entry_cb, &d);
+		if (ret < 0)
+			return -1;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static int
+write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, val, strlen(val));
+	close(fd);
+	return r == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+int
+ct_enable_acct(void)
+{
+	return write_sysctl("/proc/sys/net/netfilter/nf_conntrack_acct", "1");
+}
+
+uint64_t
+ct_max_entries(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_max", "re");
+	unsigned long long v = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}

@@ -1,0 +1,51 @@
+/*
+ * ct: conntrack over raw ctnetlink (libmnl): deleting the entries of a
+ * stream's 5-tuples after its NAT changes (a map change does not affect a
+ * flow that already has an entry), and dumping per-flow packet/byte
+ * accounting for media timeouts and statistics. Nothing returned is
+ * allocated; dump callbacks see data valid only during the call.
+ */
+#ifndef PC_RELAY_CT_H
+#define PC_RELAY_CT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ct;
+
+/* A UDP tuple: family 4/6, addresses in network order, ports host order. */
+struct ct_tuple {
+	uint8_t family;
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport, dport;
+};
+
+struct ct *ct_open(char *err, size_t errlen);
+void ct_close(struct ct *c);
+
+/*
+ * Deletes the entries whose original tuple is one of t[0..n-1], all sent
+ * in one write. Returns how many were deleted (entries that did not exist
+ * are not an error), or -1 with errno if the socket failed.
+ */
+int ct_delete(struct ct *c, const struct ct_tuple *t, size_t n);
+
+/* One entry of a dump with its accounting (zero without
+ * nf_conntrack_acct). */
+struct ct_entry {
+	struct ct_tuple orig, reply;
+	uint64_t pkts_orig, bytes_orig, pkts_reply, bytes_reply;
+};
+typedef void (*ct_dump_cb)(const struct ct_entry *e, void *arg);
+/* Dumps the UDP entries of one family (4 or 6). */
+int ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg);
+
+/* Turns net.netfilter.nf_conntrack_acct on in this network namespace;
+ * 0, or -1 with errno. */
+int ct_enable_acct(void);
+/* nf_conntrack_max of this namespace, or 0 if unknown. */
+uint64_t ct_max_entries(void);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * portcullis-relay: reads the configuration, sets up kernel forwarding
+ * (or says why it cannot), takes over the streams a previous relay left,
+ * binds relay.sock, drops privileges, signals readiness on the ctl channel
+ * and runs the loop. See DESIGN §4 and integration-contract.md.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "ban.h"
+#include "capture.h"
+#include "ct.h"
+#include "dispatch_ctl.h"
+#include "dispatch_edge.h"
+#include "hash.h"
+#include "log.h"
+#include "nft.h"
+#include "priv.h"
+#include "state.h"
+#include "timeout.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: portcullis-relay [-f] [-c FILE] [--ctl-fd N]\n"
+	    "       portcullis-relay --teardown [-c FILE]   remove relay's "
+	    "nftables table\n");
+	exit(2);
+}
+
+static int
+read_sysctl(const char *path)
+{
+	char b[16] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	return n > 0 ? atoi(b) : -1;
+}
+
+static void
+write_sysctl(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0)
+			log_warn("writing %s", path);
+		close(fd);
+	}
+}
+
+/* Sets up the kernel path; false with the reason in why. */
+static bool
+kernel_setup(struct relay_app *a, char *why, size_t cap)
+{
+	const struct pc_media_conf *m = &a->conf.relay.media;
+	uint16_t sip[64];
+	struct nft_layout l = {m->ports[0], m->ports[1], sip, 0};
+	const char *fwd = a->r.addr.family == 6
+	    ? "/proc/sys/net/ipv6/conf/all/forwarding"
+	    : "/proc/sys/net/ipv4/ip_forward";
+	bool is_kept = false;
+	int n;
+
+	for (size_t i = 0; i < a->conf.nlisten && l.nsip_ports < 64; i++)
+		sip[l.nsip_ports++] = (uint16_t)a->conf.listen[i].port;
+	if (read_sysctl(fwd) != 1) {
+		if (m->kernel != PC_KERNEL_ON) {
+			snprintf(why, cap,
+			    "IP forwarding is off (%s); set media.kernel "
+			    "\"on\" to let relay turn it on",
+			    fwd);
+			return false;
+		}
+		write_sysctl(fwd, "1");
+		log_info("relay: turned on %s for kernel forwarding", fwd);
+	}
+	a->r.nft = nft_open(why, cap);
+	if (a->r.nft == NULL)
+		return false;
+	if (nft_setup(a->r.nft, &l, &is_kept, why, cap) < 0) {
+		nft_close(a->r.nft);
+		a->r.nft = NULL;
+		return false;
+	}
+	a->r.ct = ct_open(why, cap);
+	if (a->r.ct == NULL) {
+		nft_close(a->r.nft);
+		a->r.nft = NULL;
+		return false;
+	}
+	if (ct_enable_acct() < 0)
+		log_warn("relay: turning on nf_conntrack_acct (media timeouts "
+		         "of kernel streams need it)");
+	a->r.is_kernel = true;
+	n = state_recover(a->state, &a->r, is_kept);
+	log_info("relay: table inet %s %s; %d calls taken over", NFT_TABLE_NAME,
+	    is_kept ? "found and kept" : "created", n);
+	return true;
+}
+
+static void
+capacity(struct relay_app *a)
+{
+	struct rlimit rl;
+	uint64_t by_ports = a->r.pool.npairs / 2;
+	uint64_t by_fd = 0, by_ct = UINT64_MAX, cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		/* Four sockets per stream, a margin for IPC and captures. */
+		by_fd = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 4 : 0;
+	}
+	cap = by_ports < by_fd ? by_ports : by_fd;
+	if (a->r.is_kernel) {
+		uint64_t ctmax = ct_max_entries();
+
+		/* One entry per component (RTP, RTCP) of a stream, twice
+		 * for the moment a re-target replaces it. */
+		if (ctmax > 0)
+			by_ct = ctmax / 4;
+		if (by_ct < cap)
+			cap = by_ct;
+	}
+	a->capacity_streams = cap;
+	if (by_ct != UINT64_MAX)
+		log_info("relay: capacity %llu streams (ports allow %llu, file "
+		         "descriptors %llu, conntrack %llu)",
+		    (unsigned long long)cap, (unsigned long long)by_ports,
+		    (unsigned long long)by_fd, (unsigned long long)by_ct);
+	else
+		log_info("relay: capacity %llu streams (ports allow %llu, file "
+		         "descriptors %llu)",
+		    (unsigned long long)cap, (unsigned long long)by_ports,
+		    (unsigned long long)by_fd);
+}
+
+static void
+on_signal(struct ev_loop *loop, int signo, void *arg)
+{
+	(void)arg;
+	log_info(
+	    "relay: signal %d; stopping (the kernel keeps forwarding)", signo);
+	ev_stop(loop);
+}
+
+static void
+before_sleep(struct ev_loop *loop, void *arg)
+{
+	struct relay_app *a = arg;
+
+	(void)loop;
+	if (a->state != NULL)
+		state_flush(a->state, &a->r);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct relay_app a;
+	static const struct option opts[] = {{"ctl-fd", 1, NULL, 'C'},
+	    {"teardown", 0, NULL, 'T'}, {"help", 0, NULL, 'h'}, {0}};
+	char err[256], path[512], why[256] = "";
+	struct ipc_addr addr, adv;
+	const struct pc_media_conf *m;
+	int ctl_fd = -1, ch, lvl;
+	bool is_teardown = false;
+	static const int caps[] = {CAP_NET_ADMIN, CAP_NET_RAW};
+
+	while ((ch = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			a.conf_path = optarg;
+			break;
+		case 'f':
+			break;
+		case 'C':
+			ctl_fd = atoi(optarg);
+			break;
+		case 'T':
+			is_teardown = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	log_init("relay", LOG_LVL_INFO);
+	if (pcconf_load(a.conf_path, &a.conf) < 0)
+		return 1;
+	lvl = log_level_parse(a.conf.log_level ? a.conf.log_level : "info");
+	log_set_level(lvl < 0 ? LOG_LVL_INFO : (enum log_level)lvl);
+	m = &a.conf.relay.media;
+	if (!ipc_addr_parse(&addr, m->address, 0)) {
+		log_error("media.address %s is not an address", m->address);
+		return 1;
+	}
+	if (m->advertise == NULL || !ipc_addr_parse(&adv, m->advertise, 0))
+		adv = addr;
+	if (is_teardown) {
+		struct nft *n = nft_open(err, sizeof(err));
+
+		if (n == NULL || nft_teardown(n, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return 1;
+		}
+		nft_close(n);
+		log_info("relay: table inet %s removed", NFT_TABLE_NAME);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	hash_seed_random();
+	a.loop = ev_loop_new();
+	if (a.loop == NULL)
+		fatal("event loop");
+	a.start_s = ev_wallclock_s();
+	if (!relay_init(&a.r, a.loop, &addr, &adv, m->ports[0], m->ports[1]))
+		fatalx("media.ports [%u, %u]: no usable port pairs",
+		    m->ports[0], m->ports[1]);
+	a.r.timeout_ms = (uint64_t)m->timeout_s * 1000;
+	a.r.hold_timeout_ms = (uint64_t)m->hold_timeout_s * 1000;
+	a.r.latch_wait_ms = m->latch_wait_ms;
+	a.r.tick_ms = a.r.timeout_ms / 4 < 1000 ? a.r.timeout_ms / 4 : 1000;
+	if (a.r.tick_ms < 100)
+		a.r.tick_ms = 100;
+	capacity(&a);
+
+	a.state = state_open(a.conf.state_dir, err, sizeof(err));
+	if (a.state == NULL)
+		log_warnx("%s; streams will not survive a restart", err);
+	a.r.state = a.state;
+	if (m->kernel == PC_KERNEL_OFF)
+		snprintf(why, sizeof(why), "media.kernel is \"off\"");
+	if (m->kernel == PC_KERNEL_OFF || !kernel_setup(&a, why, sizeof(why))) {
+		if (m->kernel == PC_KERNEL_ON)
+			fatalx("media.kernel is \"on\" but kernel forwarding "
+			       "is unusable: %s",
+			    why);
+		a.r.is_kernel = false;
+		log_warnx("relay: forwarding media in USER SPACE (%s)", why);
+		snprintf(a.mode, sizeof(a.mode), "user space: %s", why);
+		state_recover(a.state, &a.r, false);
+	} else {
+		snprintf(a.mode, sizeof(a.mode),
+		    "kernel (nftables maps + conntrack)");
+		log_info("relay: forwarding media in the KERNEL (nftables "
+		         "table inet %s)",
+		    NFT_TABLE_NAME);
+	}
+	capacity(&a);
+	if (a.state != NULL)
+		state_compact(a.state, &a.r);
+	a.ban = ban_new(a.loop, a.r.is_kernel ? a.r.nft : NULL,
+	    a.conf.relay.bans.default_timeout_s,
+	    a.conf.relay.bans.max_timeout_s);
+	a.r.ban = a.ban;
+	a.cap = capture_new(a.loop, a.conf.relay.capture.dir,
+	    a.conf.relay.capture.max_bytes, a.conf.relay.capture.max_seconds);
+	if (a.ban == NULL || a.cap == NULL)
+		fatalx("out of memory");
+
+	mkdir(a.conf.runtime_dir, 0750);
+	pcconf_path(&a.conf, "relay.sock", path, sizeof(path));
+	a.edge = dispatch_edge_listen(&a, path, err, sizeof(err));
+	if (a.edge == NULL)
+		fatalx("relay.sock: %s", err);
+	timeout_start(&a.r);
+	ev_set_before_sleep(a.loop, before_sleep, &a);
+	ev_signal_add(a.loop, SIGTERM, on_signal, &a);
+	ev_signal_add(a.loop, SIGINT, on_signal, &a);
+
+	if (a.conf.user != NULL &&
+	    priv_drop(a.conf.user, a.conf.group, caps, 2, err, sizeof(err)) < 0)
+		log_warnx("relay: not dropping privileges: %s", err);
+	if (ctl_fd >= 0 && dispatch_ctl_open(&a, ctl_fd) < 0)
+		fatalx("ctl: cannot use fd %d", ctl_fd);
+	log_info("relay: ready on %s, media %s ports %u-%u", path, m->address,
+	    a.r.pool.lo, a.r.pool.hi);
+
+	ev_run(a.loop);
+
+	if (a.state != NULL)
+		state_flush(a.state, NULL);
+	dispatch_edge_free(a.edge);
+	if (a.ctl != NULL)
+		ipc_chan_free(a.ctl);
+	capture_free(a.cap);
+	relay_free(&a.r);
+	ban_free(a.ban);
+	state_close(a.state);
+	nft_close(a.r.nft);
+	ct_close(a.r.ct);
+	pcconf_free(&a.conf);
+	ev_loop_free(a.loop);
+	return 0;
+}

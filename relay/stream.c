@@ -1,0 +1,710 @@
+/*
+ * The call table and the decision of where each stream is forwarded.
+ *
+ * A component (RTP or RTCP) of a stream goes to the kernel when both legs
+ * are known: latched from their own packets, or (a party not behind NAT)
+ * its SDP address once it had latch_wait_ms to send. Then one batch writes
+ * both directions into the maps and turns the two relay ports' input
+ * verdict to drop (whatever still reaches them is a stranger), and the
+ * flow's conntrack entries are deleted so the next packet takes the new
+ * NAT. Any change of address replaces the entries the same way; a change
+ * that makes a leg unknown again takes the component back to user space.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ct.h"
+#include "fwd_user.h"
+#include "log.h"
+#include "state.h"
+#include "stream.h"
+
+static struct log_rl rl_kernel = LOG_RL_INIT(10000, 5);
+
+bool
+relay_init(struct relay *r, struct ev_loop *loop, const struct ipc_addr *addr,
+    const struct ipc_addr *adv, uint16_t lo, uint16_t hi)
+{
+	memset(r, 0, sizeof(*r));
+	r->loop = loop;
+	r->addr = *addr;
+	r->adv = adv != NULL && adv->family != 0 ? *adv : *addr;
+	if (!port_pool_init(&r->pool, lo, hi))
+		return false;
+	r->socks =
+	    calloc((size_t)r->pool.hi - r->pool.lo + 1, sizeof(*r->socks));
+	if (r->socks == NULL || htable_init(&r->calls, 1024) < 0)
+		return false;
+	r->latch_wait_ms = 1000;
+	r->timeout_ms = 60000;
+	r->hold_timeout_ms = 3600000;
+	r->tick_ms = 1000;
+	return true;
+}
+
+static void call_free(struct relay *r, struct rcall *c, bool is_kernel_too);
+
+static int
+free_walk(struct hnode *n, void *arg)
+{
+	struct relay *r = arg;
+	struct rcall *c = container_of(n, struct rcall, node);
+
+	htable_remove(&r->calls, n);
+	/* Shutdown keeps the kernel forwarding: media outlives relay. */
+	call_free(r, c, false);
+	return 0;
+}
+
+void
+relay_free(struct relay *r)
+{
+	ev_timer_stop(r->loop, &r->tick);
+	htable_walk(&r->calls, free_walk, r);
+	htable_free(&r->calls);
+	free(r->socks);
+	port_pool_free(&r->pool);
+}
+
+static uint64_t
+call_hash(const char *call_id)
+{
+	return hash_bytes(call_id, strlen(call_id));
+}
+
+struct rcall *
+relay_call_find(struct relay *r, const char *call_id)
+{
+	uint64_t hv = call_hash(call_id);
+
+	for (struct hnode *n = htable_first(&r->calls, hv); n != NULL;
+	     n = htable_next(n, hv)) {
+		struct rcall *c = container_of(n, struct rcall, node);
+
+		if (strcmp(c->call_id, call_id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+struct walk_ctx {
+	void (*fn)(struct rcall *, void *);
+	void *arg;
+};
+
+static int
+walk_cb(struct hnode *n, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	w->fn(container_of(n, struct rcall, node), w->arg);
+	return 0;
+}
+
+void
+relay_call_walk(struct relay *r, void (*fn)(struct rcall *, void *), void *arg)
+{
+	struct walk_ctx w = {fn, arg};
+
+	htable_walk(&r->calls, walk_cb, &w);
+}
+
+bool
+stream_comp_used(const struct rstream *s, int comp)
+{
+	return comp == 0 || !(s->flags & IPC_MSF_RTCP_MUX);
+}
+
+/* The SDP address of a leg for a component (RTCP defaults to RTP + 1). */
+static struct ipc_addr
+leg_sdp(const struct rleg *l, int comp)
+{
+	struct ipc_addr a = l->sdp[0];
+
+	if (comp == 1) {
+		if (l->sdp[1].family != 0)
+			return l->sdp[1];
+		if (a.port != 0)
+			a.port++;
+	}
+	return a;
+}
+
+struct ipc_addr
+stream_leg_dst(const struct rstream *s, int l, int comp)
+{
+	const struct rleg *g = &s->leg[l];
+	struct ipc_addr none = {0};
+
+	if (g->lat[comp].peer.family != 0)
+		return g->lat[comp].peer;
+	if (!g->has_sdp)
+		return none;
+	none = leg_sdp(g, comp);
+	if (none.port == 0)
+		none.family = 0;
+	return none;
+}
+
+static bool
+leg_ready(const struct relay *r, const struct rleg *l, int comp, uint64_t now)
+{
+	struct ipc_addr a;
+
+	if (l->lat[comp].peer.family != 0)
+		return true;
+	if (l->is_nat || !l->has_sdp)
+		return false;
+	a = leg_sdp(l, comp);
+	return a.port != 0 && now >= l->sdp_ms + r->latch_wait_ms;
+}
+
+static void
+make_fwd(const struct relay *r, const struct rstream *s, int comp, int from,
+    struct nft_fwd *f)
+{
+	struct ipc_addr a = stream_leg_dst(s, from, comp);
+	struct ipc_addr b = stream_leg_dst(s, !from, comp);
+	size_t al = r->addr.family == 6 ? 16 : 4;
+
+	memset(f, 0, sizeof(*f));
+	f->family = r->addr.family;
+	memcpy(f->src, a.addr, al);
+	f->src_port = a.port;
+	f->relay_port = (uint16_t)(s->leg[from].port + comp);
+	memcpy(f->dst, b.addr, al);
+	f->dst_port = b.port;
+	memcpy(f->out, r->addr.addr, al);
+	f->out_port = (uint16_t)(s->leg[!from].port + comp);
+}
+
+static bool
+fwd_eq(const struct nft_fwd *a, const struct nft_fwd *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* Conntrack tuples that may carry this component's flows: the parties'
+ * packets to the relay ports and the relay's own user-space sends. */
+static size_t
+add_tuples(const struct relay *r, const struct nft_fwd *f, struct ct_tuple *t,
+    size_t n)
+{
+	size_t al = f->family == 6 ? 16 : 4;
+
+	memset(&t[n], 0, sizeof(t[n]) * 2);
+	t[n].family = f->family;
+	memcpy(t[n].src, f->src, al);
+	memcpy(t[n].dst, r->addr.addr, al);
+	t[n].sport = f->src_port;
+	t[n].dport = f->relay_port;
+	t[n + 1].family = f->family;
+	memcpy(t[n + 1].src, r->addr.addr, al);
+	memcpy(t[n + 1].dst, f->src, al);
+	t[n + 1].sport = f->relay_port;
+	t[n + 1].dport = f->src_port;
+	return n + 2;
+}
+
+/* Tuples of the user-space phase toward the SDP address of each leg. */
+static size_t
+add_sdp_tuples(const struct relay *r, const struct rstream *s, int comp,
+    struct ct_tuple *t, size_t n)
+{
+	for (int l = 0; l < 2; l++) {
+		struct ipc_addr a = leg_sdp(&s->leg[l], comp);
+		struct nft_fwd f;
+
+		if (!s->leg[l].has_sdp || a.family != r->addr.family ||
+		    a.port == 0)
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.family = a.family;
+		memcpy(f.src, a.addr, sizeof(f.src));
+		f.src_port = a.port;
+		f.relay_port = (uint16_t)(s->leg[l].port + comp);
+		n = add_tuples(r, &f, t, n);
+	}
+	return n;
+}
+
+static void
+clear_ct(struct relay *r, struct ct_tuple *t, size_t n)
+{
+	if (r->ct != NULL && n > 0 && ct_delete(r->ct, t, n) < 0)
+		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+		    "conntrack: deleting %zu entries: %s", n, strerror(errno));
+}
+
+void
+stream_eval(struct relay *r, struct rstream *s, int comp)
+{
+	uint64_t now = ev_now_ms(r->loop);
+	struct nft_fwd f[2];
+	struct ct_tuple t[16];
+	size_t nt = 0;
+	struct ipc_addr a, b;
+	bool want;
+
+	if (!r->is_kernel || r->nft == NULL || !stream_comp_used(s, comp))
+		return;
+	a = stream_leg_dst(s, 0, comp);
+	b = stream_leg_dst(s, 1, comp);
+	want = leg_ready(r, &s->leg[0], comp, now) &&
+	    leg_ready(r, &s->leg[1], comp, now) && a.family == r->addr.family &&
+	    b.family == r->addr.family;
+	if (want) {
+		make_fwd(r, s, comp, 0, &f[0]);
+		make_fwd(r, s, comp, 1, &f[1]);
+		if (s->is_kernel[comp] && fwd_eq(&f[0], &s->kf[comp][0]) &&
+		    fwd_eq(&f[1], &s->kf[comp][1]))
+			return;
+	} else if (!s->is_kernel[comp]) {
+		return;
+	}
+
+	nft_batch_begin(r->nft);
+	if (s->is_kernel[comp]) {
+		nft_fwd_del(r->nft, &s->kf[comp][0]);
+		nft_fwd_del(r->nft, &s->kf[comp][1]);
+		nt = add_tuples(r, &s->kf[comp][0], t, nt);
+		nt = add_tuples(r, &s->kf[comp][1], t, nt);
+	}
+	if (want) {
+		nft_fwd_add(r->nft, &f[0]);
+		nft_fwd_add(r->nft, &f[1]);
+		nt = add_tuples(r, &f[0], t, nt);
+		nt = add_tuples(r, &f[1], t, nt);
+	}
+	if (want != s->is_kernel[comp]) {
+		for (int l = 0; l < 2; l++) {
+			uint16_t p = (uint16_t)(s->leg[l].port + comp);
+
+			nft_port_del(r->nft, p);
+			nft_port_add(r->nft, p, want);
+		}
+	}
+	nt = add_sdp_tuples(r, s, comp, t, nt);
+	if (nft_batch_commit(r->nft) < 0) {
+		r->st.kernel_failed++;
+		s->is_kfail[comp] = true;
+		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+		    "nft: %s stream %s/%u component %d: %s",
+		    want ? "programming" : "removing", s->call->call_id,
+		    s->index, comp, strerror(errno));
+		return;
+	}
+	s->is_kfail[comp] = false;
+	s->is_kernel[comp] = want;
+	if (want) {
+		s->kf[comp][0] = f[0];
+		s->kf[comp][1] = f[1];
+		r->st.kernel_programmed++;
+	}
+	clear_ct(r, t, nt);
+	if (r->state != NULL)
+		state_save_call(r->state, s->call);
+}
+
+void
+stream_on_latch(struct relay *r, struct rstream *s, int comp)
+{
+	r->st.latched++;
+	stream_eval(r, s, comp);
+	if (r->state != NULL && !s->is_kernel[comp])
+		state_save_call(r->state, s->call);
+}
+
+/* ---- ports and sockets of a stream ---- */
+
+static void
+leg_close(struct relay *r, struct rleg *l)
+{
+	for (int c = 0; c < 2; c++) {
+		if (l->fd[c] >= 0) {
+			ev_io_del(r->loop, l->fd[c]);
+			close(l->fd[c]);
+			l->fd[c] = -1;
+		}
+		if (l->port != 0)
+			memset(&r->socks[l->port + c - r->pool.lo], 0,
+			    sizeof(struct rsock));
+	}
+}
+
+/* Binds both sockets of a leg's pair and registers them. */
+static int
+leg_bind(struct relay *r, struct rstream *s, int li)
+{
+	struct rleg *l = &s->leg[li];
+
+	for (int c = 0; c < 2; c++) {
+		struct rsock *k = &r->socks[l->port + c - r->pool.lo];
+
+		l->fd[c] = port_bind(&r->addr, (uint16_t)(l->port + c));
+		if (l->fd[c] < 0)
+			return -1;
+		k->r = r;
+		k->s = s;
+		k->leg = (uint8_t)li;
+		k->comp = (uint8_t)c;
+		if (ev_io_add(r->loop, l->fd[c], EV_READ, fwd_user_io, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
+{
+	struct ct_tuple t[32];
+	size_t nt = 0;
+
+	if (is_kernel_too && r->is_kernel && r->nft != NULL) {
+		nft_batch_begin(r->nft);
+		for (int c = 0; c < 2; c++) {
+			if (s->is_kernel[c]) {
+				nft_fwd_del(r->nft, &s->kf[c][0]);
+				nft_fwd_del(r->nft, &s->kf[c][1]);
+				nt = add_tuples(r, &s->kf[c][0], t, nt);
+				nt = add_tuples(r, &s->kf[c][1], t, nt);
+			}
+			nt = add_sdp_tuples(r, s, c, t, nt);
+			for (int l = 0; l < 2; l++)
+				if (s->leg[l].port != 0)
+					nft_port_del(r->nft,
+					    (uint16_t)(s->leg[l].port + c));
+		}
+		if (nft_batch_commit(r->nft) < 0)
+			log_warn("nft: removing stream %s/%u", s->call->call_id,
+			    s->index);
+		clear_ct(r, t, nt);
+	}
+	for (int l = 0; l < 2; l++) {
+		leg_close(r, &s->leg[l]);
+		if (is_kernel_too && s->leg[l].port != 0)
+			port_release(&r->pool, s->leg[l].port);
+	}
+	r->nstreams--;
+	free(s);
+}
+
+/* A new stream with two port pairs, bound; NULL if ports ran out. */
+static struct rstream *
+stream_new(struct relay *r, struct rcall *c, uint8_t index)
+{
+	struct rstream *s = calloc(1, sizeof(*s));
+	int tries = 0;
+
+	if (s == NULL)
+		return NULL;
+	s->call = c;
+	s->index = index;
+	s->active_ms = ev_now_ms(r->loop);
+	for (int l = 0; l < 2; l++)
+		s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
+	for (int l = 0; l < 2; l++) {
+		for (;;) {
+			s->leg[l].port = port_alloc(&r->pool);
+			if (s->leg[l].port == 0)
+				goto fail;
+			if (leg_bind(r, s, l) == 0)
+				break;
+			/* Someone else holds a port of our range. */
+			log_warn(
+			    "relay: binding media port %u", s->leg[l].port);
+			leg_close(r, &s->leg[l]);
+			if (++tries > 16)
+				goto fail;
+		}
+	}
+	r->nstreams++;
+	if (r->is_kernel && r->nft != NULL) {
+		nft_batch_begin(r->nft);
+		for (int l = 0; l < 2; l++)
+			for (int k = 0; k < 2; k++)
+				nft_port_add(r->nft,
+				    (uint16_t)(s->leg[l].port + k), false);
+		if (nft_batch_commit(r->nft) < 0) {
+			log_warn("nft: opening ports %u and %u", s->leg[0].port,
+			    s->leg[1].port);
+			stream_release(r, s, false);
+			return NULL;
+		}
+	}
+	return s;
+fail:
+	for (int l = 0; l < 2; l++) {
+		leg_close(r, &s->leg[l]);
+		if (s->leg[l].port != 0)
+			port_release(&r->pool, s->leg[l].port);
+	}
+	free(s);
+	return NULL;
+}
+
+static void
+call_free(struct relay *r, struct rcall *c, bool is_kernel_too)
+{
+	for (int i = 0; i < c->ns; i++)
+		if (c->s[i] != NULL)
+			stream_release(r, c->s[i], is_kernel_too);
+	r->ncalls--;
+	free(c);
+}
+
+/* ---- offer / answer / delete / query ---- */
+
+static void
+set_err(struct ipc_media_reply *out, int status, const char *msg)
+{
+	out->status = status;
+	snprintf(out->message, sizeof(out->message), "%s", msg);
+}
+
+static bool
+str_ok(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+static bool
+addr_ok(const struct ipc_addr *a)
+{
+	return a->family == 0 || a->family == 4 || a->family == 6;
+}
+
+static void
+fill_reply_stream(const struct relay *r, const struct rstream *s, int other,
+    struct ipc_media_stream *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->index = s->index;
+	o->flags = s->flags;
+	o->rtp = r->adv;
+	o->rtp.port = s->leg[other].port;
+	o->rtcp = r->adv;
+	o->rtcp.port = (s->flags & IPC_MSF_RTCP_MUX)
+	    ? s->leg[other].port
+	    : (uint16_t)(s->leg[other].port + 1);
+}
+
+static struct rstream *
+call_stream(struct rcall *c, uint8_t index)
+{
+	for (int i = 0; i < c->ns; i++)
+		if (c->s[i] != NULL && c->s[i]->index == index)
+			return c->s[i];
+	return NULL;
+}
+
+/* Applies one party's SDP to a leg; true if its address changed. */
+static bool
+leg_update(struct relay *r, struct rstream *s, int li,
+    const struct ipc_media_stream *m, bool is_nat)
+{
+	struct rleg *l = &s->leg[li];
+	bool changed = !l->has_sdp || !latch_addr_eq(&l->sdp[0], &m->rtp) ||
+	    !latch_addr_eq(&l->sdp[1], &m->rtcp) || l->is_nat != is_nat;
+
+	if (!changed)
+		return false;
+	l->sdp[0] = m->rtp;
+	l->sdp[1] = m->rtcp;
+	l->is_nat = is_nat;
+	l->has_sdp = true;
+	l->sdp_ms = ev_now_ms(r->loop);
+	/* A party not behind NAT that moved must be learned again; one
+	 * behind NAT keeps sending from where it was latched. */
+	if (!is_nat)
+		memset(l->lat, 0, sizeof(l->lat));
+	return true;
+}
+
+void
+relay_media_update(struct relay *r, const struct ipc_media_req *q,
+    bool is_answer, struct ipc_media_reply *out)
+{
+	struct rcall *c;
+	int me;
+	bool is_new = false;
+
+	memset(out, 0, sizeof(*out));
+	out->is_kernel = r->is_kernel;
+	if (is_answer)
+		r->st.answers++;
+	else
+		r->st.offers++;
+	if (!str_ok(q->call_id, sizeof(q->call_id)) || q->call_id[0] == '\0' ||
+	    !str_ok(q->from_tag, sizeof(q->from_tag)) ||
+	    !str_ok(q->to_tag, sizeof(q->to_tag)) ||
+	    q->nstreams > IPC_MEDIA_MAX_STREAMS) {
+		r->st.errors++;
+		set_err(out, -EINVAL, "malformed media request");
+		return;
+	}
+	for (int i = 0; i < q->nstreams; i++)
+		if (!addr_ok(&q->streams[i].rtp) ||
+		    !addr_ok(&q->streams[i].rtcp)) {
+			r->st.errors++;
+			set_err(out, -EINVAL, "bad stream address");
+			return;
+		}
+	c = relay_call_find(r, q->call_id);
+	if (c == NULL) {
+		if (is_answer) {
+			r->st.errors++;
+			set_err(out, -ENOENT, "no such call");
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			set_err(out, -ENOMEM, "out of memory");
+			return;
+		}
+		snprintf(c->call_id, sizeof(c->call_id), "%s", q->call_id);
+		snprintf(c->tag[0], sizeof(c->tag[0]), "%s", q->from_tag);
+		c->created_s = ev_wallclock_s();
+		htable_insert(&r->calls, &c->node, call_hash(c->call_id));
+		r->ncalls++;
+		is_new = true;
+	}
+	if (strcmp(c->tag[0], q->from_tag) == 0)
+		me = 0;
+	else if (c->tag[1][0] == '\0' || strcmp(c->tag[1], q->from_tag) == 0 ||
+	    is_answer)
+		/* An answer from another fork replaces the earlier one. */
+		me = 1;
+	else {
+		r->st.errors++;
+		set_err(out, -EPROTO, "third party in call");
+		return;
+	}
+	if (me == 1)
+		snprintf(c->tag[1], sizeof(c->tag[1]), "%s", q->from_tag);
+
+	for (int i = 0; i < q->nstreams; i++) {
+		const struct ipc_media_stream *m = &q->streams[i];
+		struct rstream *s = call_stream(c, m->index);
+		bool is_nat =
+		    (m->flags & IPC_MSF_NAT) || (q->flags & IPC_MSF_NAT);
+
+		if (s == NULL) {
+			if (c->ns >= IPC_MEDIA_MAX_STREAMS) {
+				set_err(out, -ENOSPC, "too many streams");
+				goto fail;
+			}
+			s = stream_new(r, c, m->index);
+			if (s == NULL) {
+				set_err(out, -ENOSPC, "no media ports left");
+				goto fail;
+			}
+			c->s[c->ns++] = s;
+		}
+		s->flags = m->flags & (IPC_MSF_RTCP_MUX | IPC_MSF_HOLD);
+		if (m->rtp.port != 0 && leg_update(r, s, me, m, is_nat)) {
+			stream_eval(r, s, 0);
+			stream_eval(r, s, 1);
+		}
+		fill_reply_stream(r, s, !me, &out->streams[out->nstreams++]);
+	}
+	c->is_timed_out = false;
+	for (int i = 0; i < c->ns; i++)
+		c->s[i]->active_ms = ev_now_ms(r->loop);
+	if (r->state != NULL)
+		state_save_call(r->state, c);
+	return;
+fail:
+	r->st.errors++;
+	out->nstreams = 0;
+	if (is_new) {
+		htable_remove(&r->calls, &c->node);
+		call_free(r, c, true);
+	}
+}
+
+int
+relay_media_delete(struct relay *r, const struct ipc_media_ref *ref)
+{
+	struct rcall *c;
+	char id[256];
+
+	r->st.deletes++;
+	memcpy(id, ref->call_id, sizeof(id));
+	id[sizeof(id) - 1] = '\0';
+	c = relay_call_find(r, id);
+	if (c == NULL)
+		return -ENOENT;
+	htable_remove(&r->calls, &c->node);
+	if (r->state != NULL)
+		state_drop_call(r->state, c);
+	call_free(r, c, true);
+	return 0;
+}
+
+void
+relay_media_query(struct relay *r, const struct ipc_media_ref *ref,
+    struct ipc_media_reply *out)
+{
+	struct rcall *c;
+	char id[256];
+
+	memset(out, 0, sizeof(*out));
+	memcpy(id, ref->call_id, sizeof(id));
+	id[sizeof(id) - 1] = '\0';
+	out->is_kernel = r->is_kernel;
+	c = relay_call_find(r, id);
+	if (c == NULL) {
+		set_err(out, -ENOENT, "no such call");
+		return;
+	}
+	for (int i = 0; i < c->ns; i++) {
+		struct rstream *s = c->s[i];
+
+		fill_reply_stream(r, s, 1, &out->streams[out->nstreams++]);
+		out->packets += s->upkts + s->kpkts;
+		out->bytes += s->ubytes + s->kbytes;
+		if (!s->is_kernel[0])
+			out->is_kernel = 0;
+	}
+}
+
+bool
+relay_call_restore(struct relay *r, struct rcall *c)
+{
+	for (int i = 0; i < c->ns; i++) {
+		struct rstream *s = c->s[i];
+
+		s->call = c;
+		for (int l = 0; l < 2; l++) {
+			s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
+			if (!port_take(&r->pool, s->leg[l].port))
+				goto fail;
+		}
+		for (int l = 0; l < 2; l++)
+			if (leg_bind(r, s, l) < 0) {
+				log_warn("relay: re-binding media port %u",
+				    s->leg[l].port);
+				goto fail;
+			}
+		s->active_ms = ev_now_ms(r->loop);
+		r->nstreams++;
+		continue;
+	fail:
+		/* Streams before this one are counted; undo them all. */
+		for (int j = 0; j <= i; j++) {
+			for (int l = 0; l < 2; l++) {
+				leg_close(r, &c->s[j]->leg[l]);
+				port_release(&r->pool, c->s[j]->leg[l].port);
+			}
+		}
+		r->nstreams -= (uint64_t)i;
+		return false;
+	}
+	htable_insert(&r->calls, &c->node, call_hash(c->call_id));
+	r->ncalls++;
+	return true;
+}
