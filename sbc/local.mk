@@ -30,7 +30,8 @@ EDGE_LIBS = sbc/libedge.a $(PC_COMMON_LIBS)
 EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)
 
 edge_tests = tests/unit/test_rate tests/unit/test_token \
-	tests/unit/test_edge_acl_ban
+	tests/unit/test_edge_acl_ban tests/unit/test_topo tests/unit/test_nat \
+	tests/unit/test_sanity tests/unit/test_sdp_rw
 check_PROGRAMS += $(edge_tests)
 TESTS += $(edge_tests)
 tests_unit_test_rate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
@@ -39,6 +40,15 @@ tests_unit_test_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_token_LDADD = $(EDGE_TEST_LDADD)
 tests_unit_test_edge_acl_ban_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_edge_acl_ban_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_topo_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_topo_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_nat_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_nat_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_sanity_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc \
+	-DEDGE_GOLDEN='"$(abs_top_srcdir)/tests/golden/sip"'
+tests_unit_test_sanity_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_sdp_rw_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_sdp_rw_LDADD = $(EDGE_TEST_LDADD)
 
 noinst_PROGRAMS += tests/fuzz/fuzz_topo_token
 tests_fuzz_fuzz_topo_token_SOURCES = tests/fuzz/fuzz_topo_token.c $(FUZZ_MAIN)
@@ -46,3 +56,10 @@ tests_fuzz_fuzz_topo_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_fuzz_fuzz_topo_token_CFLAGS = $(FUZZ_CF)
 tests_fuzz_fuzz_topo_token_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_topo_token_LDADD = $(EDGE_LIBS)
+
+noinst_PROGRAMS += tests/fuzz/fuzz_edge_stream
+tests_fuzz_fuzz_edge_stream_SOURCES = tests/fuzz/fuzz_edge_stream.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_edge_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_fuzz_fuzz_edge_stream_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_edge_stream_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_edge_stream_LDADD = $(EDGE_LIBS)

@@ -93,29 +93,52 @@ sdp_rw_apply(const struct sdp *s, const struct ipc_media_reply *rep,
 	if (rep->nstreams > IPC_MEDIA_MAX_STREAMS || rep->nstreams > s->nmedia)
 		return -1;
 	rw->drop_candidates = drop_candidates;
+	const struct ipc_media_stream *by_index[SDP_MAX_MEDIA] = {0};
 	for (uint8_t i = 0; i < rep->nstreams; i++) {
 		const struct ipc_media_stream *st = &rep->streams[i];
 		if (st->index >= s->nmedia || st->index >= SDP_MAX_MEDIA)
 			return -1;
-		struct sdp_media_rw *m = &rw->media[st->index];
-		if (s->media[st->index].port == 0)
-			continue; /* a disabled stream stays disabled */
-		if (st->rtp.family != 4 && st->rtp.family != 6)
+		if (st->rtp.port != 0 && st->rtp.family != 4 &&
+		    st->rtp.family != 6)
+			return -1;
+		by_index[st->index] = st;
+		if (rw->origin_addr == NULL && st->rtp.family != 0) {
+			char *txt = arena_alloc(a, 48);
+			if (txt == NULL)
+				return -1;
+			inet_ntop(st->rtp.family == 6 ? AF_INET6 : AF_INET,
+			    st->rtp.addr, txt, 48);
+			rw->origin_addr = txt;
+			rw->origin_af = st->rtp.family;
+		}
+	}
+	if (rw->origin_addr == NULL)
+		return -1;
+	/* Every section is rewritten, disabled ones too (port 0 with the
+	 * relay's address), so no address of the party is left. An active
+	 * section the relay did not anchor fails the whole SDP. */
+	for (uint16_t i = 0; i < s->nmedia && i < SDP_MAX_MEDIA; i++) {
+		const struct ipc_media_stream *st = by_index[i];
+		struct sdp_media_rw *m = &rw->media[i];
+		m->set = true;
+		m->addr = rw->origin_addr;
+		m->af = rw->origin_af;
+		if (s->media[i].port == 0 ||
+		    (st != NULL && st->rtp.port == 0)) {
+			m->port = 0;
+			continue;
+		}
+		if (st == NULL || (st->rtp.family != 4 && st->rtp.family != 6))
 			return -1;
 		char *txt = arena_alloc(a, 48);
 		if (txt == NULL)
 			return -1;
 		inet_ntop(st->rtp.family == 6 ? AF_INET6 : AF_INET,
 		    st->rtp.addr, txt, 48);
-		m->set = true;
 		m->addr = txt;
 		m->af = st->rtp.family;
 		m->port = st->rtp.port;
 		m->rtcp_port = st->rtcp.family != 0 ? st->rtcp.port : 0;
-		if (rw->origin_addr == NULL) {
-			rw->origin_addr = txt;
-			rw->origin_af = st->rtp.family;
-		}
 	}
 	return 0;
 }

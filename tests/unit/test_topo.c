@@ -1,0 +1,236 @@
+/* Unit tests of sbc/topo.c: hiding what leaves and restoring what comes
+ * back, with the real parser and editor, through a whole dialog. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "sip_edit.h"
+#include "sip_msg.h"
+#include "tap.h"
+#include "topo.h"
+
+static struct token_keys keys;
+static struct arena ar;
+
+static bool
+is_local(void *arg, struct slice host, uint16_t port)
+{
+	(void)arg;
+	return slice_eq_cstr(host, "203.0.113.1") &&
+	    (port == 0 || port == 5060);
+}
+
+static const struct topo T = {&keys, is_local, NULL};
+static const struct topo_self SELF = {"203.0.113.1", 5060, 1};
+
+/* Parses text, applies fn, renders; the result lives in ar. */
+static const char *
+apply(const char *text, bool hide, int *rc)
+{
+	struct sip_msg *m = arena_zalloc(&ar, sizeof *m);
+	struct sip_err err;
+	if (sip_msg_parse(m, text, (uint32_t)strlen(text), &ar, &err) != 0) {
+		printf("# parse: %s\n", err.phrase);
+		*rc = -99;
+		return "";
+	}
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	*rc = hide ? topo_hide(&T, m, &ed, &SELF) : topo_restore(&T, m, &ed);
+	if (*rc < 0)
+		return "";
+	struct slice out = sip_edit_render(&ed);
+	if (out.len == 0)
+		printf("# render failed\n");
+	char *s = arena_strndup(&ar, out.p, out.len);
+	return s != NULL ? s : "";
+}
+
+/* The value of the first header line named name (a copy). */
+static const char *
+hdr(const char *msg, const char *name)
+{
+	static char buf[4][4096];
+	static int k;
+	char *b = buf[k++ % 4];
+	char pat[64];
+	snprintf(pat, sizeof pat, "\r\n%s: ", name);
+	const char *p = strstr(msg, pat);
+	if (p == NULL)
+		return "";
+	p += strlen(pat);
+	const char *e = strstr(p, "\r\n");
+	snprintf(b, sizeof buf[0], "%.*s", (int)(e - p), p);
+	return b;
+}
+
+static const char *invite =
+    "INVITE sip:bob@198.51.100.7:5062 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKcore1\r\n"
+    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa1;received=192.0.2.9;"
+    "rport=40000\r\n"
+    "Record-Route: <sip:203.0.113.1:5060;lr>\r\n"
+    "Max-Forwards: 69\r\n"
+    "From: <sip:alice@example.com>;tag=a1\r\n"
+    "To: <sip:bob@example.com>\r\n"
+    "Call-ID: c1@10.0.0.2\r\n"
+    "CSeq: 1 INVITE\r\n"
+    "Contact: <sip:alice@192.0.2.9:40000>\r\n"
+    "Content-Length: 0\r\n\r\n";
+
+static void
+test_request_hidden(void)
+{
+	int rc;
+	const char *out = apply(invite, true, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK(strstr(out, "10.0.0.2:5060") == NULL);
+	CHECK(strstr(out, "192.0.2.9") == NULL);
+	CHECK(strstr(out, "z9hG4bKa1") == NULL);
+	/* One Via, the edge's, keeping core's branch (CANCEL matching). */
+	CHECK(strstr(strstr(out, "\r\nVia: ") + 2, "\r\nVia: ") == NULL);
+	CHECK(strncmp(hdr(out, "Via"),
+	          "SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKcore1;pcv=",
+	          52) == 0);
+	CHECK(strncmp(hdr(out, "Contact"), "<sip:", 5) == 0);
+	CHECK(strstr(hdr(out, "Contact"), "@203.0.113.1:5060>") != NULL);
+	CHECK(
+	    strstr(hdr(out, "Record-Route"), "@203.0.113.1:5060;lr>") != NULL);
+}
+
+static void
+test_dialog_round_trip(void)
+{
+	int rc;
+	const char *out = apply(invite, true, &rc);
+	char via[2048], rr[2048], ct[2048];
+	snprintf(via, sizeof via, "%s", hdr(out, "Via"));
+	snprintf(rr, sizeof rr, "%s", hdr(out, "Record-Route"));
+	snprintf(ct, sizeof ct, "%s", hdr(out, "Contact"));
+
+	/* Bob answers: his 200 echoes Via and Record-Route. */
+	char ok[8192];
+	snprintf(ok, sizeof ok,
+	    "SIP/2.0 200 OK\r\nVia: %s\r\nRecord-Route: %s\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\nCall-ID: c1@10.0.0.2\r\n"
+	    "CSeq: 1 INVITE\r\nContact: <sip:bob@198.51.100.7:5062>\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    via, rr);
+	const char *in = apply(ok, false, &rc);
+	CHECK_EQ_INT(rc, 2);
+	CHECK_STR(hdr(in, "Via"),
+	    "SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKcore1,SIP/2.0/UDP "
+	    "10.0.0.2:5060;branch=z9hG4bKa1;received=192.0.2.9;rport=40000");
+	CHECK_STR(hdr(in, "Record-Route"), "<sip:203.0.113.1:5060;lr>");
+
+	/* Bob hangs up: R-URI is the hidden Contact, Route the hidden RR. */
+	const char *uri = ct + 1;
+	char ruri[2048];
+	snprintf(ruri, sizeof ruri, "%.*s", (int)(strlen(uri) - 1), uri);
+	char bye[8192];
+	snprintf(bye, sizeof bye,
+	    "BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7:5062;branch="
+	    "z9hG4bKb2\r\nRoute: %s\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:bob@example.com>;tag=b1\r\n"
+	    "To: <sip:alice@example.com>;tag=a1\r\nCall-ID: c1@10.0.0.2\r\n"
+	    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+	    ruri, rr);
+	in = apply(bye, false, &rc);
+	CHECK_EQ_INT(rc, 2);
+	CHECK(
+	    strncmp(in, "BYE sip:alice@192.0.2.9:40000 SIP/2.0\r\n", 39) == 0);
+	CHECK_STR(hdr(in, "Route"), "<sip:203.0.113.1:5060;lr>");
+}
+
+static void
+test_response_rr_reversed(void)
+{
+	/* A 200 going to the caller with two Record-Routes (core in and
+	 * out listeners): the caller sends them back reversed. */
+	const char *ok =
+	    "SIP/2.0 200 OK\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa1\r\n"
+	    "Record-Route: <sip:203.0.113.1:5060;transport=tcp;lr>\r\n"
+	    "Record-Route: <sip:203.0.113.1:5060;lr>\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\nCall-ID: c1\r\n"
+	    "CSeq: 1 INVITE\r\nContact: <sip:bob@198.51.100.7:5062>\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	int rc;
+	const char *out = apply(ok, true, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK(strstr(out, "198.51.100.7") == NULL);
+	/* The response's Via is the caller's own: untouched. */
+	CHECK_STR(
+	    hdr(out, "Via"), "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa1");
+	char rr[2048];
+	snprintf(rr, sizeof rr, "%s", hdr(out, "Record-Route"));
+	char bye[8192];
+	snprintf(bye, sizeof bye,
+	    "BYE sip:bob@203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2;"
+	    "branch=z9hG4bKa3\r\nRoute: %s\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\nCall-ID: c1\r\n"
+	    "CSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n",
+	    rr);
+	const char *in = apply(bye, false, &rc);
+	CHECK_EQ_INT(rc, 1);
+	CHECK_STR(hdr(in, "Route"),
+	    "<sip:203.0.113.1:5060;lr>, <sip:203.0.113.1:5060;transport=tcp;"
+	    "lr>");
+}
+
+static void
+test_tampered_dropped(void)
+{
+	int rc;
+	const char *out = apply(invite, true, &rc);
+	char via[2048];
+	snprintf(via, sizeof via, "%s", hdr(out, "Via"));
+	char *pcv = strstr(via, "pcv=") + 10;
+	*pcv = *pcv == 'A' ? 'B' : 'A';
+	char ok[8192];
+	snprintf(ok, sizeof ok,
+	    "SIP/2.0 180 Ringing\r\nVia: %s\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\nCall-ID: c1@10.0.0.2\r\n"
+	    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+	    via);
+	apply(ok, false, &rc);
+	CHECK_EQ_INT(rc, -1);
+	/* A forged Route entry naming the edge is refused too. */
+	const char *bye =
+	    "BYE sip:x@203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2;"
+	    "branch=z9hG4bKa3\r\nRoute: "
+	    "<sip:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAA@203.0.113.1;lr>\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:a@example.com>;tag=a1\r\nTo: <sip:b@example.com>\r\n"
+	    "Call-ID: c9\r\nCSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n";
+	apply(bye, false, &rc);
+	CHECK_EQ_INT(rc, -1);
+	/* An ordinary request with no tokens passes untouched. */
+	const char *reg =
+	    "REGISTER sip:203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2;"
+	    "branch=z9hG4bKa4\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:alice@example.com>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\n"
+	    "Contact: <sip:alice@10.0.0.2>\r\nContent-Length: 0\r\n\r\n";
+	const char *in = apply(reg, false, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_STR(in, reg);
+}
+
+int
+main(void)
+{
+	uint8_t k[TOKEN_KEY_LEN] = {1, 2, 3};
+	token_keys_add(&keys, k);
+	arena_init(&ar, 64 * 1024, 16 * 1024 * 1024);
+	TEST_RUN(test_request_hidden);
+	TEST_RUN(test_dialog_round_trip);
+	TEST_RUN(test_response_rr_reversed);
+	TEST_RUN(test_tampered_dropped);
+	arena_free(&ar);
+	return tap_done();
+}
