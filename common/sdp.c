@@ -20,6 +20,8 @@ fail(struct sip_err *err, const char *phrase)
 static struct slice
 field(struct slice *s)
 {
+	if (s->len == 0)
+		return SLICE_NULL;
 	while (s->len > 0 && s->p[0] == ' ') {
 		s->p++;
 		s->len--;

@@ -89,6 +89,7 @@ static const struct {
 };
 
 static enum sip_hdr_id compact_id[26];
+static uint8_t hdr_len[SIP_HDR__COUNT];
 static const char *compact_long[26];
 
 #define HASH_SIZE 128
@@ -113,7 +114,8 @@ hdr_tables_init(void)
 {
 	for (int id = 1; id < SIP_HDR__COUNT; id++) {
 		const char *n = hdr_long[id];
-		unsigned h = hdr_hash(n, (uint32_t)strlen(n));
+		hdr_len[id] = (uint8_t)strlen(n);
+		unsigned h = hdr_hash(n, hdr_len[id]);
 		while (hash_slot[h] != 0)
 			h = (h + 1) & (HASH_SIZE - 1);
 		hash_slot[h] = (uint8_t)id;
@@ -141,7 +143,8 @@ sip_hdr_lookup(struct slice name)
 	unsigned h = hdr_hash(name.p, name.len);
 	while (hash_slot[h] != 0) {
 		const char *n = hdr_long[hash_slot[h]];
-		if (slice_eq_cstr_nocase(name, n))
+		if (hdr_len[hash_slot[h]] == name.len &&
+		    slice_eq_nocase(name, slice_make(n, name.len)))
 			return (enum sip_hdr_id)hash_slot[h];
 		h = (h + 1) & (HASH_SIZE - 1);
 	}

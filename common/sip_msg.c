@@ -147,6 +147,9 @@ cache_err(struct sip_msg_cache *c, int it, struct sip_err *err)
 }
 
 #define NOMEM(err) fail((err), SIP_E_NOMEM, "Out of memory")
+/* Case-insensitive match against a literal, length first. */
+#define NAME_IS(n, lit) \
+	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
 
 /* ---- list splitting ---------------------------------------------------- */
 
@@ -155,6 +158,16 @@ cache_err(struct sip_msg_cache *c, int it, struct sip_err *err)
  * backslash escapes) and <...>. Returns 1 with elem (trimmed, never
  * empty), 0 at the end, -1 on an unterminated quote or bracket.
  */
+static bool lsep_tab[256];
+
+__attribute__((constructor)) static void
+lsep_init(void)
+{
+	lsep_tab[(unsigned char)','] = true;
+	lsep_tab[(unsigned char)'"'] = true;
+	lsep_tab[(unsigned char)'<'] = true;
+}
+
 static int
 list_next(struct slice *rest, struct slice *elem, struct sip_err *err)
 {
@@ -162,33 +175,31 @@ list_next(struct slice *rest, struct slice *elem, struct sip_err *err)
 		*rest = skip_lws(*rest);
 		if (rest->len == 0)
 			return 0;
-		uint32_t i = 0;
-		bool inq = false, inb = false;
-		for (; i < rest->len; i++) {
-			char c = rest->p[i];
-			if (inq) {
-				if (c == '\\' && i + 1 < rest->len)
-					i++;
-				else if (c == '"')
-					inq = false;
-			} else if (inb) {
-				if (c == '>')
-					inb = false;
-			} else if (c == '"') {
-				inq = true;
-			} else if (c == '<') {
-				inb = true;
-			} else if (c == ',') {
+		const char *p = rest->p;
+		uint32_t len = rest->len, i = 0;
+		for (; i < len; i++) {
+			char c = p[i];
+			if (!lsep_tab[(unsigned char)c])
+				continue;
+			if (c == ',')
 				break;
+			if (c == '"') {
+				for (i++; i < len && p[i] != '"'; i++)
+					if (p[i] == '\\')
+						i++;
+				if (i >= len)
+					return fail(
+					    err, SIP_E_BAD_REQUEST, PH_UNTERM);
+			} else {
+				const char *gt = memchr(p + i, '>', len - i);
+				if (gt == NULL)
+					return fail(err, SIP_E_BAD_REQUEST,
+					    "Unterminated <");
+				i = (uint32_t)(gt - p);
 			}
 		}
-		if (inq)
-			return fail(err, SIP_E_BAD_REQUEST, PH_UNTERM);
-		if (inb)
-			return fail(err, SIP_E_BAD_REQUEST, "Unterminated <");
-		*elem = slice_trim(slice_make(rest->p, i));
-		*rest =
-		    i < rest->len ? sl_from(*rest, i + 1) : sl_from(*rest, i);
+		*elem = slice_trim(slice_make(p, i));
+		*rest = i < len ? sl_from(*rest, i + 1) : sl_from(*rest, i);
 		if (elem->len > 0)
 			return 1;
 	}
@@ -641,39 +652,17 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 	if (s.p[0] != ';')
 		return fail(err, SIP_E_BAD_REQUEST, bad);
 	v->params = slice_trim(sl_from(s, 1));
-	struct slice pv;
-	if (sip_param_find(v->params, "branch", &pv)) {
-		if (pv.len == 0)
-			return fail(err, SIP_E_BAD_REQUEST, "Bad Via branch");
-		for (uint32_t k = 0; k < pv.len; k++)
-			if (!is_tok(pv.p[k]))
-				return fail(
-				    err, SIP_E_BAD_REQUEST, "Bad Via branch");
-		v->branch = pv;
-	}
-	if (sip_param_find(v->params, "received", &pv)) {
-		if (!received_valid(&pv))
-			return fail(err, SIP_E_BAD_REQUEST, "Bad Via received");
-		v->received = pv;
-	}
-	if (sip_param_find(v->params, "rport", &pv)) {
-		v->has_rport = true;
-		if (pv.len > 0) {
-			uint32_t rp;
-			if (pv.len > 5 || !slice_to_u32(pv, 65535, &rp))
-				return fail(
-				    err, SIP_E_BAD_REQUEST, "Bad Via rport");
-			v->rport = rp;
-		}
-	}
-	/* Each parameter must be name[=value] with a token name. */
+	/* One pass: check each name[=value] and pick the ones we use. */
 	struct slice rest = v->params;
+	bool seen_branch = false, seen_received = false;
 	while (rest.len > 0) {
-		struct slice nm = take_token(&rest);
+		struct slice nm = take_token(&rest), val = SLICE_NULL;
+		bool has_val = false;
 		if (nm.len == 0)
 			return fail(err, SIP_E_BAD_REQUEST, bad);
 		rest = skip_lws(rest);
 		if (rest.len > 0 && rest.p[0] == '=') {
+			has_val = true;
 			rest = skip_lws(sl_from(rest, 1));
 			if (rest.len > 0 && rest.p[0] == '"') {
 				uint32_t k = 1;
@@ -682,6 +671,7 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 				if (k >= rest.len)
 					return fail(
 					    err, SIP_E_BAD_REQUEST, PH_UNTERM);
+				val = slice_make(rest.p, k + 1);
 				rest = sl_from(rest, k + 1);
 			} else {
 				uint32_t k = 0;
@@ -691,9 +681,40 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 				if (k == 0)
 					return fail(
 					    err, SIP_E_BAD_REQUEST, bad);
+				val = slice_make(rest.p, k);
 				rest = sl_from(rest, k);
 			}
 			rest = skip_lws(rest);
+		}
+		if (nm.len == 6 && !seen_branch &&
+		    slice_eq_nocase(nm, SLICE_LIT("branch"))) {
+			seen_branch = true;
+			if (val.len == 0)
+				return fail(
+				    err, SIP_E_BAD_REQUEST, "Bad Via branch");
+			for (uint32_t k = 0; k < val.len; k++)
+				if (!is_tok(val.p[k]))
+					return fail(err, SIP_E_BAD_REQUEST,
+					    "Bad Via branch");
+			v->branch = val;
+		} else if (nm.len == 8 && !seen_received &&
+		    slice_eq_nocase(nm, SLICE_LIT("received"))) {
+			seen_received = true;
+			if (!received_valid(&val))
+				return fail(
+				    err, SIP_E_BAD_REQUEST, "Bad Via received");
+			v->received = val;
+		} else if (nm.len == 5 && !v->has_rport &&
+		    slice_eq_nocase(nm, SLICE_LIT("rport"))) {
+			v->has_rport = true;
+			if (has_val) {
+				uint32_t rp;
+				if (val.len > 5 ||
+				    !slice_to_u32(val, 65535, &rp))
+					return fail(err, SIP_E_BAD_REQUEST,
+					    "Bad Via rport");
+				v->rport = rp;
+			}
 		}
 		if (rest.len == 0)
 			break;
@@ -1157,26 +1178,71 @@ contact_parse_one(struct slice t, struct sip_contact *ct, struct sip_err *e)
 	}
 	if (sip_nameaddr_parse(t, &ct->na, e) < 0)
 		return -1;
-	struct slice v;
-	if (sip_param_find(ct->na.params, "expires", &v)) {
-		int64_t x;
-		if (!delta_seconds(v, &x))
-			return fail(
-			    e, SIP_E_BAD_REQUEST, "Bad Contact expires");
-		ct->expires = x > INT32_MAX ? INT32_MAX : (int32_t)x;
-	}
-	if (sip_param_find(ct->na.params, "q", &v) && !qvalue_parse(v, &ct->q))
-		return fail(e, SIP_E_BAD_REQUEST, "Bad Contact q");
-	if (sip_param_find(ct->na.params, "+sip.instance", &v)) {
-		if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
-			v = slice_make(v.p + 1, v.len - 2);
-		ct->instance = v;
-	}
-	if (sip_param_find(ct->na.params, "reg-id", &v)) {
-		uint32_t r;
-		if (v.len > 10 || !slice_to_u32(v, 0x7fffffffu, &r) || r == 0)
-			return fail(e, SIP_E_BAD_REQUEST, "Bad Contact reg-id");
-		ct->reg_id = r;
+	/* One pass over the parameters; the first of each name counts. */
+	struct slice rest = ct->na.params;
+	bool seen_exp = false, seen_q = false, seen_inst = false;
+	bool seen_reg = false;
+	while (rest.len > 0) {
+		const char *semi = memchr(rest.p, ';', rest.len);
+		struct slice one = semi == NULL
+		    ? rest
+		    : slice_make(rest.p, (uint32_t)(semi - rest.p));
+		if (semi != NULL && memchr(one.p, '"', one.len) != NULL) {
+			/* A quoted value may hold ';': fall back. */
+			uint32_t i = 0;
+			bool inq = false;
+			for (; i < rest.len; i++) {
+				char c = rest.p[i];
+				if (inq && c == '\\')
+					i++;
+				else if (c == '"')
+					inq = !inq;
+				else if (!inq && c == ';')
+					break;
+			}
+			one = slice_make(rest.p, i);
+			semi = i < rest.len ? rest.p + i : NULL;
+		}
+		rest = semi == NULL
+		    ? SLICE_NULL
+		    : slice_make(
+		          semi + 1, rest.len - (uint32_t)(semi + 1 - rest.p));
+		int32_t eq = slice_find(one, '=');
+		struct slice nm =
+		    slice_trim(eq < 0 ? one : slice_make(one.p, (uint32_t)eq));
+		struct slice v = eq < 0
+		    ? SLICE_NULL
+		    : slice_trim(sl_from(one, (uint32_t)eq + 1));
+		if (nm.len == 7 && !seen_exp &&
+		    slice_eq_nocase(nm, SLICE_LIT("expires"))) {
+			int64_t x;
+			seen_exp = true;
+			if (!delta_seconds(v, &x))
+				return fail(e, SIP_E_BAD_REQUEST,
+				    "Bad Contact expires");
+			ct->expires = x > INT32_MAX ? INT32_MAX : (int32_t)x;
+		} else if (nm.len == 1 && !seen_q && (nm.p[0] | 0x20) == 'q') {
+			seen_q = true;
+			if (!qvalue_parse(v, &ct->q))
+				return fail(
+				    e, SIP_E_BAD_REQUEST, "Bad Contact q");
+		} else if (nm.len == 13 && !seen_inst &&
+		    slice_eq_nocase(nm, SLICE_LIT("+sip.instance"))) {
+			seen_inst = true;
+			if (v.len >= 2 && v.p[0] == '"' &&
+			    v.p[v.len - 1] == '"')
+				v = slice_make(v.p + 1, v.len - 2);
+			ct->instance = v;
+		} else if (nm.len == 6 && !seen_reg &&
+		    slice_eq_nocase(nm, SLICE_LIT("reg-id"))) {
+			uint32_t r;
+			seen_reg = true;
+			if (v.len > 10 || !slice_to_u32(v, 0x7fffffffu, &r) ||
+			    r == 0)
+				return fail(
+				    e, SIP_E_BAD_REQUEST, "Bad Contact reg-id");
+			ct->reg_id = r;
+		}
 	}
 	return 0;
 }
@@ -1368,29 +1434,29 @@ sip_auth_parse(struct slice value, struct sip_auth *out, struct sip_err *err)
 			s = skip_lws(sl_from(s, k));
 		}
 		struct slice *dst = NULL;
-		if (slice_eq_cstr_nocase(name, "username"))
+		if (NAME_IS(name, "username"))
 			dst = &out->username;
-		else if (slice_eq_cstr_nocase(name, "realm"))
+		else if (NAME_IS(name, "realm"))
 			dst = &out->realm;
-		else if (slice_eq_cstr_nocase(name, "nonce"))
+		else if (NAME_IS(name, "nonce"))
 			dst = &out->nonce;
-		else if (slice_eq_cstr_nocase(name, "uri"))
+		else if (NAME_IS(name, "uri"))
 			dst = &out->uri;
-		else if (slice_eq_cstr_nocase(name, "response"))
+		else if (NAME_IS(name, "response"))
 			dst = &out->response;
-		else if (slice_eq_cstr_nocase(name, "algorithm"))
+		else if (NAME_IS(name, "algorithm"))
 			dst = &out->algorithm;
-		else if (slice_eq_cstr_nocase(name, "cnonce"))
+		else if (NAME_IS(name, "cnonce"))
 			dst = &out->cnonce;
-		else if (slice_eq_cstr_nocase(name, "opaque"))
+		else if (NAME_IS(name, "opaque"))
 			dst = &out->opaque;
-		else if (slice_eq_cstr_nocase(name, "qop"))
+		else if (NAME_IS(name, "qop"))
 			dst = &out->qop;
-		else if (slice_eq_cstr_nocase(name, "nc"))
+		else if (NAME_IS(name, "nc"))
 			dst = &out->nc;
-		else if (slice_eq_cstr_nocase(name, "stale"))
+		else if (NAME_IS(name, "stale"))
 			out->stale = slice_eq_cstr_nocase(val, "true");
-		else if (slice_eq_cstr_nocase(name, "userhash"))
+		else if (NAME_IS(name, "userhash"))
 			out->userhash = slice_eq_cstr_nocase(val, "true");
 		if (dst != NULL) {
 			if (dst->p != NULL)

@@ -23,6 +23,10 @@ enum {
 
 static uint8_t cls[256];
 
+/* Case-insensitive match against a literal, length first. */
+#define NAME_IS(n, lit) \
+	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
+
 static void
 set_cls(const char *chars, uint8_t flag)
 {
@@ -160,20 +164,24 @@ param_next(struct slice *rest, struct slice *name, struct slice *value,
 	}
 	if (rest->len == 0)
 		return false;
-	/* Quoted values may hold ';' (generic-param gen-value). */
-	uint32_t i = 0;
-	bool inq = false;
-	for (; i < rest->len; i++) {
-		char c = rest->p[i];
-		if (inq) {
-			if (c == '\\' && i + 1 < rest->len)
-				i++;
-			else if (c == '"')
-				inq = false;
-		} else if (c == '"') {
-			inq = true;
-		} else if (c == ';') {
-			break;
+	/* Quoted values may hold ';' (generic-param gen-value); the usual
+	 * case has no quote before the next ';'. */
+	const char *semi = memchr(rest->p, ';', rest->len);
+	uint32_t i = semi == NULL ? rest->len : (uint32_t)(semi - rest->p);
+	if (memchr(rest->p, '"', i) != NULL) {
+		bool inq = false;
+		for (i = 0; i < rest->len; i++) {
+			char c = rest->p[i];
+			if (inq) {
+				if (c == '\\' && i + 1 < rest->len)
+					i++;
+				else if (c == '"')
+					inq = false;
+			} else if (c == '"') {
+				inq = true;
+			} else if (c == ';') {
+				break;
+			}
 		}
 	}
 	struct slice one = slice_make(rest->p, i);
@@ -235,15 +243,15 @@ parse_params(struct slice params, struct sip_uri *uri, struct sip_err *err)
 			return uri_fail(err, "Bad URI parameter");
 		/* Flag parameters keep a non-NULL empty slice. */
 		struct slice val = hv ? v : slice_make(n.p + n.len, 0);
-		if (slice_eq_cstr_nocase(n, "transport"))
+		if (NAME_IS(n, "transport"))
 			uri->transport = val;
-		else if (slice_eq_cstr_nocase(n, "maddr"))
+		else if (NAME_IS(n, "maddr"))
 			uri->maddr = val;
-		else if (slice_eq_cstr_nocase(n, "user"))
+		else if (NAME_IS(n, "user"))
 			uri->user_param = val;
-		else if (slice_eq_cstr_nocase(n, "ob"))
+		else if (NAME_IS(n, "ob"))
 			uri->ob = val;
-		else if (slice_eq_cstr_nocase(n, "lr"))
+		else if (NAME_IS(n, "lr"))
 			uri->has_lr = true;
 	}
 	return 0;
@@ -273,10 +281,14 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 {
 	memset(uri, 0, sizeof *uri);
 	struct slice rest;
-	if (slice_has_prefix_nocase(text, "sip:")) {
+	/* Scheme letters compared by hand: this runs for every URI. */
+	const char *t = text.p;
+	bool si = text.len >= 4 && (t[0] | 0x20) == 's' &&
+	    (t[1] | 0x20) == 'i' && (t[2] | 0x20) == 'p';
+	if (si && t[3] == ':') {
 		uri->scheme = SIP_URI_SIP;
 		rest = slice_make(text.p + 4, text.len - 4);
-	} else if (slice_has_prefix_nocase(text, "sips:")) {
+	} else if (si && text.len >= 5 && (t[3] | 0x20) == 's' && t[4] == ':') {
 		uri->scheme = SIP_URI_SIPS;
 		rest = slice_make(text.p + 5, text.len - 5);
 	} else if (slice_has_prefix_nocase(text, "tel:")) {
@@ -466,15 +478,18 @@ param_find_slice(
 	return false;
 }
 
-/* One direction of the parameter rule of §19.1.4. */
+/* One direction of the parameter rule of §19.1.4. A name given twice
+ * counts with its first value on both sides, so equality stays
+ * reflexive. */
 static bool
 params_cover(struct slice pa, struct slice pb)
 {
-	struct slice rest = pa, n, v, v2;
-	bool hv, hv2;
+	struct slice rest = pa, n, v, v1, v2;
+	bool hv, hv1, hv2;
 	while (param_next(&rest, &n, &v, &hv)) {
+		param_find_slice(pa, n, &v1, &hv1);
 		if (param_find_slice(pb, n, &v2, &hv2)) {
-			if (hv != hv2 || !eq_unescaped(v, v2, true))
+			if (hv1 != hv2 || !eq_unescaped(v1, v2, true))
 				return false;
 		} else if (is_must_match_param(n)) {
 			return false;
