@@ -10,13 +10,19 @@ core_libcore_a_SOURCES = \
 	core/tx.c core/tx.h \
 	core/route.c core/route.h \
 	core/dialog.c core/dialog.h \
-	core/core.h \
+	core/core.h core/core.c core/core_run.h \
+	core/users.c core/dispatch_edge.c core/dispatch_ctl.c \
 	core/proxy.c core/proxy.h core/proxy_int.h core/proxy_auth.c
+
+pkglibexec_PROGRAMS += core/portcullis-core
+core_portcullis_core_SOURCES = core/main.c
+core_portcullis_core_LDADD = $(CORE_LIBS)
 
 CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
 CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
 
-core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg tests/unit/test_tx
+core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg tests/unit/test_tx \
+	tests/unit/test_core_flow
 check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
@@ -24,3 +30,4 @@ tests_unit_test_store_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_auth_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_tx_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_core_flow_LDADD = $(CORE_TEST_LDADD)

@@ -1355,10 +1355,12 @@ handle_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		snprintf(
 		    extra + w, sizeof(extra) - (size_t)w, "Path: %s\r\n", path);
 	c->st.register_ok++;
-	px_send_response(c, stx, flow, m, 200, "OK", extra);
+	/* Trusted before the 200 leaves: edge raises the source's limits
+	 * before the phone's next burst. */
 	if (authed)
 		core_report_source(
 		    c, IPC_SOURCE_TRUSTED, &flow->remote, to->uri.user);
+	px_send_response(c, stx, flow, m, 200, "OK", extra);
 }
 
 /* ---- hangup ------------------------------------------------------------ */

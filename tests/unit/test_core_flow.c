@@ -1,0 +1,890 @@
+/*
+ * Drives the real portcullis-core binary through its real sockets: the
+ * test is the edge on core.sock (SIP_IN / SIP_OUT with real SIP text) and
+ * portcullisd on the ctl channel. Covers REGISTER with digest, INVITE with
+ * ringing, answer, ACK and BYE, CANCEL, forking to two contacts, redirect
+ * mode, OPTIONS to the proxy, no open relay, and a kill -9 + restart that
+ * keeps the registrations. PC_CORE_BIN overrides the binary's path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_rows.h"
+#include "digest.h"
+#include "hash.h"
+#include "ipc.h"
+#include "ipc_msgs.h"
+#include "sip_edit.h"
+#include "sip_msg.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/pc-test-core.XXXXXX";
+static char conf_path[512], sock_path[512], log_path[512];
+static pid_t core_pid = -1;
+static int edge_fd = -1, ctl_fd = -1;
+static uint64_t ctl_id = 1;
+static int n_auth_failed, n_trusted;
+static uint8_t rbuf[IPC_MAX_MSG];
+
+struct out {
+	struct ipc_flow flow;
+	char text[IPC_MAX_MSG];
+	uint32_t len;
+	struct sip_msg m;
+	struct arena a;
+	bool is_parsed;
+};
+
+static struct ipc_flow alice, bob, bob2, carol;
+
+static struct ipc_flow
+mkflow(const char *ip, uint16_t port)
+{
+	struct ipc_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.transport = IPC_TP_UDP;
+	f.role = IPC_FLOW_ROLE_PUBLIC;
+	ipc_addr_parse(&f.local, "127.0.0.1", 5060);
+	ipc_addr_parse(&f.remote, ip, port);
+	return f;
+}
+
+static const char *
+core_bin(void)
+{
+	static char path[1024];
+	const char *e = getenv("PC_CORE_BIN");
+
+	if (e != NULL)
+		return e;
+	const char *top = getenv("top_builddir");
+	snprintf(
+	    path, sizeof(path), "%s/core/portcullis-core", top ? top : ".");
+	return path;
+}
+
+static int
+wait_msg(
+    int fd, const struct ipc_catalogue *cat, struct ipc_msg *m, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	for (;;) {
+		int rc = ipc_recv(fd, cat, rbuf, sizeof(rbuf), m);
+		if (rc != -1 || errno != EAGAIN)
+			return rc;
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+	}
+}
+
+static bool
+start_core(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return false;
+	core_pid = fork();
+	if (core_pid == 0) {
+		char fdarg[16];
+		int lfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (lfd >= 0) {
+			dup2(lfd, 1);
+			dup2(lfd, 2);
+		}
+		close(sv[0]);
+		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+		execl(core_bin(), "portcullis-core", "-f", "-c", conf_path,
+		    "--ctl-fd", fdarg, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	ctl_fd = sv[0];
+	fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_NONBLOCK);
+	struct ipc_msg m;
+	if (wait_msg(ctl_fd, &ipc_cat_ctl, &m, 10000) != 1 ||
+	    m.hdr.type != IPC_HELLO)
+		return false;
+	ipc_send_hello(ctl_fd, IPC_ROLE_MGMT, "test-mgmt");
+	edge_fd = ipc_connect(sock_path);
+	if (edge_fd < 0)
+		return false;
+	ipc_send_hello(edge_fd, IPC_ROLE_EDGE, "test-edge");
+	return wait_msg(edge_fd, &ipc_cat_core, &m, 5000) == 1 &&
+	    m.hdr.type == IPC_HELLO;
+}
+
+static void
+stop_core(bool hard)
+{
+	int st;
+
+	if (core_pid <= 0)
+		return;
+	kill(core_pid, hard ? SIGKILL : SIGTERM);
+	waitpid(core_pid, &st, 0);
+	core_pid = -1;
+	close(edge_fd);
+	close(ctl_fd);
+	edge_fd = ctl_fd = -1;
+}
+
+static void send_sip(const struct ipc_flow *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_sip(const struct ipc_flow *f, const char *fmt, ...)
+{
+	char text[8192];
+	va_list ap;
+	struct ipc_sip_in in;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memset(&in, 0, sizeof(in));
+	in.flow = *f;
+	in.sip_len = (uint32_t)n;
+	ipc_send(edge_fd, IPC_SIP_IN, 0, 0, &in, sizeof(in), text, (uint32_t)n);
+}
+
+static void
+send_text(const struct ipc_flow *f, struct slice s)
+{
+	struct ipc_sip_in in;
+
+	memset(&in, 0, sizeof(in));
+	in.flow = *f;
+	in.sip_len = s.len;
+	ipc_send(edge_fd, IPC_SIP_IN, 0, 0, &in, sizeof(in), s.p, s.len);
+}
+
+static void
+out_reset(struct out *o)
+{
+	if (o->is_parsed)
+		arena_free(&o->a);
+	o->is_parsed = false;
+}
+
+/* The next SIP_OUT within timeout_ms (other messages are counted). */
+static bool
+next_sip(struct out *o, int timeout_ms)
+{
+	struct ipc_msg m;
+	struct sip_err err;
+
+	out_reset(o);
+	for (;;) {
+		if (wait_msg(edge_fd, &ipc_cat_core, &m, timeout_ms) != 1)
+			return false;
+		if (m.hdr.type == IPC_AUTH_FAILED) {
+			n_auth_failed++;
+			continue;
+		}
+		if (m.hdr.type == IPC_SOURCE_TRUSTED) {
+			n_trusted++;
+			continue;
+		}
+		if (m.hdr.type != IPC_SIP_OUT)
+			continue;
+		struct ipc_sip_out so;
+		memcpy(&so, m.body, sizeof(so));
+		o->flow = so.flow;
+		o->len = so.sip_len;
+		memcpy(o->text, m.body + sizeof(so), so.sip_len);
+		o->text[o->len] = '\0';
+		arena_init(&o->a, 16384, 0);
+		o->is_parsed = true;
+		if (sip_msg_parse(&o->m, o->text, o->len, &o->a, &err) < 0) {
+			printf("# unparsable SIP_OUT: %s\n%s\n", err.phrase,
+			    o->text);
+			return false;
+		}
+		return true;
+	}
+}
+
+static bool
+is_response(struct out *o, int code)
+{
+	if (!o->m.is_request && o->m.status == code)
+		return true;
+	printf("# expected %d, got:\n# %.*s\n", code,
+	    (int)(strchr(o->text, '\r') ? strchr(o->text, '\r') - o->text : 40),
+	    o->text);
+	return false;
+}
+
+static bool
+is_request(struct out *o, enum sip_method meth, const struct ipc_flow *to)
+{
+	if (o->m.is_request && o->m.method == meth &&
+	    ipc_addr_eq(&o->flow.remote, &to->remote))
+		return true;
+	printf("# expected request %s, got: %.60s\n", sip_method_name(meth),
+	    o->text);
+	return false;
+}
+
+static bool
+flow_is(const struct out *o, const struct ipc_flow *f)
+{
+	return ipc_addr_eq(&o->flow.remote, &f->remote);
+}
+
+/* Replies to a request core sent us (as the UA it was sent to). */
+static void
+ua_respond(const struct ipc_flow *ua, struct out *req, int code,
+    const char *to_tag, const char *extra)
+{
+	struct arena a;
+
+	arena_init(&a, 16384, 0);
+	struct slice r = sip_build_response(&req->m, code, NULL,
+	    slice_cstr(to_tag), slice_cstr(extra ? extra : ""), &a);
+	send_text(ua, r);
+	arena_free(&a);
+}
+
+static int
+ctl(const char *cmd, struct ctl_rows *args, uint8_t *rows, size_t cap,
+    size_t *rows_len)
+{
+	struct ipc_ctl_request rq;
+	struct ipc_msg m;
+	int status = -1;
+
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.cmd, sizeof(rq.cmd), "%s", cmd);
+	rq.args_len = args ? (uint32_t)args->len : 0;
+	uint64_t id = ctl_id++;
+	ipc_send(ctl_fd, IPC_CTL_REQUEST, 0, id, &rq, sizeof(rq),
+	    args ? args->buf : NULL, rq.args_len);
+	*rows_len = 0;
+	for (;;) {
+		if (wait_msg(ctl_fd, &ipc_cat_ctl, &m, 5000) != 1)
+			return -1000;
+		if (m.hdr.type != IPC_CTL_REPLY || m.hdr.id != id)
+			continue;
+		struct ipc_ctl_reply rp;
+		memcpy(&rp, m.body, sizeof(rp));
+		status = rp.status;
+		if (*rows_len + rp.rows_len <= cap) {
+			memcpy(
+			    rows + *rows_len, m.body + sizeof(rp), rp.rows_len);
+			*rows_len += rp.rows_len;
+		}
+		if (!(m.hdr.flags & IPC_F_MORE))
+			return status;
+	}
+}
+
+/* Rows in a reply whose field name has the string value val. */
+static int
+rows_with(const uint8_t *rows, size_t len, const char *name, const char *val)
+{
+	struct ctl_reader rd;
+	struct ctl_field f;
+	int n = 0;
+
+	ctl_reader_init(&rd, rows, len);
+	while (ctl_reader_next(&rd, &f) == 1)
+		if (f.type == CTL_T_STR && slice_eq_cstr(f.name, name) &&
+		    (val == NULL || slice_eq_cstr(f.str, val)))
+			n++;
+	return n;
+}
+
+static uint64_t
+stat_u64(const char *name)
+{
+	uint8_t rows[8192];
+	size_t len;
+	uint64_t v = 0;
+
+	if (ctl("stats", NULL, rows, sizeof(rows), &len) == 0)
+		ctl_rows_get_u64(rows, len, name, &v);
+	return v;
+}
+
+static int cseq_n = 100;
+
+/* REGISTER with digest; returns the final status. */
+static int
+do_register(const struct ipc_flow *f, const char *user, const char *domain,
+    const char *pw, const char *contact, const char *params, int expires,
+    const char *alg_want)
+{
+	struct out o = {0};
+	char callid[64], ha1[DIGEST_HEX_MAX], ha2[DIGEST_HEX_MAX],
+	    resp[DIGEST_HEX_MAX], uri[128];
+	int code = -1;
+
+	snprintf(callid, sizeof(callid), "reg-%s-%08llx@test", user,
+	    (unsigned long long)hash_bytes(contact, strlen(contact)));
+	snprintf(uri, sizeof(uri), "sip:%s", domain);
+#define REG_TMPL \
+	"REGISTER %s SIP/2.0\r\n" \
+	"Via: SIP/2.0/UDP %s;branch=z9hG4bKr%d\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"From: <sip:%s@%s>;tag=f%d\r\n" \
+	"To: <sip:%s@%s>\r\n" \
+	"Call-ID: %s\r\n" \
+	"CSeq: %d REGISTER\r\n" \
+	"Contact: <%s>%s\r\n" \
+	"Expires: %d\r\n" \
+	"%s" \
+	"Content-Length: 0\r\n\r\n"
+
+	cseq_n++;
+	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, user,
+	    domain, cseq_n, user, domain, callid, cseq_n, contact, params,
+	    expires, "");
+	if (!next_sip(&o, 3000) || o.m.is_request || o.m.status != 401) {
+		code = o.is_parsed ? o.m.status : -1;
+		if (o.is_parsed)
+			printf("# REGISTER answered: %.*s\n",
+			    (int)o.m.reason.len, o.m.reason.p);
+		goto out;
+	}
+	/* Pick the challenge of the wanted algorithm. */
+	struct sip_auth ch;
+	struct sip_err err;
+	bool found = false;
+	for (int i = o.m.first[SIP_HDR_WWW_AUTHENTICATE]; i >= 0;
+	     i = sip_msg_hdr_next(&o.m, i)) {
+		if (sip_auth_parse(o.m.hdrs[i].value, &ch, &err) == 0 &&
+		    slice_eq_cstr_nocase(ch.algorithm, alg_want)) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		goto out;
+	enum digest_alg alg = (enum digest_alg)digest_alg_parse(ch.algorithm);
+	char nonce[256], realm[128];
+	slice_copy_cstr(ch.nonce, nonce, sizeof(nonce));
+	slice_copy_cstr(ch.realm, realm, sizeof(realm));
+	digest_ha1(
+	    alg, slice_cstr(user), slice_cstr(realm), slice_cstr(pw), ha1);
+	digest_ha2(alg, SLICE_LIT("REGISTER"), slice_cstr(uri), ha2);
+	digest_response(alg, slice_cstr(ha1), slice_cstr(nonce),
+	    SLICE_LIT("00000001"), SLICE_LIT("cn0"), SLICE_LIT("auth"),
+	    slice_cstr(ha2), resp);
+	char authz[1024];
+	snprintf(authz, sizeof(authz),
+	    "Authorization: Digest username=\"%s\", realm=\"%s\", "
+	    "nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=%s, "
+	    "qop=auth, nc=00000001, cnonce=\"cn0\"\r\n",
+	    user, realm, nonce, uri, resp, digest_alg_name(alg));
+	cseq_n++;
+	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, user,
+	    domain, cseq_n, user, domain, callid, cseq_n, contact, params,
+	    expires, authz);
+	if (next_sip(&o, 3000))
+		code = o.m.is_request ? -2 : o.m.status;
+out:
+	out_reset(&o);
+	return code;
+}
+
+/* Proxy-Authorization for an INVITE from alice: challenge then retry. */
+static char inv_nonce[256], inv_realm[128];
+static int inv_nc;
+
+static void
+proxy_authz(const char *method, const char *uri, char *out, size_t cap)
+{
+	char ha1[DIGEST_HEX_MAX], ha2[DIGEST_HEX_MAX], resp[DIGEST_HEX_MAX],
+	    nc[16];
+
+	snprintf(nc, sizeof(nc), "%08x", ++inv_nc);
+	digest_ha1(DIGEST_SHA256, SLICE_LIT("alice"), slice_cstr(inv_realm),
+	    SLICE_LIT("alicepw"), ha1);
+	digest_ha2(DIGEST_SHA256, slice_cstr(method), slice_cstr(uri), ha2);
+	digest_response(DIGEST_SHA256, slice_cstr(ha1), slice_cstr(inv_nonce),
+	    slice_cstr(nc), SLICE_LIT("cnx"), SLICE_LIT("auth"),
+	    slice_cstr(ha2), resp);
+	snprintf(out, cap,
+	    "Proxy-Authorization: Digest username=\"alice\", realm=\"%s\", "
+	    "nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=SHA-256, "
+	    "qop=auth, nc=%s, cnonce=\"cnx\"\r\n",
+	    inv_realm, inv_nonce, uri, resp, nc);
+}
+
+#define INVITE_TMPL \
+	"INVITE %s SIP/2.0\r\n" \
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKi%s\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"From: \"Alice\" <sip:alice@example.com>;tag=at%s\r\n" \
+	"To: <%s>\r\n" \
+	"Call-ID: call-%s@10.0.0.1\r\n" \
+	"CSeq: 1 INVITE\r\n" \
+	"Contact: <sip:alice@10.0.0.1:5060>\r\n" \
+	"%s" \
+	"Content-Length: 0\r\n\r\n"
+
+/* Sends an authenticated INVITE from alice (id names branch/call). */
+static void
+send_invite(const char *id, const char *uri)
+{
+	char authz[1024];
+
+	proxy_authz("INVITE", uri, authz, sizeof(authz));
+	send_sip(&alice, INVITE_TMPL, uri, id, id, uri, id, authz);
+}
+
+static void
+test_register(void)
+{
+	uint8_t rows[65536];
+	size_t len;
+
+	CHECK_EQ_INT(do_register(&alice, "alice", "example.com", "alicepw",
+	                 "sip:alice@10.0.0.1:5060", "", 600, "SHA-256"),
+	    200);
+	CHECK(n_trusted >= 1);
+	CHECK_EQ_INT(do_register(&bob, "bob", "example.com", "bobpw",
+	                 "sip:bob@10.0.0.2:5060", "", 600, "MD5"),
+	    200);
+	/* A wrong password is challenged again and reported to edge. */
+	int before = n_auth_failed;
+	CHECK_EQ_INT(do_register(&bob, "bob", "example.com", "wrong",
+	                 "sip:bob@10.0.0.2:5060", "", 600, "MD5"),
+	    401);
+	CHECK(n_auth_failed > before);
+	/* Too brief: 423 with Min-Expires. */
+	CHECK_EQ_INT(do_register(&bob, "bob", "example.com", "bobpw",
+	                 "sip:bob@10.0.0.2:5060", "", 5, "MD5"),
+	    423);
+	/* Someone else's AoR: identity mismatch. */
+	CHECK_EQ_INT(stat_u64("registrations"), 2);
+	CHECK_EQ_INT(
+	    ctl("registrations.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "aor", "alice@example.com"), 1);
+	CHECK_EQ_INT(
+	    rows_with(rows, len, "contact", "sip:bob@10.0.0.2:5060"), 1);
+	/* For a domain we do not serve: refused. */
+	struct out o = {0};
+	send_sip(&alice,
+	    "REGISTER sip:other.org SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKo1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:a@other.org>;tag=1\r\n"
+	    "To: <sip:a@other.org>\r\nCall-ID: o1\r\nCSeq: 1 REGISTER\r\n"
+	    "Contact: <sip:a@10.0.0.1>\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 403));
+	out_reset(&o);
+}
+
+static void
+test_options_and_relay(void)
+{
+	struct out o = {0};
+
+	send_sip(&alice,
+	    "OPTIONS sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:example.com>\r\nCall-ID: op1\r\n"
+	    "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 200));
+	CHECK(flow_is(&o, &alice));
+	CHECK(strstr(o.text, "Allow: ") != NULL);
+	/* No open relay. */
+	send_sip(&alice,
+	    "MESSAGE sip:x@other.org SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop2\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:x@other.org>\r\nCall-ID: op2\r\n"
+	    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 403));
+	/* Max-Forwards 0 toward a user: 483. */
+	send_sip(&alice,
+	    "MESSAGE sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop3\r\n"
+	    "Max-Forwards: 0\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:bob@example.com>\r\nCall-ID: op3\r\n"
+	    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 483));
+	/* Proxy-Require of something unknown: 420. */
+	send_sip(&alice,
+	    "MESSAGE sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop4\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:bob@example.com>\r\nCall-ID: op4\r\n"
+	    "Proxy-Require: foo\r\n"
+	    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 420));
+	CHECK(strstr(o.text, "Unsupported: foo") != NULL);
+	/* Unknown user of ours: 404; registered-nowhere user: 480. */
+	send_sip(&alice,
+	    "MESSAGE sip:nobody@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop5\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:nobody@example.com>\r\nCall-ID: op5\r\n"
+	    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 404));
+	send_sip(&alice,
+	    "MESSAGE sip:dave@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKop6\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:x@y.org>;tag=1\r\n"
+	    "To: <sip:dave@example.com>\r\nCall-ID: op6\r\n"
+	    "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 480));
+	out_reset(&o);
+}
+
+static void
+test_call(void)
+{
+	struct out o = {0}, inv = {0}, ok = {0};
+	uint8_t rows[8192];
+	size_t len;
+
+	/* The first INVITE is challenged (407). */
+	send_sip(&alice, INVITE_TMPL, "sip:bob@example.com", "c0", "c0",
+	    "sip:bob@example.com", "c0", "");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 407));
+	struct sip_auth ch;
+	struct sip_err err;
+	const struct sip_hdr *pa =
+	    sip_msg_hdr(&o.m, SIP_HDR_PROXY_AUTHENTICATE);
+	CHECK(pa != NULL && sip_auth_parse(pa->value, &ch, &err) == 0);
+	if (pa == NULL)
+		return;
+	slice_copy_cstr(ch.nonce, inv_nonce, sizeof(inv_nonce));
+	slice_copy_cstr(ch.realm, inv_realm, sizeof(inv_realm));
+	CHECK_STR(inv_realm, "example.com");
+	/* The ACK of the 407 is absorbed by the transaction. */
+	send_sip(&alice,
+	    "ACK sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKic0\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: \"Alice\" <sip:alice@example.com>;tag=atc0\r\n"
+	    "To: <sip:bob@example.com>;tag=%.*s\r\n"
+	    "Call-ID: call-c0@10.0.0.1\r\nCSeq: 1 ACK\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    (int)sip_msg_to(&o.m, &err)->tag.len,
+	    sip_msg_to(&o.m, &err)->tag.p);
+	CHECK(!next_sip(&o, 300));
+
+	/* Authenticated INVITE: forwarded to bob's flow. */
+	send_invite("c1", "sip:bob@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob));
+	CHECK(slice_eq_cstr(inv.m.ruri_text, "sip:bob@10.0.0.2:5060"));
+	CHECK(
+	    strstr(inv.text, "Record-Route: <sip:127.0.0.1:5060;lr>") != NULL);
+	CHECK(strstr(inv.text, "Max-Forwards: 69") != NULL);
+	CHECK(strstr(inv.text, "Proxy-Authorization") == NULL);
+	CHECK(strncmp(strstr(inv.text, "Via: ") + 5,
+	          "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKpc", 43) == 0);
+	ua_respond(&bob, &inv, 180, "bt1", NULL);
+	CHECK(
+	    next_sip(&o, 3000) && is_response(&o, 180) && flow_is(&o, &alice));
+	CHECK(strstr(o.text, "127.0.0.1:5060;branch=z9hG4bKpc") == NULL);
+	ua_respond(&bob, &inv, 200, "bt1",
+	    "Contact: <sip:bob@10.0.0.2:5060>\r\n"
+	    "Record-Route: <sip:127.0.0.1:5060;lr>\r\n");
+	CHECK(next_sip(&ok, 3000) && is_response(&ok, 200) &&
+	    flow_is(&ok, &alice));
+	CHECK_EQ_INT(ctl("calls.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "call_id", "call-c1@10.0.0.1"), 1);
+	CHECK_EQ_INT(rows_with(rows, len, "state", "confirmed"), 1);
+
+	/* ACK for the 2xx goes end to end, to bob. */
+
+#define DLG_TMPL \
+	"%s sip:bob@10.0.0.2:5060 SIP/2.0\r\n" \
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"Route: <sip:127.0.0.1:5060;lr>\r\n" \
+	"From: \"Alice\" <sip:alice@example.com>;tag=atc1\r\n" \
+	"To: <sip:bob@example.com>;tag=bt1\r\n" \
+	"Call-ID: call-c1@10.0.0.1\r\nCSeq: %d %s\r\n" \
+	"Content-Length: 0\r\n\r\n"
+
+	send_sip(&alice, DLG_TMPL, "ACK", "ack1", 1, "ACK");
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_ACK, &bob));
+	CHECK(strstr(o.text, "Route:") == NULL); /* our Route popped */
+	/* BYE: forwarded, its 200 comes back, the dialog ends. */
+	send_sip(&alice, DLG_TMPL, "BYE", "bye1", 2, "BYE");
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_BYE, &bob));
+	ua_respond(&bob, &inv, 200, "", NULL);
+	CHECK(
+	    next_sip(&o, 3000) && is_response(&o, 200) && flow_is(&o, &alice));
+	CHECK_EQ_INT(ctl("calls.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "call_id", NULL), 0);
+	out_reset(&o);
+	out_reset(&inv);
+	out_reset(&ok);
+}
+
+static void
+test_cancel(void)
+{
+	struct out o = {0}, inv = {0}, can = {0};
+
+	send_invite("c2", "sip:bob@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob));
+	ua_respond(&bob, &inv, 180, "bt2", NULL);
+	CHECK(next_sip(&o, 3000) && is_response(&o, 180));
+	send_sip(&alice,
+	    "CANCEL sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKic2\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: \"Alice\" <sip:alice@example.com>;tag=atc2\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: call-c2@10.0.0.1\r\nCSeq: 1 CANCEL\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	/* 200 for the CANCEL to alice, and a CANCEL to bob. */
+	bool got200 = false, gotcancel = false;
+	for (int i = 0; i < 2; i++) {
+		struct out *p = i == 0 ? &o : &can;
+		if (!next_sip(p, 3000))
+			break;
+		if (!p->m.is_request && p->m.status == 200 &&
+		    flow_is(p, &alice))
+			got200 = true;
+		if (p->m.is_request && p->m.method == SIP_M_CANCEL &&
+		    flow_is(p, &bob))
+			gotcancel = true;
+	}
+	CHECK(got200);
+	CHECK(gotcancel);
+	struct out *cp = can.is_parsed && can.m.is_request ? &can : &o;
+	CHECK(strstr(cp->text, "CSeq: 1 CANCEL") != NULL);
+	ua_respond(&bob, cp, 200, "", NULL);
+	ua_respond(&bob, &inv, 487, "bt2", NULL);
+	/* Core ACKs the 487 hop by hop and passes a 487 to alice. */
+	bool gotack = false, got487 = false;
+	for (int i = 0; i < 2; i++) {
+		if (!next_sip(&o, 3000))
+			break;
+		if (o.m.is_request && o.m.method == SIP_M_ACK &&
+		    flow_is(&o, &bob))
+			gotack = true;
+		if (!o.m.is_request && o.m.status == 487 && flow_is(&o, &alice))
+			got487 = true;
+	}
+	CHECK(gotack);
+	CHECK(got487);
+	/* CANCEL for nothing: 481. */
+	send_sip(&alice,
+	    "CANCEL sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnone\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:alice@example.com>;tag=x\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: none\r\nCSeq: 1 CANCEL\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 481));
+	out_reset(&o);
+	out_reset(&inv);
+	out_reset(&can);
+}
+
+static void
+test_fork(void)
+{
+	struct out o = {0}, a = {0}, b = {0};
+
+	/* A second contact for bob (another device, same q). */
+	CHECK_EQ_INT(do_register(&bob2, "bob", "example.com", "bobpw",
+	                 "sip:bob@10.0.0.3:5060", "", 600, "SHA-256"),
+	    200);
+	send_invite("c3", "sip:bob@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&a, 3000) && a.m.is_request);
+	CHECK(next_sip(&b, 3000) && b.m.is_request);
+	struct out *to_b = flow_is(&a, &bob) ? &a : &b;
+	struct out *to_b2 = flow_is(&a, &bob2) ? &a : &b;
+	CHECK(to_b != to_b2);
+	CHECK(flow_is(to_b, &bob) && flow_is(to_b2, &bob2));
+	/* bob is busy; bob2 answers: the 200 wins, the 486 is ACKed. */
+	ua_respond(&bob, to_b, 486, "busy", NULL);
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_ACK, &bob));
+	ua_respond(
+	    &bob2, to_b2, 200, "b2", "Contact: <sip:bob@10.0.0.3:5060>\r\n");
+	CHECK(
+	    next_sip(&o, 3000) && is_response(&o, 200) && flow_is(&o, &alice));
+	CHECK(strstr(o.text, "tag=b2") != NULL);
+	/* Both busy: the best response (486) goes to alice. */
+	send_invite("c4", "sip:bob@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&a, 3000) && next_sip(&b, 3000));
+	ua_respond(flow_is(&a, &bob) ? &bob : &bob2, &a, 486, "x1", NULL);
+	ua_respond(flow_is(&b, &bob) ? &bob : &bob2, &b, 603, "x2", NULL);
+	bool got603 = false;
+	for (int i = 0; i < 3 && next_sip(&o, 1000); i++)
+		if (!o.m.is_request && o.m.status == 603 && flow_is(&o, &alice))
+			got603 = true;
+	CHECK(got603); /* 6xx beats 4xx */
+	out_reset(&o);
+	out_reset(&a);
+	out_reset(&b);
+}
+
+static void
+test_redirect(void)
+{
+	struct out o = {0};
+
+	CHECK_EQ_INT(
+	    do_register(&carol, "carol", "redir.example.com", "carolpw",
+	        "sip:carol@10.0.0.4:5070", "", 600, "SHA-256"),
+	    200);
+	send_sip(&alice, INVITE_TMPL, "sip:carol@redir.example.com", "c5", "c5",
+	    "sip:carol@redir.example.com", "c5", "");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 407));
+	send_invite("c6", "sip:carol@redir.example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 302));
+	CHECK(strstr(o.text, "Contact: <sip:carol@10.0.0.4:5070>") != NULL);
+	out_reset(&o);
+}
+
+static void
+test_restart_keeps_registrations(void)
+{
+	uint8_t rows[65536];
+	size_t len;
+	struct out o = {0};
+
+	/* Wait (bounded) until the write-behind has caught up. */
+	for (int i = 0; i < 50 && stat_u64("registrations_unsaved") != 0; i++)
+		usleep(100 * 1000);
+	CHECK_EQ_INT(stat_u64("registrations_unsaved"), 0);
+	uint64_t before = stat_u64("registrations");
+	stop_core(true);
+	CHECK(start_core());
+	CHECK_EQ_INT(stat_u64("registrations"), before);
+	CHECK_EQ_INT(
+	    ctl("registrations.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "aor", "bob@example.com"), 2);
+	/* Routing works after the restart, with the old nonce (the secret
+	 * survived). */
+	send_invite("c7", "sip:alice@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_INVITE, &alice));
+	out_reset(&o);
+}
+
+static void
+test_ctl_users(void)
+{
+	uint8_t buf[1024], rows[8192];
+	struct ctl_rows a;
+	size_t len;
+
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "user", "erin");
+	ctl_rows_str(&a, "domain", "example.com");
+	ctl_rows_str(&a, "password", "erinpw");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(ctl("users.add", &a, rows, sizeof(rows), &len), 0);
+	CHECK(ctl("users.add", &a, rows, sizeof(rows), &len) < 0);
+	CHECK_EQ_INT(ctl("users.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "user", "erin"), 1);
+	CHECK_EQ_INT(do_register(&carol, "erin", "example.com", "erinpw",
+	                 "sip:erin@10.0.0.4:5070", "", 600, "SHA-256"),
+	    200);
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "user", "erin");
+	ctl_rows_str(&a, "domain", "example.com");
+	ctl_rows_str(&a, "password", "newpw");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(ctl("users.password", &a, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(do_register(&carol, "erin", "example.com", "erinpw",
+	                 "sip:erin@10.0.0.4:5070", "", 600, "SHA-256"),
+	    401);
+	CHECK_EQ_INT(ctl("users.remove", &a, rows, sizeof(rows), &len), 0);
+	CHECK(ctl("users.remove", &a, rows, sizeof(rows), &len) < 0);
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "aor", "erin@example.com");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(
+	    ctl("registrations.remove", &a, rows, sizeof(rows), &len), 0);
+	CHECK(ctl("nonsense", NULL, rows, sizeof(rows), &len) < 0);
+}
+
+static void
+core_starts(void)
+{
+	CHECK(core_pid > 0 && edge_fd >= 0);
+}
+
+int
+main(void)
+{
+	hash_seed_random();
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(conf_path, sizeof(conf_path), "%s/portcullis.json", dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/run/core.sock", dir);
+	snprintf(log_path, sizeof(log_path), "%s/core.log", dir);
+	FILE *f = fopen(conf_path, "w");
+	if (f == NULL)
+		return 1;
+	fprintf(f,
+	    "{\"state_dir\": \"%s/state\", \"runtime_dir\": \"%s/run\",\n"
+	    " \"domains\": [\"example.com\", \"redir.example.com\"],\n"
+	    " \"log_level\": \"debug\",\n"
+	    " \"registrar\": {\"min_expires\": 30},\n"
+	    " \"proxy\": {\"redirect_domains\": [\"redir.example.com\"]},\n"
+	    " \"users\": [{\"user\": \"alice\", \"domain\": \"example.com\", "
+	    "\"password\": \"alicepw\"},\n"
+	    "  {\"user\": \"bob\", \"domain\": \"example.com\", "
+	    "\"password\": \"bobpw\"},\n"
+	    "  {\"user\": \"dave\", \"domain\": \"example.com\", "
+	    "\"password\": \"davepw\"},\n"
+	    "  {\"user\": \"carol\", \"domain\": \"redir.example.com\", "
+	    "\"password\": \"carolpw\"}]}\n",
+	    dir, dir);
+	fclose(f);
+	alice = mkflow("10.0.0.1", 5060);
+	bob = mkflow("10.0.0.2", 5060);
+	bob2 = mkflow("10.0.0.3", 5060);
+	carol = mkflow("10.0.0.4", 5070);
+	bool up = start_core();
+	printf(
+	    "# core %s (log %s)\n", up ? "started" : "DID NOT START", log_path);
+	if (up) {
+		TEST_RUN(test_register);
+		TEST_RUN(test_options_and_relay);
+		TEST_RUN(test_call);
+		TEST_RUN(test_cancel);
+		TEST_RUN(test_fork);
+		TEST_RUN(test_redirect);
+		TEST_RUN(test_restart_keeps_registrations);
+		TEST_RUN(test_ctl_users);
+	} else {
+		TEST_RUN(core_starts);
+	}
+	stop_core(false);
+	int rc = tap_done();
+	if (rc == 0 && getenv("PC_KEEP") == NULL) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return rc;
+}
