@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# portcullis-relay in network namespaces: two UAs (a, b) on either side of
+# a relay namespace (r), plus a stranger (x). Real RTP packets (rtpsend)
+# both ways; the relay is driven over relay.sock and ctl with relayctl.
+# Proves: kernel forwarding after latching (relay's sockets see nothing
+# more while the kernel's counters rise), strangers are not forwarded,
+# re-target loses no packet, delete stops forwarding at once, kill -9 keeps
+# media flowing and the restarted relay lists the stream, media timeout,
+# bans, capture, and the user-space fallback.
+. "$(dirname "$0")/lib.sh"
+it_begin
+
+B=$IT_BUILD
+RELAYCTL=$B/tests/tools/relayctl
+RTP=$B/tests/tools/rtpsend
+RELAY=$B/relay/portcullis-relay
+T=$IT_TMP
+for f in "$RELAYCTL" "$RTP" "$RELAY"; do
+	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
+done
+
+ns_add a
+ns_add r
+ns_add b
+ns_add x
+ns_link a 10.81.1.2/24 r 10.81.1.1/24
+ns_link b 10.81.2.2/24 r 10.81.2.1/24
+IF_B=$IT_LAST_IFA
+ns_link x 10.81.3.2/24 r 10.81.3.1/24
+ns_route a 10.81.1.1
+ns_route b 10.81.2.1
+ns_route x 10.81.3.1
+ns_forwarding r
+# A second address for b (the re-target moves b there).
+in_ns b ip addr add 10.81.2.3/24 dev "$IF_B"
+
+conf() { # conf FILE KERNEL PORT_LO PORT_HI RUNDIR
+	cat >"$1" <<J
+{"runtime_dir": "$5", "state_dir": "$5/state",
+ "listen": [{"transport": "udp", "address": "10.81.1.1", "port": 5060}],
+ "media": {"address": "10.81.1.1", "ports": [$3, $4], "kernel": "$2",
+           "timeout_s": 2, "latch_wait_ms": 0},
+ "capture": {"dir": "$5/cap"}}
+J
+}
+
+mkdir -p "$T/k" "$T/u"
+conf "$T/k.json" auto 30000 30099 "$T/k"
+SOCK=$T/k/relay.sock
+CTL=$T/k/ctl.sock
+bg r relay "$RELAYCTL" supervise "$CTL" -- "$RELAY" -c "$T/k.json"
+
+rc() { in_ns r "$RELAYCTL" -s "$SOCK" "$@"; }
+ctl() { in_ns r "$RELAYCTL" ctl "$CTL" "$@"; }
+# field CALL KEY: a value from media.list.
+field() {
+	ctl media.list | grep "call_id=$1 " | head -1 | tr ' ' '\n' |
+		sed -n "s/^$2=//p"
+}
+st() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
+# ua NAME NS LOCAL DEST COUNT SECONDS [SSRC]
+ua() {
+	bg "$2" "$1" "$RTP" -l "$3" -d "$4" -n "$5" -r 100 -t "$6" \
+		-s "${7:-0x1234}" -w 0.3 -f "$T/$1.stats"
+	eval "PID_$1=$IT_LAST_PID"
+}
+wait_pid() { local i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; }
+ge() { [ "${1:-0}" -ge "$2" ]; }
+eq() { [ "${1:-x}" = "$2" ]; }
+
+ready() { ctl status | grep -q 'kernel='; }
+tap "relay starts and answers status" wait_until 10 ready
+tap "status says kernel" eq "$(ctl status | tr ' ' '\n' | sed -n 's/^kernel=//p')" 1
+
+# --- call 1: both parties behind NAT, latched from their packets ---
+PA=$(rc offer c1 ta - 10.81.1.2:4000 nat | sed -n 's/.*port=//p')
+PB=$(rc answer c1 tb ta 10.81.2.2:6000 nat | sed -n 's/.*port=//p')
+# PA is the port given to b (offer reply), PB the one given to a.
+tap "offer and answer allocate even ports" sh -c "[ \$(( $PA % 2 )) = 0 ] && [ \$(( $PB % 2 )) = 0 ] && [ $PA != $PB ]"
+ua ua_a a 10.81.1.2:4000 "10.81.1.1:$PB" 300 5 0xaaaa
+ua ua_b b 10.81.2.2:6000 "10.81.1.1:$PA" 300 5 0xbbbb
+kernel_on() { eq "$(field c1 kernel)" 1; }
+tap "stream goes to the kernel after latching" wait_until 5 kernel_on
+sleep 1
+U1=$(field c1 user_packets)
+K1=$(field c1 kernel_packets)
+sleep 1.5
+U2=$(field c1 user_packets)
+K2=$(field c1 kernel_packets)
+tap "relay's sockets receive nothing more after latching ($U1 -> $U2)" eq "$U2" "$U1"
+tap "latching took a few packets in user space ($U1)" sh -c "[ $U1 -ge 2 ] && [ $U1 -le 20 ]"
+tap "kernel counters rise ($K1 -> $K2)" sh -c "[ ${K2:-0} -gt ${K1:-0} ]"
+wait_pid "$PID_ua_a"
+wait_pid "$PID_ua_b"
+tap "a -> b: every RTP packet arrived" eq "$(st "$T/ua_b.stats" unique)" 300
+tap "b -> a: every RTP packet arrived" eq "$(st "$T/ua_a.stats" unique)" 300
+# c1 is silent now: relay tells its peers (timeout_s 2).
+tap "MEDIA_TIMEOUT after the media stopped" sh -c "ip netns exec $(ns r) '$RELAYCTL' -s '$SOCK' wait-timeout 6 | grep -q 'call_id=c1'"
+
+# --- a stranger sends to a's relay port: nothing reaches b ---
+ua sink_b b 10.81.2.2:6000 10.81.1.1:1 0 4
+ua stranger x 10.81.3.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
+wait_pid "$PID_stranger"
+tap "stranger sent its packets" eq "$(st "$T/stranger.stats" sent)" 100
+wait_pid "$PID_sink_b"
+tap "stranger's packets are not forwarded" eq "$(st "$T/sink_b.stats" received)" 0
+
+
+# --- bans: a banned source is dropped before forwarding ---
+tap "ban a's address" rc ban 10.81.1.2 60
+tap "bans.list shows it" sh -c "ip netns exec $(ns r) '$RELAYCTL' ctl '$CTL' bans.list | grep -q 'addr=10.81.1.2'"
+ua sink_b2 b 10.81.2.2:6000 10.81.1.1:1 0 3
+ua ua_a2 a 10.81.1.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
+wait_pid "$PID_ua_a2"
+wait_pid "$PID_sink_b2"
+tap "banned source's media is dropped" eq "$(st "$T/sink_b2.stats" received)" 0
+tap "unban" rc unban 10.81.1.2
+ua sink_b3 b 10.81.2.2:6000 10.81.1.1:1 0 3
+ua ua_a3 a 10.81.1.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
+wait_pid "$PID_sink_b3"
+tap "media flows again after unban" eq "$(st "$T/sink_b3.stats" unique)" 100
+
+# --- capture of the call's media, both sides of the NAT ---
+tap "capture.start for c1" ctl capture.start call_id=c1 path=c1.pcap max_seconds:=10
+ua sink_b4 b 10.81.2.2:6000 10.81.1.1:1 0 2
+ua ua_a4 a 10.81.1.2:4000 "10.81.1.1:$PB" 50 1 0xaaaa
+wait_pid "$PID_sink_b4"
+tap "capture.stop" ctl capture.stop path=c1.pcap
+tap "pcap holds a's packets to the relay" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.2.4000 > 10.81.1.1.$PB'"
+tap "pcap holds the relay's packets to b" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.1.$PA > 10.81.2.2.6000'"
+
+# --- delete stops forwarding at once ---
+ua ua_a5 a 10.81.1.2:4000 "10.81.1.1:$PB" 400 4 0xaaaa
+ua sink_b5 b 10.81.2.2:6000 10.81.1.1:1 0 5
+flowing() { ge "$(st "$T/sink_b5.stats" received)" 50; }
+tap "media flows before delete" wait_until 5 flowing
+tap "delete" rc delete c1
+sleep 0.3
+N1=$(st "$T/sink_b5.stats" received)
+sleep 1
+N2=$(st "$T/sink_b5.stats" received)
+tap "nothing forwarded after delete ($N1 -> $N2)" eq "$N2" "$N1"
+tap "media.list no longer has c1" sh -c "! ip netns exec $(ns r) '$RELAYCTL' ctl '$CTL' media.list | grep -q 'call_id=c1 '"
+tap "query of a deleted call fails" sh -c "! ip netns exec $(ns r) '$RELAYCTL' -s '$SOCK' query c1"
+wait_pid "$PID_ua_a5"
+
+# --- call 2: re-target mid-stream (b moves to another address) ---
+PA=$(rc offer c2 ta - 10.81.1.2:4100 | sed -n 's/.*port=//p')
+PB=$(rc answer c2 tb ta 10.81.2.2:6100 | sed -n 's/.*port=//p')
+ua sink_old b 10.81.2.2:6100 10.81.1.1:1 0 8
+ua sink_new b 10.81.2.3:6102 10.81.1.1:1 0 8
+ua ua_a6 a 10.81.1.2:4100 "10.81.1.1:$PB" 500 7 0xaaaa
+half() { ge "$(st "$T/sink_old.stats" received)" 150; }
+tap "media reaches b's first address" wait_until 6 half
+tap "re-answer with b's new address" rc answer c2 tb ta 10.81.2.3:6102
+wait_pid "$PID_ua_a6"
+wait_pid "$PID_sink_new"
+O=$(st "$T/sink_old.stats" unique)
+N=$(st "$T/sink_new.stats" unique)
+tap "re-target: new address receives ($N)" ge "$N" 100
+tap "re-target loses no packet ($O + $N = 500)" eq "$((O + N))" 500
+
+# --- kill -9 mid-stream: media flows on, the new relay lists the stream ---
+PA=$(rc offer c3 ta - 10.81.1.2:4200 nat | sed -n 's/.*port=//p')
+PB=$(rc answer c3 tb ta 10.81.2.2:6200 nat | sed -n 's/.*port=//p')
+ua ua_a7 a 10.81.1.2:4200 "10.81.1.1:$PB" 600 7 0xaaaa
+ua ua_b7 b 10.81.2.2:6200 "10.81.1.1:$PA" 600 7 0xbbbb
+k3() { eq "$(field c3 kernel)" 1; }
+tap "c3 in the kernel" wait_until 5 k3
+OLD=$(cat "$CTL.pid")
+kill -9 "$OLD"
+gone() { [ "$(cat "$CTL.pid")" != "$OLD" ]; }
+wait_until 5 gone
+R1=$(st "$T/ua_b7.stats" received)
+relisted() { ctl media.list | grep -q 'call_id=c3 '; }
+tap "restarted relay lists the stream" wait_until 10 relisted
+tap "restarted relay sees it in the kernel" eq "$(field c3 kernel)" 1
+wait_pid "$PID_ua_a7"
+wait_pid "$PID_ua_b7"
+tap "media kept flowing across kill -9 (a->b $(st "$T/ua_b7.stats" unique)/600)" eq "$(st "$T/ua_b7.stats" unique)" 600
+tap "media kept flowing across kill -9 (b->a $(st "$T/ua_a7.stats" unique)/600)" eq "$(st "$T/ua_a7.stats" unique)" 600
+tap "delete after restart" rc delete c3
+tap "delete c2" rc delete c2
+tap "no forwarding entries left" sh -c "! ip netns exec $(ns r) nft list map inet portcullis dmap4 | grep -q elements"
+
+# --- the fallback: user-space forwarding (media.kernel off) ---
+conf "$T/u.json" off 31000 31099 "$T/u"
+bg r relay_u "$RELAY" -c "$T/u.json"
+USOCK=$T/u/relay.sock
+usock() { [ -S "$USOCK" ]; }
+tap "user-space relay starts" wait_until 10 usock
+tap "it says so at start" grep -q "USER SPACE" "$T/relay_u.log"
+PA=$(in_ns r "$RELAYCTL" -s "$USOCK" offer c4 ta - 10.81.1.2:4300 nat | sed -n 's/.*port=//p')
+REP=$(in_ns r "$RELAYCTL" -s "$USOCK" answer c4 tb ta 10.81.2.2:6300 nat)
+PB=$(echo "$REP" | sed -n 's/.*port=//p')
+tap "reply says user space" sh -c "echo '$REP' | grep -q kernel=0"
+ua ua_a8 a 10.81.1.2:4300 "10.81.1.1:$PB" 300 5 0xaaaa
+ua ua_b8 b 10.81.2.2:6300 "10.81.1.1:$PA" 300 5 0xbbbb
+wait_pid "$PID_ua_a8"
+wait_pid "$PID_ua_b8"
+tap "fallback a -> b" eq "$(st "$T/ua_b8.stats" unique)" 300
+tap "fallback b -> a" eq "$(st "$T/ua_a8.stats" unique)" 300
+tap "fallback counts user-space packets" sh -c "in_q=\$(ip netns exec $(ns r) '$RELAYCTL' -s '$USOCK' query c4); echo \"\$in_q\" | grep -q 'packets=600'"
+
+# --- teardown removes only relay's table ---
+in_ns r nft add table ip operator
+tap "--teardown removes the relay's table" in_ns r "$RELAY" --teardown -c "$T/k.json"
+tap "table is gone" sh -c "! ip netns exec $(ns r) nft list table inet portcullis >/dev/null 2>&1"
+tap "operator's table is untouched" in_ns r nft list table ip operator
+
+it_end
