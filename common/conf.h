@@ -15,18 +15,18 @@
 #include <stdio.h>
 
 enum conf_type {
-	CONF_BOOL,      /* bool */
-	CONF_INT,       /* int64_t, min..max */
-	CONF_UINT,      /* uint32_t, min..max */
-	CONF_STR,       /* char * (NULL if default is null) */
-	CONF_ENUM,      /* int: index into enum_names */
+	CONF_BOOL, /* bool */
+	CONF_INT, /* int64_t, min..max */
+	CONF_UINT, /* uint32_t, min..max */
+	CONF_STR, /* char * (NULL if default is null) */
+	CONF_ENUM, /* int: index into enum_names */
 	CONF_STR_ARRAY, /* char ** + size_t count at count_offset */
 	CONF_PORT_RANGE, /* uint16_t[2] from [lo, hi] */
-	CONF_ADDR,      /* char *: must be an IPv4/IPv6 literal */
+	CONF_ADDR, /* char *: must be an IPv4/IPv6 literal */
 	CONF_CIDR_ARRAY, /* char ** + count: CIDR strings, validated */
-	CONF_OBJECT,    /* nested struct at offset, described by sub */
+	CONF_OBJECT, /* nested struct at offset, described by sub */
 	CONF_OBJ_ARRAY, /* void * array of sub->size elements + count */
-	CONF_INLINE,    /* sub's keys bound at this JSON level into the
+	CONF_INLINE, /* sub's keys bound at this JSON level into the
 			   struct at offset (a component's root sections) */
 };
 
@@ -34,8 +34,8 @@ struct conf_table;
 
 /* Extra validation of one bound value; returns NULL or a problem text
  * (static or written into buf). */
-typedef const char *(*conf_check_fn)(const void *field_ptr, char *buf,
-    size_t cap);
+typedef const char *(*conf_check_fn)(
+    const void *field_ptr, char *buf, size_t cap);
 
 struct conf_field {
 	const char *key;
@@ -44,8 +44,8 @@ struct conf_field {
 	const char *def; /* default as JSON text ("5060", "\"udp\"", "[]") */
 	int64_t min, max; /* CONF_INT/UINT (and array length bounds) */
 	const char *const *enum_names; /* CONF_ENUM: NULL-terminated */
-	const struct conf_table *sub;  /* CONF_OBJECT / CONF_OBJ_ARRAY */
-	size_t count_offset;           /* arrays: size_t element count */
+	const struct conf_table *sub; /* CONF_OBJECT / CONF_OBJ_ARRAY */
+	size_t count_offset; /* arrays: size_t element count */
 	conf_check_fn check;
 	const char *doc; /* one sentence for portcullis.json(5) */
 };

@@ -33,8 +33,8 @@ struct ctl_rows {
 
 void ctl_rows_init(struct ctl_rows *r, void *buf, size_t cap);
 void ctl_rows_str(struct ctl_rows *r, const char *name, const char *val);
-void ctl_rows_strn(struct ctl_rows *r, const char *name, const char *val,
-    size_t len);
+void ctl_rows_strn(
+    struct ctl_rows *r, const char *name, const char *val, size_t len);
 void ctl_rows_u64(struct ctl_rows *r, const char *name, uint64_t val);
 void ctl_rows_i64(struct ctl_rows *r, const char *name, int64_t val);
 void ctl_rows_bool(struct ctl_rows *r, const char *name, bool val);
@@ -44,8 +44,8 @@ struct ctl_field {
 	enum ctl_type type;
 	struct slice name;
 	struct slice str; /* CTL_T_STR */
-	uint64_t u64;     /* CTL_T_U64, CTL_T_BOOL */
-	int64_t i64;      /* CTL_T_I64 */
+	uint64_t u64; /* CTL_T_U64, CTL_T_BOOL */
+	int64_t i64; /* CTL_T_I64 */
 };
 
 struct ctl_reader {
@@ -59,9 +59,9 @@ void ctl_reader_init(struct ctl_reader *rd, const void *buf, size_t len);
  * malformed. */
 int ctl_reader_next(struct ctl_reader *rd, struct ctl_field *f);
 /* Looks up a string / number argument in a one-row buffer. */
-bool ctl_rows_get_str(const void *buf, size_t len, const char *name,
-    struct slice *out);
-bool ctl_rows_get_u64(const void *buf, size_t len, const char *name,
-    uint64_t *out);
+bool ctl_rows_get_str(
+    const void *buf, size_t len, const char *name, struct slice *out);
+bool ctl_rows_get_u64(
+    const void *buf, size_t len, const char *name, uint64_t *out);
 
 #endif

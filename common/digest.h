@@ -28,14 +28,14 @@ const char *digest_alg_name(enum digest_alg alg);
 size_t digest_hex_len(enum digest_alg alg);
 
 /* H(data) as hex. */
-void digest_hash_hex(enum digest_alg alg, const void *data, size_t len,
-    char *out);
+void digest_hash_hex(
+    enum digest_alg alg, const void *data, size_t len, char *out);
 /* HA1 = H(user ":" realm ":" password). */
 void digest_ha1(enum digest_alg alg, struct slice user, struct slice realm,
     struct slice password, char *out);
 /* HA2 = H(method ":" uri)  (qop=auth or none). */
-void digest_ha2(enum digest_alg alg, struct slice method, struct slice uri,
-    char *out);
+void digest_ha2(
+    enum digest_alg alg, struct slice method, struct slice uri, char *out);
 /* response = H(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" HA2), or
  * H(HA1 ":" nonce ":" HA2) when qop is empty (RFC 2069 compatibility). */
 void digest_response(enum digest_alg alg, struct slice ha1, struct slice nonce,

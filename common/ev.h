@@ -18,10 +18,10 @@ struct ev_timer;
 #define EV_WRITE 0x4u
 #define EV_ERROR 0x8u /* EPOLLERR or EPOLLHUP; always reported */
 
-typedef void (*ev_io_cb)(struct ev_loop *loop, int fd, uint32_t events,
-    void *arg);
-typedef void (*ev_timer_cb)(struct ev_loop *loop, struct ev_timer *t,
-    void *arg);
+typedef void (*ev_io_cb)(
+    struct ev_loop *loop, int fd, uint32_t events, void *arg);
+typedef void (*ev_timer_cb)(
+    struct ev_loop *loop, struct ev_timer *t, void *arg);
 typedef void (*ev_signal_cb)(struct ev_loop *loop, int signo, void *arg);
 typedef void (*ev_hook_cb)(struct ev_loop *loop, void *arg);
 /* Returns the current time in milliseconds on some monotonic scale. */
@@ -45,8 +45,8 @@ int ev_run(struct ev_loop *loop);
 int ev_run_once(struct ev_loop *loop, int max_wait_ms);
 void ev_stop(struct ev_loop *loop);
 
-int ev_io_add(struct ev_loop *loop, int fd, uint32_t events, ev_io_cb cb,
-    void *arg);
+int ev_io_add(
+    struct ev_loop *loop, int fd, uint32_t events, ev_io_cb cb, void *arg);
 int ev_io_mod(struct ev_loop *loop, int fd, uint32_t events);
 /* Safe to call from inside a callback, including for other fds whose
  * events are pending in the same iteration. */
@@ -54,13 +54,12 @@ int ev_io_del(struct ev_loop *loop, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
 /* (Re)arms the timer to fire after_ms from now (0 = next iteration). */
-void ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
-    uint64_t after_ms);
+void ev_timer_start(
+    struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
 
 /* Blocks the signal and delivers it through the loop (signalfd). */
-int ev_signal_add(struct ev_loop *loop, int signo, ev_signal_cb cb,
-    void *arg);
+int ev_signal_add(struct ev_loop *loop, int signo, ev_signal_cb cb, void *arg);
 
 void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg);
 

@@ -29,12 +29,12 @@ enum ipc_type {
 	IPC_RESULT = 0x0002, /* generic reply: struct ipc_result */
 
 	/* core.sock */
-	IPC_SIP_IN = 0x0101,         /* edge -> core */
-	IPC_SIP_OUT = 0x0102,        /* core -> edge */
-	IPC_FLOW_CLOSED = 0x0103,    /* edge -> core */
-	IPC_AUTH_FAILED = 0x0104,    /* core -> edge: for ban counting */
+	IPC_SIP_IN = 0x0101, /* edge -> core */
+	IPC_SIP_OUT = 0x0102, /* core -> edge */
+	IPC_FLOW_CLOSED = 0x0103, /* edge -> core */
+	IPC_AUTH_FAILED = 0x0104, /* core -> edge: for ban counting */
 	IPC_SOURCE_TRUSTED = 0x0105, /* core -> edge: registered OK */
-	IPC_CALL_RELEASE = 0x0106,   /* edge -> core: end this call (BYE
+	IPC_CALL_RELEASE = 0x0106, /* edge -> core: end this call (BYE
 					both ways), e.g. on media timeout */
 
 	/* relay.sock */
@@ -42,7 +42,7 @@ enum ipc_type {
 	IPC_MEDIA_ANSWER = 0x0202,
 	IPC_MEDIA_DELETE = 0x0203,
 	IPC_MEDIA_QUERY = 0x0204,
-	IPC_MEDIA_REPLY = 0x0205,   /* reply to OFFER/ANSWER/QUERY */
+	IPC_MEDIA_REPLY = 0x0205, /* reply to OFFER/ANSWER/QUERY */
 	IPC_MEDIA_TIMEOUT = 0x0206, /* relay -> edge */
 	IPC_BAN_ADD = 0x0211,
 	IPC_BAN_DEL = 0x0212,
@@ -74,12 +74,12 @@ enum ipc_transport {
 /* The flow a message came on, or should leave on. */
 struct ipc_flow {
 	uint8_t transport; /* enum ipc_transport */
-	uint8_t role;      /* listener role: 1 public, 2 trunk */
+	uint8_t role; /* listener role: 1 public, 2 trunk */
 	uint16_t listener; /* index into config "listen" */
-	uint32_t conn_id;  /* stream connection; 0 for UDP / none */
+	uint32_t conn_id; /* stream connection; 0 for UDP / none */
 	struct ipc_addr local;
 	struct ipc_addr remote;
-	char trunk[32];    /* ACL/trunk tag, NUL-padded, may be empty */
+	char trunk[32]; /* ACL/trunk tag, NUL-padded, may be empty */
 	char tls_peer[64]; /* verified TLS peer identity, NUL-padded */
 };
 _Static_assert(sizeof(struct ipc_flow) == 144, "ipc_flow");
@@ -122,7 +122,7 @@ _Static_assert(sizeof(struct ipc_source) == 84, "ipc_source");
 
 struct ipc_call_release {
 	char call_id[256]; /* NUL-padded */
-	char reason[64];   /* for the CDR and the Reason header */
+	char reason[64]; /* for the CDR and the Reason header */
 };
 _Static_assert(sizeof(struct ipc_call_release) == 320, "ipc_call_release");
 
@@ -148,19 +148,19 @@ struct ipc_media_stream {
 	uint8_t index; /* m= line index in the SDP */
 	uint8_t flags; /* IPC_MSF_* */
 	uint16_t pad;
-	struct ipc_addr rtp;  /* port 0 = stream disabled */
+	struct ipc_addr rtp; /* port 0 = stream disabled */
 	struct ipc_addr rtcp; /* family 0 = rtp port + 1 */
 };
 _Static_assert(sizeof(struct ipc_media_stream) == 44, "ipc_media_stream");
 
 #define IPC_MSF_RTCP_MUX 0x01u
-#define IPC_MSF_NAT 0x02u  /* party is behind NAT: latch any source */
+#define IPC_MSF_NAT 0x02u /* party is behind NAT: latch any source */
 #define IPC_MSF_HOLD 0x04u /* sendonly/inactive: longer timeout */
 
 struct ipc_media_req {
 	char call_id[256]; /* NUL-padded */
 	char from_tag[64]; /* tag of the party that sent this SDP */
-	char to_tag[64];   /* tag of the other party, may be empty */
+	char to_tag[64]; /* tag of the other party, may be empty */
 	struct ipc_addr signal_src; /* SIP source of the SDP's sender */
 	uint8_t nstreams;
 	uint8_t flags;
@@ -188,14 +188,14 @@ struct ipc_media_ref {
 
 struct ipc_ban {
 	struct ipc_addr addr; /* port ignored */
-	uint32_t timeout_s;   /* 0 = relay's default */
+	uint32_t timeout_s; /* 0 = relay's default */
 	char reason[32];
 };
 _Static_assert(sizeof(struct ipc_ban) == 56, "ipc_ban");
 
 struct ipc_capture {
 	char call_id[256]; /* empty = the SIP ports */
-	char path[192];    /* pcap file to write */
+	char path[192]; /* pcap file to write */
 	uint32_t max_bytes;
 	uint32_t max_seconds;
 };

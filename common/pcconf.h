@@ -35,8 +35,10 @@ struct pc_listen {
 	char *tls_key;
 	char *tls_ca;
 	bool tls_verify_client;
-	char **acl_allow; size_t nacl_allow;
-	char **acl_deny; size_t nacl_deny;
+	char **acl_allow;
+	size_t nacl_allow;
+	char **acl_deny;
+	size_t nacl_deny;
 	char *trunk; /* trunk tag given to traffic from this listener */
 };
 
@@ -48,7 +50,7 @@ struct pc_conf {
 	char *state_dir;
 	char *runtime_dir;
 	char *log_level;
-	char *user;  /* account to drop privileges to */
+	char *user; /* account to drop privileges to */
 	char *group;
 
 	struct pc_edge_conf edge;
@@ -64,13 +66,13 @@ extern const struct conf_table pcconf_table;
  * empty configuration ({}). */
 int pcconf_load(const char *path, struct pc_conf *c);
 /* Same, collecting errors instead of printing. */
-int pcconf_load_errs(const char *path, struct pc_conf *c,
-    struct conf_errors *errs);
+int pcconf_load_errs(
+    const char *path, struct pc_conf *c, struct conf_errors *errs);
 void pcconf_free(struct pc_conf *c);
 
 /* Socket paths under runtime_dir (static buffer per call site is not
  * used: the caller provides the buffer). */
-const char *pcconf_path(const struct pc_conf *c, const char *name, char *buf,
-    size_t cap);
+const char *pcconf_path(
+    const struct pc_conf *c, const char *name, char *buf, size_t cap);
 
 #endif
