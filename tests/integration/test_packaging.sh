@@ -277,9 +277,13 @@ configs_accepted() {
 	! /usr/sbin/portcullisd -n -c "$IT_TMP/bad.json" >/dev/null 2>&1
 }
 
-# The value of a unit setting (last assignment wins, as in systemd).
+# The value of a unit setting (last assignment wins, as in systemd);
+# User= and Group= default to root.
 unit_get() {
-	sed -n "s/^$1=//p" "$UNIT" | tail -1
+	local v
+	v=$(sed -n "s/^$1=//p" "$UNIT" | tail -1)
+	case "$1" in User | Group) v=${v:-root} ;; esac
+	printf '%s' "$v"
 }
 
 # CAP_NET_ADMIN CAP_NET_RAW -> -all,+net_admin,+net_raw (setpriv syntax).
@@ -308,8 +312,9 @@ start_like_systemd() {
 	}
 	[ "$(unit_get NoNewPrivileges)" = yes ] || return 1
 	[ "$(unit_get ProtectSystem)" = strict ] || return 1
-	# RuntimeDirectory=portcullis: made root-owned (no User=) before start.
-	install -d -m "${mode:-0755}" "/run/$(unit_get RuntimeDirectory)"
+	# RuntimeDirectory=portcullis: made for User:Group before start.
+	install -d -m "${mode:-0755}" -o "$(unit_get User)" -g "$(unit_get Group)" \
+		"/run/$(unit_get RuntimeDirectory)"
 	rw=$(sed -n 's/^ReadWritePaths=-\{0,1\}//p' "$UNIT" | tr '\n' ' ')
 	rw="$rw /run/$(unit_get RuntimeDirectory)"
 	setup='set -e
@@ -329,7 +334,8 @@ done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 umask '"${umask_:-0022}"'
-exec setpriv --no-new-privs --bounding-set='"$(bounding_set_arg)"' -- \
+exec setpriv --no-new-privs --bounding-set='"$(bounding_set_arg)"' \
+	--reuid='"$(unit_get User)"' --regid='"$(unit_get Group)"' --clear-groups -- \
 	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	LANG=C.UTF-8 NOTIFY_SOCKET='"$NOTIFY_DIR/notify"' '"$exec"
 	bg pkg portcullisd unshare --mount --propagation private bash -c "$setup"
@@ -339,6 +345,23 @@ exec setpriv --no-new-privs --bounding-set='"$(bounding_set_arg)"' -- \
 
 notified_ready() {
 	grep -q '^READY=1' "$NOTIFY_DIR/messages"
+}
+
+# READY=1 again after a RELOADING=1.
+notified_reloaded() {
+	sed -n '/^RELOADING=1/,$p' "$NOTIFY_DIR/messages" | grep -q '^READY=1'
+}
+
+reload_ok() {
+	local out
+	out=$(pcctl --json config reload 2>&1)
+	printf '%s\n' "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+sys.exit(0 if r.get("ok") is True else 1)' || {
+		echo "$out"
+		return 1
+	}
 }
 
 status_ok() {
@@ -437,8 +460,12 @@ XML
 }
 
 registration_listed() {
-	pcctl --json registrations.list 2>/dev/null | grep -q alice ||
-		pcctl --json registrations 2>/dev/null | grep -q alice
+	local out
+	out=$(pcctl --json reg list alice@127.0.0.1) || return 1
+	printf '%s\n' "$out" | grep -q 'alice@127\.0\.0\.1:5099' || {
+		echo "no contact alice@127.0.0.1:5099 in: $out"
+		return 1
+	}
 }
 
 # ExecReload: the check, then SIGHUP to the main process.
@@ -541,10 +568,9 @@ rpm_file_list() {
 		return 1
 	}
 	# The unit is the one whose ExecStart names the RPM's paths.
-	rpm2cpio "$RPM" | (cd "$WORK" && mkdir -p rpmroot && cd rpmroot &&
-		cpio -idm --quiet ./usr/lib/systemd/system/portcullis.service) &&
-		grep -qx 'ExecStart=/usr/sbin/portcullisd -f -c /etc/portcullis/portcullis.json' \
-			"$WORK/rpmroot/usr/lib/systemd/system/portcullis.service"
+	rpm2archive - <"$RPM" |
+		tar -xzOf - ./usr/lib/systemd/system/portcullis.service |
+		grep -qx 'ExecStart=/usr/sbin/portcullisd -f -c /etc/portcullis/portcullis.json'
 }
 
 rpm_scripts() {
@@ -655,7 +681,12 @@ PY
 			bash -c "printf '%s\\n' '$PASSWORD' | pcctl users add alice@127.0.0.1 --password-stdin"
 		tap "sipp registers alice with digest authentication" register_with_sipp
 		tap "the registration is listed by pcctl" registration_listed
-		tap "systemctl reload (ExecReload) keeps it running" reload_like_systemd
+		tap "systemctl reload (ExecReload: check, SIGHUP) keeps it running" \
+			reload_like_systemd
+		tap "the reload is announced to systemd (RELOADING=1, then READY=1)" \
+			wait_until 10 notified_reloaded
+		tap "every process accepts a reload (pcctl --json config reload)" \
+			reload_ok
 		tap "still serving after reload" wait_until 10 status_ok
 	else
 		note "portcullisd log:"
