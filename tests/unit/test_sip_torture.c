@@ -5,6 +5,7 @@
  * EXPECTED ("OK" or "<status> <phrase>"). The same files are then run
  * through portcullis-sipcheck when it has been built.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,20 @@
 #include "tap.h"
 
 static char golden[1024];
+
+/* snprintf that may truncate (paths in a test tree are short). */
+static void fmt(char *dst, size_t cap, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fmt(char *dst, size_t cap, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	vsnprintf(dst, cap, f, ap);
+	va_end(ap);
+}
+
 static char sipcheck[1024];
 
 struct expect {
@@ -36,14 +51,14 @@ find_dirs(void)
 		/* Run by hand from the build directory: __FILE__ is relative
 		 * to it in a VPATH build. */
 		static char buf[1024];
-		snprintf(buf, sizeof buf, "%s", __FILE__);
+		fmt(buf, sizeof buf, "%s", __FILE__);
 		char *p = strstr(buf, "tests/unit/test_sip_torture.c");
 		if (p != NULL)
 			*p = '\0';
 		top = buf[0] ? buf : ".";
 	}
-	snprintf(golden, sizeof golden, "%s/tests/golden/sip", top);
-	snprintf(sipcheck, sizeof sipcheck, "%s/common/portcullis-sipcheck",
+	fmt(golden, sizeof golden, "%s/tests/golden/sip", top);
+	fmt(sipcheck, sizeof sipcheck, "%s/common/portcullis-sipcheck",
 	    btop != NULL ? btop : ".");
 }
 
@@ -51,7 +66,7 @@ static void
 load_expected(void)
 {
 	char path[1200];
-	snprintf(path, sizeof path, "%s/EXPECTED", golden);
+	fmt(path, sizeof path, "%s/EXPECTED", golden);
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL);
 	if (f == NULL)
@@ -66,14 +81,14 @@ load_expected(void)
 		if (sp == NULL)
 			continue;
 		*sp = '\0';
-		snprintf(e->file, sizeof e->file, "%s", line);
+		fmt(e->file, sizeof e->file, "%s", line);
 		const char *rest = sp + 1;
 		if (strcmp(rest, "OK") == 0) {
 			e->ok = true;
 		} else {
 			e->status = atoi(rest);
 			const char *ph = strchr(rest, ' ');
-			snprintf(e->phrase, sizeof e->phrase, "%s",
+			fmt(e->phrase, sizeof e->phrase, "%s",
 			    ph != NULL ? ph + 1 : "");
 		}
 		nexp++;
@@ -129,7 +144,7 @@ test_golden(void)
 	for (int i = 0; i < nexp; i++) {
 		const struct expect *e = &exp_tab[i];
 		char path[1400];
-		snprintf(path, sizeof path, "%s/%s", golden, e->file);
+		fmt(path, sizeof path, "%s/%s", golden, e->file);
 		size_t len;
 		char *buf = slurp(path, &len);
 		CHECK(buf != NULL);
@@ -165,7 +180,7 @@ test_truncations(void)
 {
 	for (int i = 0; i < nexp; i++) {
 		char path[1400];
-		snprintf(path, sizeof path, "%s/%s", golden, exp_tab[i].file);
+		fmt(path, sizeof path, "%s/%s", golden, exp_tab[i].file);
 		size_t len;
 		char *buf = slurp(path, &len);
 		if (buf == NULL)
@@ -195,8 +210,7 @@ test_sipcheck(void)
 	for (int i = 0; i < nexp; i++) {
 		const struct expect *e = &exp_tab[i];
 		char cmd[3000];
-		snprintf(
-		    cmd, sizeof cmd, "'%s' '%s/%s'", sipcheck, golden, e->file);
+		fmt(cmd, sizeof cmd, "'%s' '%s/%s'", sipcheck, golden, e->file);
 		FILE *p = popen(cmd, "r");
 		CHECK(p != NULL);
 		if (p == NULL)
@@ -208,11 +222,10 @@ test_sipcheck(void)
 		out[strcspn(out, "\n")] = '\0';
 		char want[700];
 		if (e->ok)
-			snprintf(
-			    want, sizeof want, "%s/%s: OK", golden, e->file);
+			fmt(want, sizeof want, "%s/%s: OK", golden, e->file);
 		else
-			snprintf(want, sizeof want, "%s/%s: INVALID: %s",
-			    golden, e->file, e->phrase);
+			fmt(want, sizeof want, "%s/%s: INVALID: %s", golden,
+			    e->file, e->phrase);
 		bool good = strcmp(out, want) == 0 &&
 		    WEXITSTATUS(rc) == (e->ok ? 0 : 1);
 		if (!good)
@@ -221,12 +234,11 @@ test_sipcheck(void)
 		tap_check(good, e->file, __FILE__, __LINE__);
 	}
 	char cmd[1200];
-	snprintf(cmd, sizeof cmd, "'%s' >/dev/null 2>&1", sipcheck);
+	fmt(cmd, sizeof cmd, "'%s' >/dev/null 2>&1", sipcheck);
 	CHECK_EQ_INT(WEXITSTATUS(system(cmd)), 2);
-	snprintf(
-	    cmd, sizeof cmd, "'%s' /nonexistent/x >/dev/null 2>&1", sipcheck);
+	fmt(cmd, sizeof cmd, "'%s' /nonexistent/x >/dev/null 2>&1", sipcheck);
 	CHECK_EQ_INT(WEXITSTATUS(system(cmd)), 2);
-	snprintf(cmd, sizeof cmd,
+	fmt(cmd, sizeof cmd,
 	    "'%s' - < '%s/valid/zeromf-max-forwards-zero.sip' | "
 	    "grep -qx -- '-: OK'",
 	    sipcheck, golden);
