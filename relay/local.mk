@@ -28,14 +28,40 @@ relay_portcullis_relay_LDADD = $(RELAY_LIBS)
 
 RELAY_TEST_LDADD = tests/unit/libtap.a $(RELAY_LIBS)
 
-relay_tests = tests/unit/test_relay_nft
+relay_tests = tests/unit/test_relay_nft tests/unit/test_relay_latch \
+	tests/unit/test_relay_state tests/unit/test_relay_stream
 check_PROGRAMS += $(relay_tests)
 TESTS += $(relay_tests)
 tests_unit_test_relay_nft_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
 tests_unit_test_relay_nft_LDADD = $(RELAY_TEST_LDADD)
+tests_unit_test_relay_latch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_relay_latch_LDADD = $(RELAY_TEST_LDADD)
+tests_unit_test_relay_state_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_relay_state_LDADD = $(RELAY_TEST_LDADD)
+tests_unit_test_relay_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_relay_stream_LDADD = $(RELAY_TEST_LDADD)
 
 # Test and operator tools.
 noinst_PROGRAMS += tests/tools/relayctl tests/tools/rtpsend
 tests_tools_relayctl_SOURCES = tests/tools/relayctl.c
 tests_tools_relayctl_LDADD = $(PC_COMMON_LIBS)
 tests_tools_rtpsend_SOURCES = tests/tools/rtpsend.c
+
+# Fuzz targets of relay's decoders.
+noinst_PROGRAMS += tests/fuzz/fuzz_relay_rtp tests/fuzz/fuzz_relay_state \
+	tests/fuzz/fuzz_relay_req
+tests_fuzz_fuzz_relay_rtp_SOURCES = tests/fuzz/fuzz_relay_rtp.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_relay_rtp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_fuzz_fuzz_relay_rtp_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_relay_rtp_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_relay_rtp_LDADD = $(RELAY_LIBS)
+tests_fuzz_fuzz_relay_state_SOURCES = tests/fuzz/fuzz_relay_state.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_relay_state_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_fuzz_fuzz_relay_state_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_relay_state_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_relay_state_LDADD = $(RELAY_LIBS)
+tests_fuzz_fuzz_relay_req_SOURCES = tests/fuzz/fuzz_relay_req.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_relay_req_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_fuzz_fuzz_relay_req_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_relay_req_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_relay_req_LDADD = $(RELAY_LIBS)

@@ -1,0 +1,287 @@
+/*
+ * Unit tests of relay/stream.c, fwd_user.c and timeout.c in user-space
+ * mode: offer/answer bookkeeping, port accounting, forwarding and
+ * latching of real UDP packets on 127.0.0.1, and media timeouts driven by
+ * an injected clock.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "hash.h"
+#include "stream.h"
+#include "tap.h"
+
+#define LO 47100
+#define HI 47139 /* 20 pairs: 10 streams */
+
+static struct ev_loop *loop;
+static struct relay r;
+static uint64_t now_ms = 1000000;
+static int timeouts;
+
+static uint64_t
+test_clock(void *arg)
+{
+	(void)arg;
+	return now_ms;
+}
+
+static void
+on_timeout(struct relay *rr, struct rcall *c, void *arg)
+{
+	(void)rr;
+	(void)c;
+	(void)arg;
+	timeouts++;
+}
+
+static void
+req(struct ipc_media_req *q, const char *id, const char *from, const char *to,
+    uint16_t port, uint8_t flags)
+{
+	memset(q, 0, sizeof(*q));
+	snprintf(q->call_id, sizeof(q->call_id), "%s", id);
+	snprintf(q->from_tag, sizeof(q->from_tag), "%s", from);
+	snprintf(q->to_tag, sizeof(q->to_tag), "%s", to);
+	q->nstreams = 1;
+	ipc_addr_parse(&q->streams[0].rtp, "127.0.0.1", port);
+	q->streams[0].flags = flags;
+}
+
+static struct ipc_media_ref
+ref(const char *id)
+{
+	struct ipc_media_ref f;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.call_id, sizeof(f.call_id), "%s", id);
+	return f;
+}
+
+static void
+test_offer_answer(void)
+{
+	struct ipc_media_req q;
+	struct ipc_media_reply o, a, o2;
+	struct ipc_media_ref f = ref("c1");
+	uint32_t free0 = r.pool.nfree;
+
+	req(&q, "c1", "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, 0);
+	CHECK_EQ_INT(o.nstreams, 1);
+	CHECK_EQ_INT(o.streams[0].rtp.port % 2, 0);
+	CHECK_EQ_INT(o.streams[0].rtcp.port, o.streams[0].rtp.port + 1);
+	CHECK_EQ_INT(r.pool.nfree, free0 - 2);
+	/* A re-offer keeps the ports. */
+	relay_media_update(&r, &q, false, &o2);
+	CHECK_EQ_INT(o2.streams[0].rtp.port, o.streams[0].rtp.port);
+	req(&q, "c1", "tb", "ta", 6000, IPC_MSF_RTCP_MUX);
+	relay_media_update(&r, &q, true, &a);
+	CHECK_EQ_INT(a.status, 0);
+	CHECK(a.streams[0].rtp.port != o.streams[0].rtp.port);
+	CHECK_EQ_INT(a.streams[0].rtcp.port, a.streams[0].rtp.port);
+	CHECK_EQ_INT(a.is_kernel, 0);
+	/* A third party is refused; so is an answer to no call. */
+	req(&q, "c1", "tc", "ta", 6000, 0);
+	relay_media_update(&r, &q, false, &o2);
+	CHECK_EQ_INT(o2.status, -EPROTO);
+	req(&q, "nope", "tb", "ta", 6000, 0);
+	relay_media_update(&r, &q, true, &o2);
+	CHECK_EQ_INT(o2.status, -ENOENT);
+	/* Strings without their NUL are refused. */
+	req(&q, "c9", "ta", "", 6000, 0);
+	memset(q.from_tag, 'x', sizeof(q.from_tag));
+	relay_media_update(&r, &q, false, &o2);
+	CHECK_EQ_INT(o2.status, -EINVAL);
+	q.from_tag[0] = '\0';
+	q.nstreams = 9;
+	relay_media_update(&r, &q, false, &o2);
+	CHECK_EQ_INT(o2.status, -EINVAL);
+
+	relay_media_query(&r, &f, &o2);
+	CHECK_EQ_INT(o2.status, 0);
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	CHECK_EQ_INT(relay_media_delete(&r, &f), -ENOENT);
+	relay_media_query(&r, &f, &o2);
+	CHECK_EQ_INT(o2.status, -ENOENT);
+	CHECK_EQ_INT(r.pool.nfree, free0);
+	CHECK_EQ_INT(r.ncalls, 0);
+	CHECK_EQ_INT(r.nstreams, 0);
+}
+
+static void
+test_exhaustion(void)
+{
+	struct ipc_media_req q;
+	struct ipc_media_reply o;
+	char id[16];
+	uint32_t free0 = r.pool.nfree;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(id, sizeof(id), "x%d", i);
+		req(&q, id, "ta", "", 5000, 0);
+		relay_media_update(&r, &q, false, &o);
+		CHECK_EQ_INT(o.status, 0);
+	}
+	req(&q, "x10", "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, -ENOSPC);
+	CHECK(relay_call_find(&r, "x10") == NULL);
+	for (int i = 0; i < 10; i++) {
+		struct ipc_media_ref f;
+
+		snprintf(id, sizeof(id), "x%d", i);
+		f = ref(id);
+		CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	}
+	CHECK_EQ_INT(r.pool.nfree, free0);
+}
+
+static int
+udp(uint16_t *port)
+{
+	struct sockaddr_in a = {0};
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void
+send_rtp(int fd, uint16_t to, uint32_t ssrc, uint16_t seq)
+{
+	uint8_t p[172] = {0x80, 0};
+	struct sockaddr_in a = {0};
+
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	p[8] = (uint8_t)(ssrc >> 24);
+	p[11] = (uint8_t)ssrc;
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(to);
+	sendto(fd, p, sizeof(p), 0, (struct sockaddr *)&a, sizeof(a));
+}
+
+static int
+drain(int fd)
+{
+	uint8_t b[2048];
+	int n = 0;
+
+	for (int i = 0; i < 20; i++)
+		ev_run_once(loop, 5);
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		n++;
+	return n;
+}
+
+static void
+test_forwarding(void)
+{
+	uint16_t pa, pb, px;
+	int fa = udp(&pa), fb = udp(&pb), fx = udp(&px);
+	struct ipc_media_req q;
+	struct ipc_media_reply o, a;
+	struct ipc_media_ref f = ref("fw");
+	struct rcall *c;
+
+	req(&q, "fw", "ta", "", pa, 0);
+	relay_media_update(&r, &q, false, &o);
+	req(&q, "fw", "tb", "ta", pb, 0);
+	relay_media_update(&r, &q, true, &a);
+	/* a sends to the port it was given (in the answer's reply). */
+	for (uint16_t s = 0; s < 3; s++)
+		send_rtp(fa, a.streams[0].rtp.port, 0xa, s);
+	CHECK_EQ_INT(drain(fb), 3);
+	for (uint16_t s = 0; s < 4; s++)
+		send_rtp(fb, o.streams[0].rtp.port, 0xb, s);
+	CHECK_EQ_INT(drain(fa), 4);
+	c = relay_call_find(&r, "fw");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(c->s[0]->leg[0].lat[0].peer.family == 4);
+	CHECK(c->s[0]->leg[1].lat[0].peer.family == 4);
+	CHECK_EQ_INT(c->s[0]->upkts, 7);
+	/* Another port of the same host after latching: a stranger. */
+	send_rtp(fx, a.streams[0].rtp.port, 0xa, 9);
+	CHECK_EQ_INT(drain(fb), 0);
+	CHECK_EQ_INT(c->s[0]->strangers, 1);
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	close(fa);
+	close(fb);
+	close(fx);
+}
+
+static void
+test_timeouts(void)
+{
+	struct ipc_media_req q;
+	struct ipc_media_reply o;
+	struct ipc_media_ref f1 = ref("t1"), f2 = ref("t2");
+
+	timeouts = 0;
+	req(&q, "t1", "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	req(&q, "t2", "ta", "", 5000, IPC_MSF_HOLD);
+	relay_media_update(&r, &q, false, &o);
+	now_ms += r.timeout_ms - 1;
+	ev_run_timers(loop);
+	relay_tick_run(&r);
+	CHECK_EQ_INT(timeouts, 0);
+	now_ms += 2;
+	ev_run_timers(loop);
+	relay_tick_run(&r);
+	CHECK_EQ_INT(timeouts, 1); /* t1; t2 is on hold */
+	relay_tick_run(&r);
+	CHECK_EQ_INT(timeouts, 1); /* reported once */
+	CHECK(relay_call_find(&r, "t1")->is_timed_out);
+	now_ms += r.hold_timeout_ms;
+	ev_run_timers(loop);
+	relay_tick_run(&r);
+	CHECK_EQ_INT(timeouts, 2);
+	/* New SDP re-arms it. */
+	req(&q, "t1", "ta", "", 5002, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK(!relay_call_find(&r, "t1")->is_timed_out);
+	relay_media_delete(&r, &f1);
+	relay_media_delete(&r, &f2);
+}
+
+int
+main(void)
+{
+	struct ipc_addr a;
+
+	hash_seed_random();
+	loop = ev_loop_new();
+	ipc_addr_parse(&a, "127.0.0.1", 0);
+	if (!relay_init(&r, loop, &a, NULL, LO, HI)) {
+		printf("not ok 1 - relay_init\n");
+		return 1;
+	}
+	r.on_timeout = on_timeout;
+	r.timeout_ms = 5000;
+	r.hold_timeout_ms = 60000;
+	TEST_RUN(test_offer_answer);
+	TEST_RUN(test_exhaustion);
+	TEST_RUN(test_forwarding);
+	ev_set_clock(loop, test_clock, NULL);
+	TEST_RUN(test_timeouts);
+	relay_free(&r);
+	ev_loop_free(loop);
+	return tap_done();
+}
