@@ -3,7 +3,8 @@
  * RFC 3261 §7.3.3 and the IANA registry), methods and reason phrases. The
  * header lookup is on the hot path (every header line of every message), so
  * names are found through a small open-addressing hash keyed on length and
- * first/last letter, built once at load time.
+ * first/last letter, built once at load time. Also the parsers that need no
+ * message: stream framing and Authorization-family values.
  */
 #include <stddef.h>
 
@@ -411,4 +412,260 @@ sip_reason_phrase(int status)
 	default:
 		return "Unknown";
 	}
+}
+
+/* ---- small scanners shared by framing and credentials ------------------ */
+
+static bool tok_tab[256];
+
+__attribute__((constructor)) static void
+tok_init(void)
+{
+	for (int c = 0; c < 256; c++)
+		tok_tab[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') ||
+		    (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
+}
+
+static inline bool
+is_tok(char c)
+{
+	return tok_tab[(unsigned char)c];
+}
+
+static inline bool
+is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline struct slice
+sl_from(struct slice s, uint32_t i)
+{
+	return slice_make(s.p + i, s.len - i);
+}
+
+static struct slice
+skip_lws(struct slice s)
+{
+	uint32_t i = 0;
+	while (i < s.len && is_lws(s.p[i]))
+		i++;
+	return sl_from(s, i);
+}
+
+static struct slice
+take_token(struct slice *s)
+{
+	uint32_t i = 0;
+	while (i < s->len && is_tok(s->p[i]))
+		i++;
+	struct slice t = slice_make(s->p, i);
+	*s = sl_from(*s, i);
+	return t;
+}
+
+static bool
+expect_char(struct slice *s, char c)
+{
+	*s = skip_lws(*s);
+	if (s->len == 0 || s->p[0] != c)
+		return false;
+	*s = skip_lws(sl_from(*s, 1));
+	return true;
+}
+
+static int
+fail(struct sip_err *err, enum sip_err_code code, const char *phrase)
+{
+	sip_err_set(err, code, phrase);
+	return -1;
+}
+
+static void
+ok(struct sip_err *err)
+{
+	sip_err_set(err, SIP_OK, NULL);
+}
+
+/* Digits only; false on anything else or past UINT32_MAX. */
+static bool
+parse_u32_value(struct slice v, uint32_t *out)
+{
+	v = slice_trim(v);
+	if (v.len > 10)
+		return false;
+	return slice_to_u32(v, UINT32_MAX, out);
+}
+
+#define NAME_IS(n, lit) \
+	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
+
+/* ---- stream framing ---------------------------------------------------- */
+
+int32_t
+sip_msg_frame(
+    const char *buf, uint32_t len, uint32_t *skip, struct sip_err *err)
+{
+	uint32_t s = 0;
+	while (s < len && (buf[s] == '\r' || buf[s] == '\n'))
+		s++;
+	*skip = s;
+	ok(err);
+	if (s == len)
+		return 0;
+	const char *p = buf + s;
+	uint32_t n = len - s;
+	uint32_t lim = n < SIP_MAX_MSG_SIZE ? n : SIP_MAX_MSG_SIZE;
+	/* Find the empty line ending the headers. */
+	uint32_t hend = 0, bstart = 0;
+	const char *q = p;
+	for (;;) {
+		const char *lf = memchr(q, '\n', lim - (uint32_t)(q - p));
+		if (lf == NULL)
+			break;
+		uint32_t o = (uint32_t)(lf - p) + 1;
+		if (o < lim && p[o] == '\n') {
+			hend = o;
+			bstart = o + 1;
+			break;
+		}
+		if (o + 1 < lim && p[o] == '\r' && p[o + 1] == '\n') {
+			hend = o;
+			bstart = o + 2;
+			break;
+		}
+		q = lf + 1;
+	}
+	if (bstart == 0) {
+		if (n >= SIP_MAX_MSG_SIZE)
+			return fail(err, SIP_E_TOO_LARGE, "Message too large");
+		return 0;
+	}
+	/* Content-Length among the header lines (folded lines included). */
+	int64_t clen = -1;
+	uint32_t ls = 0;
+	while (ls < hend) {
+		const char *lf = memchr(p + ls, '\n', hend - ls);
+		uint32_t le = lf == NULL ? hend : (uint32_t)(lf - p);
+		while (
+		    le + 1 < hend && (p[le + 1] == ' ' || p[le + 1] == '\t')) {
+			lf = memchr(p + le + 1, '\n', hend - le - 1);
+			le = lf == NULL ? hend : (uint32_t)(lf - p);
+		}
+		uint32_t i = ls;
+		while (i < le && is_tok(p[i]))
+			i++;
+		struct slice name = slice_make(p + ls, i - ls);
+		while (i < le && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (ls > 0 && i < le && p[i] == ':' &&
+		    sip_hdr_lookup(name) == SIP_HDR_CONTENT_LENGTH) {
+			uint32_t v;
+			if (!parse_u32_value(
+			        slice_make(p + i + 1, le - i - 1), &v) ||
+			    (clen >= 0 && clen != v))
+				return fail(err, SIP_E_BAD_FRAMING,
+				    "Bad Content-Length");
+			clen = v;
+		}
+		ls = le + 1;
+	}
+	if (clen < 0)
+		return fail(err, SIP_E_BAD_FRAMING, "Missing Content-Length");
+	if ((int64_t)bstart + clen > SIP_MAX_MSG_SIZE)
+		return fail(err, SIP_E_TOO_LARGE, "Message too large");
+	if ((int64_t)n < (int64_t)bstart + clen)
+		return 0;
+	return (int32_t)(bstart + (uint32_t)clen);
+}
+
+/* ---- Authorization family ---------------------------------------------- */
+
+int
+sip_auth_parse(struct slice value, struct sip_auth *out, struct sip_err *err)
+{
+	static const char bad[] = "Bad Authorization";
+	memset(out, 0, sizeof *out);
+	struct slice s = slice_trim(value);
+	out->scheme = take_token(&s);
+	if (out->scheme.len == 0 || (s.len > 0 && !is_lws(s.p[0])))
+		return fail(err, SIP_E_BAD_REQUEST, bad);
+	/* Other schemes (Basic: token68) are not split into parameters. */
+	if (!slice_eq_cstr_nocase(out->scheme, "Digest")) {
+		ok(err);
+		return 0;
+	}
+	s = skip_lws(s);
+	bool first = true;
+	while (s.len > 0) {
+		if (!first) {
+			if (s.p[0] != ',')
+				return fail(err, SIP_E_BAD_REQUEST, bad);
+			s = skip_lws(sl_from(s, 1));
+			if (s.len == 0)
+				break;
+			if (s.p[0] == ',')
+				continue;
+		}
+		first = false;
+		struct slice name = take_token(&s);
+		if (name.len == 0 || !expect_char(&s, '='))
+			return fail(err, SIP_E_BAD_REQUEST, bad);
+		struct slice val;
+		if (s.len > 0 && s.p[0] == '"') {
+			uint32_t k = 1;
+			while (k < s.len && s.p[k] != '"') {
+				if (s.p[k] == '\\')
+					k++;
+				k++;
+			}
+			if (k >= s.len)
+				return fail(err, SIP_E_BAD_REQUEST,
+				    "Unterminated quoted string");
+			val = slice_make(s.p + 1, k - 1);
+			s = skip_lws(sl_from(s, k + 1));
+		} else {
+			uint32_t k = 0;
+			while (k < s.len && s.p[k] != ',' && !is_lws(s.p[k]))
+				k++;
+			val = slice_make(s.p, k);
+			if (val.len == 0)
+				return fail(err, SIP_E_BAD_REQUEST, bad);
+			s = skip_lws(sl_from(s, k));
+		}
+		struct slice *dst = NULL;
+		if (NAME_IS(name, "username"))
+			dst = &out->username;
+		else if (NAME_IS(name, "realm"))
+			dst = &out->realm;
+		else if (NAME_IS(name, "nonce"))
+			dst = &out->nonce;
+		else if (NAME_IS(name, "uri"))
+			dst = &out->uri;
+		else if (NAME_IS(name, "response"))
+			dst = &out->response;
+		else if (NAME_IS(name, "algorithm"))
+			dst = &out->algorithm;
+		else if (NAME_IS(name, "cnonce"))
+			dst = &out->cnonce;
+		else if (NAME_IS(name, "opaque"))
+			dst = &out->opaque;
+		else if (NAME_IS(name, "qop"))
+			dst = &out->qop;
+		else if (NAME_IS(name, "nc"))
+			dst = &out->nc;
+		else if (NAME_IS(name, "stale"))
+			out->stale = slice_eq_cstr_nocase(val, "true");
+		else if (NAME_IS(name, "userhash"))
+			out->userhash = slice_eq_cstr_nocase(val, "true");
+		if (dst != NULL) {
+			if (dst->p != NULL)
+				return fail(err, SIP_E_BAD_REQUEST,
+				    "Duplicate Authorization parameter");
+			*dst = val;
+		}
+	}
+	ok(err);
+	return 0;
 }
