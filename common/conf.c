@@ -466,11 +466,14 @@ bind_field(struct ctx *c, const struct conf_field *f, const json_t *v,
 		pr[1] = (uint16_t)hi;
 		return true;
 	}
-	case CONF_OBJECT:
+	case CONF_OBJECT: {
 		if (!json_is_object(v))
 			return type_error(c, f, v, path);
+		size_t before = c->n + c->dropped;
 		bind_table(c, f->sub, v, ptr, path, true);
-		return true;
+		/* A field check must not see a half-bound object. */
+		return c->n + c->dropped == before;
+	}
 	case CONF_OBJ_ARRAY: {
 		if (!json_is_array(v))
 			return type_error(c, f, v, path);
@@ -484,6 +487,7 @@ bind_field(struct ctx *c, const struct conf_field *f, const json_t *v,
 		}
 		*(void **)ptr = arr;
 		*count_ptr(f, base) = n;
+		size_t before = c->n + c->dropped;
 		char ep[CONF_PATH_MAX];
 		for (size_t i = 0; i < n; i++) {
 			const json_t *e = json_array_get(v, i);
@@ -497,7 +501,7 @@ bind_field(struct ctx *c, const struct conf_field *f, const json_t *v,
 			bind_table(
 			    c, f->sub, e, arr + i * f->sub->size, ep, true);
 		}
-		return true;
+		return c->n + c->dropped == before;
 	}
 	case CONF_INLINE:
 		return true;

@@ -66,7 +66,8 @@ void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg);
 /* Time as the loop sees it (cached once per iteration). */
 uint64_t ev_now_ms(struct ev_loop *loop);
 /* Replaces CLOCK_MONOTONIC; tests advance their own clock and then call
- * ev_run_timers() to fire what is due. */
+ * ev_run_timers() to fire what is due. Set it before starting timers: the
+ * wheel is re-based on the new clock only while no timer is armed. */
 void ev_set_clock(struct ev_loop *loop, ev_clock_fn fn, void *arg);
 void ev_run_timers(struct ev_loop *loop);
 /* Wall-clock seconds since the epoch (for CDRs and logs, never timers). */
