@@ -95,13 +95,14 @@ log_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Copies src into dst escaping control bytes as \xNN; returns bytes used. */
+/* Copies src into dst escaping control bytes as \xNN; returns the bytes
+ * written, *used the bytes of src consumed. */
 static size_t
-escape_into(char *dst, size_t cap, const char *src, size_t n)
+escape_into(char *dst, size_t cap, const char *src, size_t n, size_t *used)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t o = 0, i;
+	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)src[i];
 		if (c >= 0x20 && c != 0x7f) {
 			if (o + 1 > cap)
@@ -120,6 +121,7 @@ escape_into(char *dst, size_t cap, const char *src, size_t n)
 			dst[o++] = hex[c & 15];
 		}
 	}
+	*used = i;
 	return o;
 }
 
@@ -145,14 +147,14 @@ log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 	size_t room = sizeof line - o - 8;
 	if (slen > room / 2)
 		slen = room / 2;
-	size_t used = escape_into(line + o, room - slen, msg, mlen);
-	o += used;
+	size_t used;
+	o += escape_into(line + o, room - slen, msg, mlen, &used);
 	if (used < mlen || (size_t)m >= sizeof msg) {
 		memcpy(line + o, "...", 3);
 		o += 3;
 	}
 	if (slen) {
-		o += escape_into(line + o, slen, suffix, slen);
+		o += escape_into(line + o, slen, suffix, slen, &used);
 	}
 	line[o++] = '\n';
 

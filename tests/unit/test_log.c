@@ -101,6 +101,13 @@ test_truncation(void)
 	CHECK_EQ_INT(count_lines(s), 1);
 	CHECK(strlen(s) < 2200);
 	CHECK(strstr(s, "aaa...\n") != NULL);
+	/* Escaping can overflow the line even when the text fit. */
+	memset(big, 1, 1000);
+	big[1000] = '\0';
+	log_info("%s", big);
+	s = drain();
+	CHECK_EQ_INT(count_lines(s), 1);
+	CHECK(strstr(s, "\\x01...\n") != NULL);
 	free(big);
 }
 
