@@ -1143,9 +1143,6 @@ doc_table(const struct conf_table *t, const char *path, bool roff, FILE *out)
 void
 conf_write_doc(const struct conf_table *root, bool roff, FILE *out)
 {
-	if (roff)
-		fputs(".SH KEYS\n", out);
-	else
-		fprintf(out, "# %s configuration reference\n", root->name);
+	/* Subsections only: the caller's page owns the section heading. */
 	doc_table(root, "", roff, out);
 }

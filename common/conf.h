@@ -68,7 +68,8 @@ struct conf_errors {
 };
 
 /* Loads path into out (zeroed first, then defaults, then the file).
- * Returns 0, or -1 with every problem in errs. */
+ * Returns 0, or -1 with every problem in errs (which is reset first; out
+ * is left zeroed). */
 int conf_load_file(const char *path, const struct conf_table *root, void *out,
     struct conf_errors *errs);
 /* Same from text; name is used in messages in place of a file name. */
@@ -83,7 +84,8 @@ void conf_errors_free(struct conf_errors *errs);
 char *conf_dump_json(const struct conf_table *root, const void *obj);
 
 /* Writes the reference documentation of a table (roff for man pages when
- * roff is true, else Markdown). */
+ * roff is true, else Markdown): one subsection (.SS / "##") per object,
+ * under a section heading the caller writes. */
 void conf_write_doc(const struct conf_table *root, bool roff, FILE *out);
 
 #endif
