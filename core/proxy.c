@@ -568,7 +568,7 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		return;
 	arena_init(&a, 16384, 512 * 1024);
 	struct slice out = strip_our_via(resp, &a);
-	if (out.len == 0) {
+	if (out.len == 0 && code < 300) {
 		arena_free(&a);
 		return;
 	}
@@ -602,16 +602,20 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		ctx_maybe_done(x);
 		return;
 	}
+	/* A final whose Via stack lost the caller's entries (a broken UAS)
+	 * still ends the branch; its code is answered from our copy. */
 	b->code = code;
 	free(b->resp);
-	b->resp = memdup0(out.p, out.len);
+	b->resp = out.len > 0 ? memdup0(out.p, out.len) : NULL;
 	b->resp_len = b->resp ? out.len : 0;
 	arena_free(&a);
 	if (code >= 600 && !x->is_final_sent) {
 		cancel_pending(x, b);
 		x->is_final_sent = true;
-		if (x->stx != NULL)
+		if (x->stx != NULL && b->resp != NULL)
 			tx_server_respond(x->stx, code, b->resp, b->resp_len);
+		else
+			send_final_from_stored(x, code, NULL);
 	} else if (pending_branches(x) == 0) {
 		group_done(x);
 	}
@@ -841,9 +845,11 @@ in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
 	const struct sip_nameaddr *r;
 	int nr = sip_msg_routes(m, &r, &err);
 	int k = our_routes(c, m);
-	if (nr > k)
-		return px_flow_from_uri(c, &r[k].uri, dst);
-	return px_flow_from_uri(c, &m->ruri, dst);
+	const struct sip_uri *next = nr > k ? &r[k].uri : &m->ruri;
+	/* Never toward ourselves: that would loop through edge. */
+	if (route_is_me(c->route, next->host, next->port))
+		return false;
+	return px_flow_from_uri(c, next, dst);
 }
 
 static bool
@@ -1119,7 +1125,8 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 		}
 		struct ipc_flow dst;
 		struct dialog *d;
-		if (in_dialog_dest(c, m, &dst, &d))
+		loop_hash(m, hash);
+		if (!is_loop(c, m, hash) && in_dialog_dest(c, m, &dst, &d))
 			forward_ack(c, m, &dst);
 		return;
 	}
