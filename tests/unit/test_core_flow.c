@@ -356,8 +356,7 @@ do_register(const struct ipc_flow *f, const char *user, const char *domain,
 	if (!next_sip(&o, 3000) || o.m.is_request || o.m.status != 401) {
 		code = o.is_parsed ? o.m.status : -1;
 		if (o.is_parsed)
-			printf("# REGISTER answered: %.*s\n",
-			    (int)o.m.reason.len, o.m.reason.p);
+			printf("# REGISTER answered: %.60s\n", o.text);
 		goto out;
 	}
 	/* Pick the challenge of the wanted algorithm. */
@@ -777,12 +776,36 @@ test_restart_keeps_registrations(void)
 	CHECK_EQ_INT(stat_u64("registrations"), before);
 	CHECK_EQ_INT(
 	    ctl("registrations.list", NULL, rows, sizeof(rows), &len), 0);
-	CHECK_EQ_INT(rows_with(rows, len, "aor", "bob@example.com"), 2);
+	CHECK_EQ_INT(rows_with(rows, len, "aor", "dave@example.com"), 2);
 	/* Routing works after the restart, with the old nonce (the secret
 	 * survived). */
 	send_invite("c7", "sip:alice@example.com");
 	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
 	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_INVITE, &alice));
+	/* End it: a 486, our ACK back, the 486 to the caller. */
+	ua_respond(&alice, &o, 486, "self", NULL);
+	int n = 0;
+	for (int i = 0; i < 2 && next_sip(&o, 3000); i++) {
+		if (o.m.is_request && o.m.method == SIP_M_ACK)
+			n++;
+		if (!o.m.is_request && o.m.status == 486) {
+			const struct sip_hdr *to =
+			    sip_msg_hdr(&o.m, SIP_HDR_TO);
+			send_sip(&alice,
+			    "ACK sip:alice@example.com SIP/2.0\r\n"
+			    "Via: SIP/2.0/UDP "
+			    "10.0.0.1:5060;branch=z9hG4bKic7\r\n"
+			    "Max-Forwards: 70\r\n"
+			    "From: \"Alice\" "
+			    "<sip:alice@example.com>;tag=atc7\r\n"
+			    "To: %.*s\r\nCall-ID: call-c7@10.0.0.1\r\n"
+			    "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+			    (int)to->value.len, to->value.p);
+			n++;
+		}
+	}
+	CHECK_EQ_INT(n, 2);
+	CHECK(!next_sip(&o, 700)); /* the ACK stopped the 486's resends */
 	out_reset(&o);
 }
 
@@ -822,6 +845,222 @@ test_ctl_users(void)
 	CHECK_EQ_INT(
 	    ctl("registrations.remove", &a, rows, sizeof(rows), &len), 0);
 	CHECK(ctl("nonsense", NULL, rows, sizeof(rows), &len) < 0);
+}
+
+/* Sets up an answered call alice -> bob (id names it); fills the INVITE
+ * core sent to bob. */
+static bool
+answered_call(const char *id, struct out *inv)
+{
+	struct out o = {0};
+	char cid[64], contact[] = "Contact: <sip:bob@10.0.0.2:5060>\r\n";
+	bool ok = true;
+
+	send_invite(id, "sip:bob@example.com");
+	ok &= next_sip(&o, 3000) && is_response(&o, 100);
+	ok &= next_sip(inv, 3000) && is_request(inv, SIP_M_INVITE, &bob);
+	if (!ok)
+		return false;
+	snprintf(cid, sizeof(cid), "bt%s", id);
+	ua_respond(&bob, inv, 200, cid, contact);
+	ok &= next_sip(&o, 3000) && is_response(&o, 200);
+	out_reset(&o);
+	return ok;
+}
+
+static void
+test_hangup(void)
+{
+	struct out inv = {0}, o = {0};
+	uint8_t buf[512], rows[8192];
+	struct ctl_rows a;
+	size_t len;
+
+	/* The fork test left a second contact for bob; remove it. */
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "aor", "bob@example.com");
+	ctl_rows_str(&a, "contact", "sip:bob@10.0.0.3:5060");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(
+	    ctl("registrations.remove", &a, rows, sizeof(rows), &len), 0);
+	CHECK(answered_call("h1", &inv));
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "call_id", "call-h1@10.0.0.1");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(ctl("calls.hangup", &a, rows, sizeof(rows), &len), 0);
+	bool to_alice = false, to_bob = false;
+	for (int i = 0; i < 2 && next_sip(&o, 3000); i++) {
+		if (!o.m.is_request || o.m.method != SIP_M_BYE)
+			continue;
+		if (flow_is(&o, &alice)) {
+			/* As the callee toward the caller. */
+			to_alice = slice_eq_cstr(o.m.ruri_text,
+			               "sip:alice@10.0.0.1:5060") &&
+			    strstr(o.text,
+			        "From: <sip:bob@example.com>;tag=bth1") &&
+			    strstr(o.text, ";tag=ath1\r\n") != NULL;
+			ua_respond(&alice, &o, 200, "", NULL);
+		} else if (flow_is(&o, &bob)) {
+			to_bob = slice_eq_cstr(
+			             o.m.ruri_text, "sip:bob@10.0.0.2:5060") &&
+			    strstr(o.text, "CSeq: 2 BYE") != NULL;
+			ua_respond(&bob, &o, 200, "", NULL);
+		}
+	}
+	CHECK(to_alice);
+	CHECK(to_bob);
+	CHECK_EQ_INT(ctl("calls.list", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "call_id", "call-h1@10.0.0.1"), 0);
+	CHECK(ctl("calls.hangup", &a, rows, sizeof(rows), &len) < 0);
+
+	/* CALL_RELEASE from edge (media timeout) does the same. */
+	CHECK(answered_call("h2", &inv));
+	struct ipc_call_release cr;
+	memset(&cr, 0, sizeof(cr));
+	snprintf(cr.call_id, sizeof(cr.call_id), "call-h2@10.0.0.1");
+	snprintf(cr.reason, sizeof(cr.reason), "media timeout");
+	ipc_send(edge_fd, IPC_CALL_RELEASE, 0, 0, &cr, sizeof(cr), NULL, 0);
+	int byes = 0;
+	for (int i = 0; i < 2 && next_sip(&o, 3000); i++)
+		if (o.m.is_request && o.m.method == SIP_M_BYE) {
+			byes++;
+			CHECK(strstr(o.text, "media timeout") != NULL);
+			ua_respond(flow_is(&o, &bob) ? &bob : &alice, &o, 200,
+			    "", NULL);
+		}
+	CHECK_EQ_INT(byes, 2);
+
+	/* A BYE from the callee goes to the caller's flow. */
+	CHECK(answered_call("h3", &inv));
+	send_sip(&bob,
+	    "BYE sip:alice@10.0.0.1:5060 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKbb3\r\n"
+	    "Max-Forwards: 70\r\nRoute: <sip:127.0.0.1:5060;lr>\r\n"
+	    "From: <sip:bob@example.com>;tag=bth3\r\n"
+	    "To: \"Alice\" <sip:alice@example.com>;tag=ath3\r\n"
+	    "Call-ID: call-h3@10.0.0.1\r\nCSeq: 7 BYE\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_BYE, &alice));
+	ua_respond(&alice, &o, 200, "", NULL);
+	CHECK(next_sip(&o, 3000) && is_response(&o, 200) && flow_is(&o, &bob));
+	out_reset(&o);
+	out_reset(&inv);
+}
+
+static void
+test_serial_fork_and_loop(void)
+{
+	struct out o = {0}, inv = {0};
+
+	/* dave: a preferred phone (q=1) and a fallback (q=0.5). */
+	CHECK_EQ_INT(do_register(&bob, "dave", "example.com", "davepw",
+	                 "sip:dave@10.0.0.2:5060", "", 600, "SHA-256"),
+	    200);
+	CHECK_EQ_INT(do_register(&bob2, "dave", "example.com", "davepw",
+	                 "sip:dave@10.0.0.3:5060", ";q=0.5", 600, "SHA-256"),
+	    200);
+	send_invite("s1", "sip:dave@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob));
+	CHECK(!next_sip(&o, 300)); /* the fallback waits */
+	ua_respond(&bob, &inv, 480, "d1", NULL);
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_ACK, &bob));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob2));
+	CHECK(slice_eq_cstr(inv.m.ruri_text, "sip:dave@10.0.0.3:5060"));
+
+	/* That INVITE comes back to us unchanged (a UA forwarding to us):
+	 * our own Via with the same request hash marks a loop. */
+	char looped[IPC_MAX_MSG];
+	const char *rl = strstr(inv.text, "\r\n");
+	snprintf(looped, sizeof(looped),
+	    "INVITE sip:dave@example.com SIP/2.0%s", rl);
+	send_text(&bob2, slice_cstr(looped));
+	bool got482 = false;
+	struct out l = {0};
+	for (int i = 0; i < 2 && next_sip(&l, 2000); i++)
+		if (!l.m.is_request && l.m.status == 482)
+			got482 = true;
+	CHECK(got482);
+	out_reset(&l);
+
+	ua_respond(&bob2, &inv, 200, "d2", "Contact: <sip:dave@10.0.0.3>\r\n");
+	CHECK(
+	    next_sip(&o, 3000) && is_response(&o, 200) && flow_is(&o, &alice));
+	out_reset(&o);
+	out_reset(&inv);
+}
+
+static void
+test_users_import(void)
+{
+	char path[600];
+	uint8_t rows[8192];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/import.txt", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "imp%05d@example.com,pw%d\n", i, i);
+	fclose(f);
+	int fd = open(path, O_RDONLY);
+	struct ipc_ctl_request rq;
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.cmd, sizeof(rq.cmd), "users.import");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t id = ctl_id++;
+	CHECK_EQ_INT(
+	    ipc_send_fd(ctl_fd, IPC_CTL_REQUEST, id, &rq, sizeof(rq), fd), 0);
+	close(fd);
+	struct ipc_msg m;
+	int status = -1;
+	while (wait_msg(ctl_fd, &ipc_cat_ctl, &m, 30000) == 1) {
+		if (m.hdr.type != IPC_CTL_REPLY || m.hdr.id != id)
+			continue;
+		struct ipc_ctl_reply rp;
+		memcpy(&rp, m.body, sizeof(rp));
+		status = rp.status;
+		uint64_t n = 0;
+		ctl_rows_get_u64(
+		    m.body + sizeof(rp), rp.rows_len, "imported", &n);
+		CHECK_EQ_INT(n, 10000);
+		break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("# users.import of 10000 lines: %.2f s\n", secs);
+	CHECK_EQ_INT(status, 0);
+	CHECK(secs < 10.0);
+	CHECK_EQ_INT(ctl("users.list", NULL, rows, sizeof(rows), &len), 0);
+	/* An imported user can register. */
+	CHECK_EQ_INT(do_register(&carol, "imp04242", "example.com", "pw4242",
+	                 "sip:imp04242@10.0.0.4:5070", "", 600, "MD5"),
+	    200);
+	/* A bad line makes the whole import fail, nothing half-applied. */
+	f = fopen(path, "w");
+	fprintf(f, "new1@example.com,x\nbroken line\n");
+	fclose(f);
+	fd = open(path, O_RDONLY);
+	id = ctl_id++;
+	ipc_send_fd(ctl_fd, IPC_CTL_REQUEST, id, &rq, sizeof(rq), fd);
+	close(fd);
+	status = 0;
+	while (wait_msg(ctl_fd, &ipc_cat_ctl, &m, 5000) == 1) {
+		if (m.hdr.type != IPC_CTL_REPLY || m.hdr.id != id)
+			continue;
+		struct ipc_ctl_reply rp;
+		memcpy(&rp, m.body, sizeof(rp));
+		status = rp.status;
+		break;
+	}
+	CHECK(status < 0);
+	CHECK_EQ_INT(do_register(&carol, "new1", "example.com", "x",
+	                 "sip:new1@10.0.0.4:5070", "", 600, "MD5"),
+	    401);
 }
 
 static void
@@ -873,8 +1112,11 @@ main(void)
 		TEST_RUN(test_cancel);
 		TEST_RUN(test_fork);
 		TEST_RUN(test_redirect);
+		TEST_RUN(test_hangup);
+		TEST_RUN(test_serial_fork_and_loop);
 		TEST_RUN(test_restart_keeps_registrations);
 		TEST_RUN(test_ctl_users);
+		TEST_RUN(test_users_import);
 	} else {
 		TEST_RUN(core_starts);
 	}
