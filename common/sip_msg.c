@@ -11,6 +11,31 @@
 
 #include "sip_msg.h"
 
+/* Local inline forms of slice_find/slice_trim: these run per parameter
+ * and per header on the hot path. */
+static inline int32_t
+find_ch(struct slice s, char c)
+{
+	const char *q = s.len > 0 ? memchr(s.p, c, s.len) : NULL;
+	return q == NULL ? -1 : (int32_t)(q - s.p);
+}
+
+static inline struct slice
+trim_ws(struct slice s)
+{
+	while (s.len > 0 &&
+	    (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r' ||
+	        s.p[0] == '\n')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 &&
+	    (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
+	        s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
+		s.len--;
+	return s;
+}
+
 static const char PH_UNTERM[] = "Unterminated quoted string";
 
 /* RFC 3261 token characters. */
@@ -198,7 +223,7 @@ list_next(struct slice *rest, struct slice *elem, struct sip_err *err)
 				i = (uint32_t)(gt - p);
 			}
 		}
-		*elem = slice_trim(slice_make(p, i));
+		*elem = trim_ws(slice_make(p, i));
 		*rest = i < len ? sl_from(*rest, i + 1) : sl_from(*rest, i);
 		if (elem->len > 0)
 			return 1;
@@ -210,7 +235,7 @@ list_next(struct slice *rest, struct slice *elem, struct sip_err *err)
 static int
 parse_status_line(struct sip_msg *m, struct slice line, struct sip_err *err)
 {
-	int32_t sp = slice_find(line, ' ');
+	int32_t sp = find_ch(line, ' ');
 	if (sp < 0)
 		return fail(err, SIP_E_BAD_REQUEST, "Bad status line");
 	m->version = slice_make(line.p, (uint32_t)sp);
@@ -265,7 +290,7 @@ parse_request_line(struct sip_msg *m, struct slice line, struct sip_err *err)
 static bool
 parse_u32_value(struct slice v, uint32_t *out)
 {
-	v = slice_trim(v);
+	v = trim_ws(v);
 	if (v.len > 10)
 		return false;
 	return slice_to_u32(v, UINT32_MAX, out);
@@ -363,7 +388,7 @@ sip_msg_parse(struct sip_msg *m, const char *buf, uint32_t len, struct arena *a,
 		struct sip_hdr *h = &m->hdrs[m->nhdrs];
 		h->id = sip_hdr_lookup(name);
 		h->name = name;
-		h->value = slice_trim(slice_make(buf + i + 1, e - i - 1));
+		h->value = trim_ws(slice_make(buf + i + 1, e - i - 1));
 		h->line_off = ls;
 		h->line_len = line_len;
 		if (m->first[h->id] < 0)
@@ -526,7 +551,7 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 	/* sent-by: host, then optional ":" port, with LWS around ':' */
 	uint32_t i = 0;
 	if (s.len > 0 && s.p[0] == '[') {
-		int32_t close = slice_find(s, ']');
+		int32_t close = find_ch(s, ']');
 		if (close < 0)
 			return fail(
 			    err, SIP_E_BAD_REQUEST, "Bad IPv6 reference");
@@ -572,7 +597,7 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 		return 0;
 	if (s.p[0] != ';')
 		return fail(err, SIP_E_BAD_REQUEST, bad);
-	v->params = slice_trim(sl_from(s, 1));
+	v->params = trim_ws(sl_from(s, 1));
 	/* One pass: check each name[=value] and pick the ones we use. */
 	struct slice rest = v->params;
 	bool seen_branch = false, seen_received = false;
@@ -720,7 +745,7 @@ sip_nameaddr_parse(
 {
 	static const char bad[] = "Bad name-addr";
 	memset(out, 0, sizeof *out);
-	struct slice s = slice_trim(text);
+	struct slice s = trim_ws(text);
 	out->raw = s;
 	if (s.len == 0)
 		return fail(err, SIP_E_BAD_REQUEST, bad);
@@ -753,7 +778,7 @@ sip_nameaddr_parse(
 					    "Bad display name");
 				i++;
 			}
-			out->display = slice_trim(slice_make(s.p, i));
+			out->display = trim_ws(slice_make(s.p, i));
 		}
 		/* s.p[i] == '<' */
 		const char *gt = memchr(s.p + i, '>', s.len - i);
@@ -780,7 +805,7 @@ sip_nameaddr_parse(
 	if (after.len > 0) {
 		if (after.p[0] != ';')
 			return fail(err, SIP_E_BAD_REQUEST, bad);
-		out->params = slice_trim(sl_from(after, 1));
+		out->params = trim_ws(sl_from(after, 1));
 		/* Quotes in parameter values must be closed. */
 		bool inq = false;
 		for (uint32_t k = 0; k < out->params.len; k++) {
@@ -995,7 +1020,7 @@ sip_msg_max_forwards(struct sip_msg *m, struct sip_err *err)
 static bool
 delta_seconds(struct slice s, int64_t *out)
 {
-	s = slice_trim(s);
+	s = trim_ws(s);
 	if (s.len == 0)
 		return false;
 	int64_t v = 0;
@@ -1048,10 +1073,10 @@ sip_msg_content_type(struct sip_msg *m)
 	if (h == NULL)
 		return SLICE_NULL;
 	struct slice v = h->value;
-	int32_t semi = slice_find(v, ';');
+	int32_t semi = find_ch(v, ';');
 	if (semi >= 0)
 		v.len = (uint32_t)semi;
-	return slice_trim(v);
+	return trim_ws(v);
 }
 
 struct slice
@@ -1128,12 +1153,12 @@ contact_parse_one(struct slice t, struct sip_contact *ct, struct sip_err *e)
 		    ? SLICE_NULL
 		    : slice_make(
 		          semi + 1, rest.len - (uint32_t)(semi + 1 - rest.p));
-		int32_t eq = slice_find(one, '=');
+		int32_t eq = find_ch(one, '=');
 		struct slice nm =
-		    slice_trim(eq < 0 ? one : slice_make(one.p, (uint32_t)eq));
+		    trim_ws(eq < 0 ? one : slice_make(one.p, (uint32_t)eq));
 		struct slice v = eq < 0
 		    ? SLICE_NULL
-		    : slice_trim(sl_from(one, (uint32_t)eq + 1));
+		    : trim_ws(sl_from(one, (uint32_t)eq + 1));
 		if (nm.len == 7 && !seen_exp &&
 		    slice_eq_nocase(nm, SLICE_LIT("expires"))) {
 			int64_t x;

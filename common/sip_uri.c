@@ -10,6 +10,31 @@
 #include "sip_msg.h"
 #include "sip_uri.h"
 
+/* Local inline forms of slice_find/slice_trim: these run per parameter
+ * and per header on the hot path. */
+static inline int32_t
+find_ch(struct slice s, char c)
+{
+	const char *q = s.len > 0 ? memchr(s.p, c, s.len) : NULL;
+	return q == NULL ? -1 : (int32_t)(q - s.p);
+}
+
+static inline struct slice
+trim_ws(struct slice s)
+{
+	while (s.len > 0 &&
+	    (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r' ||
+	        s.p[0] == '\n')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 &&
+	    (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
+	        s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
+		s.len--;
+	return s;
+}
+
 enum {
 	C_UNRES = 1 << 0, /* alphanum / mark */
 	C_USER = 1 << 1, /* user-unreserved */
@@ -126,7 +151,7 @@ sip_hostport_parse(
 		return false;
 	struct slice rest;
 	if (s.p[0] == '[') {
-		int32_t close = slice_find(s, ']');
+		int32_t close = find_ch(s, ']');
 		if (close < 0)
 			return false;
 		*host = slice_make(s.p + 1, (uint32_t)close - 1);
@@ -135,7 +160,7 @@ sip_hostport_parse(
 		*is_ipv6 = true;
 		rest = slice_make(s.p + close + 1, s.len - (uint32_t)close - 1);
 	} else {
-		int32_t colon = slice_find(s, ':');
+		int32_t colon = find_ch(s, ':');
 		if (colon < 0) {
 			*host = s;
 			rest = SLICE_NULL;
@@ -187,14 +212,14 @@ param_next(struct slice *rest, struct slice *name, struct slice *value,
 	struct slice one = slice_make(rest->p, i);
 	rest->p += i;
 	rest->len -= i;
-	int32_t eq = slice_find(one, '=');
+	int32_t eq = find_ch(one, '=');
 	if (eq < 0) {
-		*name = slice_trim(one);
+		*name = trim_ws(one);
 		*value = SLICE_NULL;
 		*has_value = false;
 	} else {
-		*name = slice_trim(slice_make(one.p, (uint32_t)eq));
-		*value = slice_trim(
+		*name = trim_ws(slice_make(one.p, (uint32_t)eq));
+		*value = trim_ws(
 		    slice_make(one.p + eq + 1, one.len - (uint32_t)eq - 1));
 		*has_value = true;
 	}
@@ -204,10 +229,10 @@ param_next(struct slice *rest, struct slice *name, struct slice *value,
 bool
 sip_param_find(struct slice params, const char *pname, struct slice *value)
 {
-	struct slice rest = params, n, v;
+	struct slice rest = params, n, v, want = slice_cstr(pname);
 	bool hv;
 	while (param_next(&rest, &n, &v, &hv)) {
-		if (slice_eq_cstr_nocase(n, pname)) {
+		if (n.len == want.len && slice_eq_nocase(n, want)) {
 			if (value != NULL)
 				*value = hv ? v : slice_make(n.p + n.len, 0);
 			return true;
@@ -260,7 +285,7 @@ parse_params(struct slice params, struct sip_uri *uri, struct sip_err *err)
 static int
 parse_tel(struct slice rest, struct sip_uri *uri, struct sip_err *err)
 {
-	int32_t semi = slice_find(rest, ';');
+	int32_t semi = find_ch(rest, ';');
 	struct slice num = semi < 0 ? rest : slice_make(rest.p, (uint32_t)semi);
 	if (num.len == 0)
 		return uri_fail(err, "Bad tel URI");
@@ -296,7 +321,7 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 		return parse_tel(
 		    slice_make(text.p + 4, text.len - 4), uri, err);
 	} else {
-		int32_t colon = slice_find(text, ':');
+		int32_t colon = find_ch(text, ':');
 		bool scheme_ok = colon > 0;
 		for (int32_t i = 0; scheme_ok && i < colon; i++) {
 			char c = text.p[i];
@@ -316,10 +341,10 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 		return uri_fail(err, "Bad URI");
 
 	/* userinfo: up to the first '@' ('@' in user must be escaped). */
-	int32_t at = slice_find(rest, '@');
+	int32_t at = find_ch(rest, '@');
 	if (at >= 0) {
 		struct slice ui = slice_make(rest.p, (uint32_t)at);
-		int32_t colon = slice_find(ui, ':');
+		int32_t colon = find_ch(ui, ':');
 		if (colon >= 0) {
 			uri->user = slice_make(ui.p, (uint32_t)colon);
 			uri->password = slice_make(
@@ -338,18 +363,19 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 	/* hostport ends at ';' or '?' (outside an IPv6 reference). */
 	uint32_t hp_end = 0;
 	if (rest.len > 0 && rest.p[0] == '[') {
-		int32_t close = slice_find(rest, ']');
+		int32_t close = find_ch(rest, ']');
 		if (close < 0)
 			return uri_fail(err, "Bad IPv6 reference");
 		hp_end = (uint32_t)close + 1;
 	}
-	while (
-	    hp_end < rest.len && rest.p[hp_end] != ';' && rest.p[hp_end] != '?')
-		hp_end++;
-	struct slice hp = slice_make(rest.p, hp_end);
 	uint32_t colons = 0;
-	for (uint32_t i = 0; i < hp.len; i++)
-		colons += hp.p[i] == ':';
+	for (; hp_end < rest.len; hp_end++) {
+		char c = rest.p[hp_end];
+		if (c == ';' || c == '?')
+			break;
+		colons += c == ':';
+	}
+	struct slice hp = slice_make(rest.p, hp_end);
 	/* RFC 5118 §4.2: an IPv6 address must be bracketed. */
 	if (colons > 1 && (hp.len == 0 || hp.p[0] != '['))
 		return uri_fail(err, "Bad IPv6 reference");
@@ -360,7 +386,7 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 	}
 	rest = slice_make(rest.p + hp_end, rest.len - hp_end);
 	if (rest.len > 0 && rest.p[0] == ';') {
-		int32_t q = slice_find(rest, '?');
+		int32_t q = find_ch(rest, '?');
 		uint32_t end = q < 0 ? rest.len : (uint32_t)q;
 		uri->params = slice_make(rest.p + 1, end - 1);
 		if (parse_params(uri->params, uri, err) < 0)
@@ -504,13 +530,13 @@ headers_cover(struct slice ha, struct slice hb)
 {
 	struct slice rest = ha;
 	while (rest.len > 0) {
-		int32_t amp = slice_find(rest, '&');
+		int32_t amp = find_ch(rest, '&');
 		struct slice one =
 		    amp < 0 ? rest : slice_make(rest.p, (uint32_t)amp);
 		rest = amp < 0 ? SLICE_NULL
 		               : slice_make(rest.p + amp + 1,
 		                     rest.len - (uint32_t)amp - 1);
-		int32_t eq = slice_find(one, '=');
+		int32_t eq = find_ch(one, '=');
 		struct slice n = eq < 0 ? one : slice_make(one.p, (uint32_t)eq);
 		struct slice v = eq < 0
 		    ? SLICE_NULL
@@ -518,13 +544,13 @@ headers_cover(struct slice ha, struct slice hb)
 		bool found = false;
 		struct slice r2 = hb;
 		while (r2.len > 0 && !found) {
-			int32_t a2 = slice_find(r2, '&');
+			int32_t a2 = find_ch(r2, '&');
 			struct slice o2 =
 			    a2 < 0 ? r2 : slice_make(r2.p, (uint32_t)a2);
 			r2 = a2 < 0 ? SLICE_NULL
 			            : slice_make(r2.p + a2 + 1,
 			                  r2.len - (uint32_t)a2 - 1);
-			int32_t e2 = slice_find(o2, '=');
+			int32_t e2 = find_ch(o2, '=');
 			struct slice n2 =
 			    e2 < 0 ? o2 : slice_make(o2.p, (uint32_t)e2);
 			struct slice v2 = e2 < 0
