@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callid.h"
 #include "dispatch_core.h"
 #include "hdrtext.h"
 #include "inbound.h"
@@ -104,6 +105,23 @@ response_dest(struct sip_msg *m, struct ipc_addr *dst)
 	return ipc_addr_parse(dst, host, port);
 }
 
+/* Whether the recipient of m must see a sealed Call-ID: everybody but
+ * the party that created it. */
+static bool
+hide_cid_for(struct edge *e, struct sip_msg *m)
+{
+	if (!e->conf.edge.topology.hide_call_id)
+		return false;
+	struct sip_err err;
+	struct slice cid;
+	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	const struct sip_nameaddr *from = sip_msg_from(m, &err);
+	if (to == NULL || from == NULL || sip_msg_call_id(m, &cid, &err) < 0)
+		return true;
+	struct slice rcpt = m->is_request ? to->tag : from->tag;
+	return !callid_is_creator(e->cids, cid, rcpt, edge_now(e));
+}
+
 int
 dispatch_core_sip_out(
     struct edge *e, const struct ipc_sip_out *so, const char *sip, uint32_t len)
@@ -139,6 +157,18 @@ dispatch_core_sip_out(
 		}
 		f.listener = l->idx;
 	}
+	if (m->is_request && f.transport != IPC_TP_UDP &&
+	    !stream_exists(e, f.conn_id, f.transport, &f.remote)) {
+		/* The UA's connection is gone: a UA on a reachable address
+		 * gets a new connection to its Request-URI (the Contact core
+		 * chose); behind NAT it cannot be reached (RFC 5626 §3). */
+		char host[64];
+		struct ipc_addr d;
+		if (m->ruri.host.len > 0 &&
+		    slice_copy_cstr(m->ruri.host, host, sizeof host) &&
+		    ipc_addr_parse(&d, host, sip_uri_port_or_default(&m->ruri)))
+			f.remote = d;
+	}
 	sdp_rw_outbound(e, m);
 	struct slice out = slice_make(sip, len);
 	if (e->conf.edge.topology.hide) {
@@ -151,7 +181,7 @@ dispatch_core_sip_out(
 			snprintf(v6, sizeof v6, "[%s]", l->host);
 			self.host = v6;
 		}
-		if (topo_hide(&t, m, &ed, &self) != 0) {
+		if (topo_hide(&t, m, &ed, &self, hide_cid_for(e, m)) != 0) {
 			log_ratelimited(&rl_out, LOG_LVL_WARN,
 			    "topology hiding failed; message dropped");
 			return -1;

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "callid.h"
 #include "ctl_rows.h"
 #include "edge.h"
 #include "listen.h"
@@ -110,6 +111,9 @@ edge_init(struct edge *e)
 	edge_apply_limits(e);
 	if (load_keys(e, &e->keys) != 0)
 		return -1;
+	e->cids = callid_new(200000);
+	if (e->cids == NULL)
+		return -1;
 	return sdp_rw_init(e);
 }
 
@@ -128,6 +132,7 @@ edge_free(struct edge *e)
 	htable_walk(&e->udp_flows, free_flow, e);
 	htable_free(&e->udp_flows);
 	sdp_rw_free(e);
+	callid_free(e->cids);
 	rate_free(e->rate);
 	ban_free(e->ban);
 	token_keys_clear(&e->keys);
@@ -207,6 +212,7 @@ edge_housekeeping(struct edge *e)
 	    (uint64_t)e->conf.edge.nat.flow_timeout_s * 1000, true};
 	htable_walk(&e->udp_flows, flow_cb, &w);
 	rate_expire(e->rate, now, 600 * 1000);
+	callid_expire(e->cids, now, 12ull * 3600 * 1000);
 	sdp_rw_housekeeping(e);
 }
 

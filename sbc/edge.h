@@ -75,6 +75,7 @@ struct edge {
 	struct rate *rate;
 	struct ban *ban;
 	struct token_keys keys;
+	struct callid_tab *cids; /* Call-ID creators (hide_call_id) */
 
 	/* stream connections: by id and by remote address + transport */
 	struct htable conns_by_id;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "callid.h"
 #include "hdrtext.h"
 #include "inbound.h"
 #include "ipc.h"
@@ -144,6 +145,39 @@ count_method(struct edge *e, const struct sip_msg *m)
 		e->st.sip_in_register++;
 }
 
+/* Applies the per-source and global limits to a request. false = done
+ * with it (dropped, banned, or answered 503). */
+static bool
+rate_pass(struct edge *e, const struct ipc_flow *flow, struct sip_msg *m,
+    const struct ipc_addr *src, bool has_method, uint64_t now)
+{
+	const struct pc_edge_conf *ec = &e->conf.edge;
+	enum rate_class c =
+	    has_method ? rate_class_of_method(m->method) : RATE_C_OTHER;
+	switch (rate_check(e->rate, src, c, now)) {
+	case RATE_PASS:
+		return true;
+	case RATE_DROP:
+		e->st.drops_ratelimit++;
+		return false;
+	case RATE_FLOOD:
+		e->st.drops_ratelimit++;
+		inbound_ban(e, src, "flood");
+		return false;
+	case RATE_GLOBAL:
+		e->st.drops_global++;
+		if (has_method && m->is_request && m->method != SIP_M_ACK) {
+			char extra[64];
+			snprintf(extra, sizeof extra, "Retry-After: %u\r\n",
+			    ec->limits.retry_after_s);
+			inbound_reply(
+			    e, flow, m, 503, "Service Unavailable", extra);
+		}
+		return false;
+	}
+	return false;
+}
+
 void
 inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
     const struct ipc_addr *src, const char *buf, uint32_t len)
@@ -169,6 +203,13 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 
 	struct sip_err perr = {0};
 	int rc = sip_msg_parse(&msg, buf, len, &arena, &perr);
+	/* Limits come before the judgement of content, so a flood of
+	 * malformed requests costs no more than a flood of good ones. A
+	 * message whose start line did not parse counts as "other". */
+	bool is_response = rc == 0 ? !msg.is_request : msg.status != 0;
+	if (!is_response &&
+	    !rate_pass(e, &flow, &msg, src, rc == 0 || msg.is_request, now))
+		return;
 	struct sanity_result sr;
 	sanity_check(&msg, rc, &perr, ec->scanners, ec->nscanners,
 	    ec->limits.max_message_size, &sr);
@@ -190,33 +231,8 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 		return;
 	}
 	count_method(e, &msg);
-
-	if (msg.is_request) {
-		enum rate_verdict rv = rate_check(
-		    e->rate, src, rate_class_of_method(msg.method), now);
-		switch (rv) {
-		case RATE_PASS:
-			break;
-		case RATE_DROP:
-			e->st.drops_ratelimit++;
-			return;
-		case RATE_FLOOD:
-			e->st.drops_ratelimit++;
-			inbound_ban(e, src, "flood");
-			return;
-		case RATE_GLOBAL:
-			e->st.drops_global++;
-			if (msg.method != SIP_M_ACK) {
-				char extra[64];
-				snprintf(extra, sizeof extra,
-				    "Retry-After: %u\r\n",
-				    ec->limits.retry_after_s);
-				inbound_reply(e, &flow, &msg, 503,
-				    "Service Unavailable", extra);
-			}
-			return;
-		}
-	}
+	if (conn == NULL)
+		edge_udp_flow_seen(e, l, src);
 	if (e->core == NULL) {
 		if (msg.is_request && msg.method != SIP_M_ACK) {
 			e->st.core_down_503++;
@@ -233,9 +249,10 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 		e->st.bad_dropped++;
 		return;
 	}
+	struct slice cid = SLICE_NULL;
 	if (ec->topology.hide) {
 		struct topo t = {&e->keys, is_local_cb, e};
-		if (topo_restore(&t, &msg, &ed) < 0) {
+		if (topo_restore(&t, &msg, &ed, &cid) < 0) {
 			e->st.topo_bad_tokens++;
 			log_ratelimited(&rl_bad, LOG_LVL_INFO,
 			    "dropped a message with a damaged token");
@@ -253,6 +270,15 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 	}
 	uint32_t flags =
 	    rate_is_trusted(e->rate, src, now) ? IPC_SIPF_TRUSTED_SRC : 0;
+	struct sip_err terr;
+	const struct sip_nameaddr *to = sip_msg_to(&msg, &terr);
+	const struct sip_nameaddr *from = sip_msg_from(&msg, &terr);
+	if (cid.len == 0)
+		sip_msg_call_id(&msg, &cid, &terr);
+	/* A request opening a dialog or transaction: its sender made the
+	 * Call-ID (hide_call_id shows it the real one). */
+	if (msg.is_request && to != NULL && to->tag.len == 0 && from != NULL)
+		callid_note(e->cids, cid, from->tag, now);
 	/* Media anchoring may hold the message until the relay answers. */
-	sdp_rw_inbound(e, &flow, flags, &msg, &ed, behind);
+	sdp_rw_inbound(e, &flow, flags, &msg, &ed, behind, cid);
 }

@@ -269,11 +269,10 @@ send_rendered(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
 
 /* Tracks deletes for messages in either direction. */
 static void
-observe(struct edge *e, struct sip_msg *m)
+observe(struct edge *e, struct sip_msg *m, struct slice cid)
 {
-	struct slice cid;
 	struct sip_err err;
-	if (sip_msg_call_id(m, &cid, &err) < 0)
+	if (cid.len == 0 && sip_msg_call_id(m, &cid, &err) < 0)
 		return;
 	char c[256];
 	slice_to(cid, c, sizeof c);
@@ -299,23 +298,22 @@ observe(struct edge *e, struct sip_msg *m)
 void
 sdp_rw_outbound(struct edge *e, struct sip_msg *m)
 {
-	observe(e, m);
+	observe(e, m, SLICE_NULL);
 }
 
 void
 sdp_rw_inbound(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
-    struct sip_msg *m, struct sip_edit *ed, bool behind)
+    struct sip_msg *m, struct sip_edit *ed, bool behind, struct slice cid)
 {
 	const struct pc_edge_media *mc = &e->conf.edge.media_anchor;
-	observe(e, m);
+	observe(e, m, cid);
 	if (!mc->enabled || !has_sdp(m)) {
 		send_rendered(e, flow, flags, ed);
 		return;
 	}
 	struct sip_err err;
 	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
-	struct slice cid;
-	if (cs == NULL || sip_msg_call_id(m, &cid, &err) < 0)
+	if (cs == NULL || (cid.len == 0 && sip_msg_call_id(m, &cid, &err) < 0))
 		return;
 	if (!m->is_request && (m->status < 180 || m->status >= 300)) {
 		send_rendered(e, flow, flags, ed); /* no SDP use */

@@ -28,9 +28,10 @@ int sdp_rw_streams(
 int sdp_rw_apply(const struct sdp *s, const struct ipc_media_reply *rep,
     bool drop_candidates, struct sdp_rewrite *rw, struct arena *a);
 
-/* The inbound path's last step: anchors if needed, then SIP_IN. */
+/* The inbound path's last step: anchors if needed, then SIP_IN. call_id
+ * is the real Call-ID (topology hiding undone; empty = read it). */
 void sdp_rw_inbound(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
-    struct sip_msg *m, struct sip_edit *ed, bool behind);
+    struct sip_msg *m, struct sip_edit *ed, bool behind, struct slice call_id);
 /* Messages core sends out: media deletes on BYE/CANCEL/failure. */
 void sdp_rw_outbound(struct edge *e, struct sip_msg *m);
 /* Relay messages: MEDIA_REPLY, MEDIA_TIMEOUT. */

@@ -598,6 +598,16 @@ connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote)
 	return c;
 }
 
+bool
+stream_exists(
+    struct edge *e, uint32_t conn_id, uint8_t tp, const struct ipc_addr *remote)
+{
+	struct conn *c = conn_id != 0 ? find_by_id(e, conn_id) : NULL;
+	if (c != NULL && !c->closing)
+		return true;
+	return find_by_peer(e, tp, remote) != NULL;
+}
+
 int
 stream_send(struct edge *e, uint32_t conn_id, uint8_t tp, struct listener *l,
     const struct ipc_addr *remote, const void *buf, uint32_t len)

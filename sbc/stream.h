@@ -25,6 +25,9 @@ void stream_on_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 int stream_send(struct edge *e, uint32_t conn_id, uint8_t tp,
     struct listener *l, const struct ipc_addr *remote, const void *buf,
     uint32_t len);
+/* Whether a connection can carry a message to that flow now. */
+bool stream_exists(struct edge *e, uint32_t conn_id, uint8_t tp,
+    const struct ipc_addr *remote);
 /* The connection a message came on: id, TLS peer identity. */
 uint32_t stream_conn_id(const struct conn *c);
 const char *stream_tls_peer(const struct conn *c);

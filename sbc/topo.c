@@ -5,6 +5,7 @@
  *                          '\n'-separated; 'B' (made in a response) means
  *                          the UAC will send them back reversed as Route
  *   'C' (Contact user):    the hidden party's Contact URI
+ *   'I' (Call-ID "pci-"):  the Call-ID, when hide_call_id is on
  * A Via keeps core's branch, so a CANCEL core sends matches its INVITE at
  * the far UA (RFC 3261 §9.1) although the tokens differ.
  */
@@ -187,11 +188,54 @@ hide_contact(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 	return 0;
 }
 
+static int
+hide_call_id(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
+{
+	int i = m->first[SIP_HDR_CALL_ID];
+	if (i < 0)
+		return -1;
+	struct slice cid = m->hdrs[i].value;
+	struct slice tok = seal(t, m->arena, 'I', cid);
+	if (tok.p == NULL)
+		return -1;
+	char *v =
+	    arena_printf(m->arena, TOPO_CID_PREFIX "%.*s", (int)tok.len, tok.p);
+	if (v == NULL || sip_edit_replace(ed, (uint16_t)i, slice_cstr(v)) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+restore_call_id(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
+    struct slice *call_id)
+{
+	int i = m->first[SIP_HDR_CALL_ID];
+	if (i < 0)
+		return 0;
+	struct slice v = m->hdrs[i].value;
+	if (call_id != NULL)
+		*call_id = v;
+	size_t pl = strlen(TOPO_CID_PREFIX);
+	if (v.len <= pl || memcmp(v.p, TOPO_CID_PREFIX, pl) != 0)
+		return 0;
+	struct slice pt = open_tok(
+	    t, m->arena, 'I', slice_make(v.p + pl, v.len - (uint32_t)pl));
+	if (pt.p == NULL)
+		return 0; /* a UA's own Call-ID that happens to look like ours */
+	if (sip_edit_replace(ed, (uint16_t)i, pt) != 0)
+		return -1;
+	if (call_id != NULL)
+		*call_id = pt;
+	return 1;
+}
+
 int
 topo_hide(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
-    const struct topo_self *self)
+    const struct topo_self *self, bool hide_cid)
 {
 	struct sip_err err;
+	if (hide_cid && hide_call_id(t, m, ed) != 0)
+		return -1;
 	if (m->is_request) {
 		if (hide_vias(t, m, ed, self) != 0 ||
 		    hide_rr(t, m, ed, self, 'F') != 0)
@@ -311,9 +355,15 @@ restore_via(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 }
 
 int
-topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
+topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
+    struct slice *call_id)
 {
 	int opened = 0, n;
+	if (call_id != NULL)
+		*call_id = SLICE_NULL;
+	if ((n = restore_call_id(t, m, ed, call_id)) < 0)
+		return -1;
+	opened += n;
 	if (m->is_request) {
 		const struct sip_uri *u = &m->ruri;
 		if (u->scheme != 0 && u->user.len >= TOKEN_TEXT_LEN(0) &&

@@ -32,12 +32,18 @@ struct topo_self {
 	uint8_t transport; /* enum ipc_transport */
 };
 
-/* Hides what m would reveal to the outside party it is sent to.
+/* Hides what m would reveal to the outside party it is sent to; with
+ * hide_call_id the Call-ID too (the caller decides: not to its creator).
  * Returns 0, or -1 if a token could not be made (drop the message). */
 int topo_hide(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
-    const struct topo_self *self);
-/* Puts back what tokens in m hide. Returns the number of tokens opened,
+    const struct topo_self *self, bool hide_call_id);
+/* Prefix of a hidden Call-ID ("pci-" + token). */
+#define TOPO_CID_PREFIX "pci-"
+
+/* Puts back what tokens in m hide; *call_id (if not NULL) is set to the
+ * real Call-ID (restored, or as received). Returns the number of tokens opened,
  * or -1 when a token of ours was forged or damaged (drop the message). */
-int topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed);
+int topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
+    struct slice *call_id);
 
 #endif

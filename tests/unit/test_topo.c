@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "arena.h"
+#include "callid.h"
+#include "hash.h"
 #include "sip_edit.h"
 #include "sip_msg.h"
 #include "tap.h"
@@ -11,6 +13,7 @@
 
 static struct token_keys keys;
 static struct arena ar;
+static bool hide_cid;
 
 static bool
 is_local(void *arg, struct slice host, uint16_t port)
@@ -36,7 +39,8 @@ apply(const char *text, bool hide, int *rc)
 	}
 	struct sip_edit ed;
 	sip_edit_init(&ed, m, &ar);
-	*rc = hide ? topo_hide(&T, m, &ed, &SELF) : topo_restore(&T, m, &ed);
+	*rc = hide ? topo_hide(&T, m, &ed, &SELF, hide_cid)
+	           : topo_restore(&T, m, &ed, NULL);
 	if (*rc < 0)
 		return "";
 	struct slice out = sip_edit_render(&ed);
@@ -221,9 +225,66 @@ test_tampered_dropped(void)
 	CHECK_STR(in, reg);
 }
 
+static void
+test_call_id(void)
+{
+	int rc;
+	hide_cid = true;
+	const char *out = apply(invite, true, &rc);
+	const char *again = apply(invite, true, &rc);
+	hide_cid = false;
+	CHECK_EQ_INT(rc, 0);
+	char cid[1024];
+	snprintf(cid, sizeof cid, "%s", hdr(out, "Call-ID"));
+	CHECK(strncmp(cid, TOPO_CID_PREFIX, 4) == 0);
+	CHECK(strstr(out, "10.0.0.2") == NULL);
+	/* The same Call-ID always hides the same way (one dialog). */
+	CHECK_STR(hdr(again, "Call-ID"), cid);
+	char bye[4096];
+	snprintf(bye, sizeof bye,
+	    "BYE sip:alice@203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP "
+	    "198.51.100.7;branch=z9hG4bKb9\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:bob@example.com>;tag=b1\r\n"
+	    "To: <sip:alice@example.com>;tag=a1\r\nCall-ID: %s\r\n"
+	    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+	    cid);
+	const char *in = apply(bye, false, &rc);
+	CHECK_EQ_INT(rc, 1);
+	CHECK_STR(hdr(in, "Call-ID"), "c1@10.0.0.2");
+	/* A UA's own Call-ID that merely starts like ours is left alone. */
+	snprintf(bye, sizeof bye,
+	    "BYE sip:alice@203.0.113.1 SIP/2.0\r\nVia: SIP/2.0/UDP "
+	    "198.51.100.7;branch=z9hG4bKb9\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:bob@example.com>;tag=b1\r\n"
+	    "To: <sip:alice@example.com>;tag=a1\r\nCall-ID: pci-xyz\r\n"
+	    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+	in = apply(bye, false, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_STR(hdr(in, "Call-ID"), "pci-xyz");
+}
+
+static void
+test_callid_table(void)
+{
+	struct callid_tab *t = callid_new(2);
+	callid_note(t, SLICE_LIT("c1"), SLICE_LIT("a1"), 0);
+	callid_note(t, SLICE_LIT("c1"), SLICE_LIT("b1"), 1); /* first wins */
+	CHECK(callid_is_creator(t, SLICE_LIT("c1"), SLICE_LIT("a1"), 2));
+	CHECK(!callid_is_creator(t, SLICE_LIT("c1"), SLICE_LIT("b1"), 2));
+	CHECK(!callid_is_creator(t, SLICE_LIT("c2"), SLICE_LIT("a1"), 2));
+	callid_note(t, SLICE_LIT("c2"), SLICE_LIT("x"), 3);
+	callid_note(t, SLICE_LIT("c3"), SLICE_LIT("y"), 4); /* evicts c1 */
+	CHECK_EQ_INT(callid_count(t), 2);
+	CHECK(!callid_is_creator(t, SLICE_LIT("c1"), SLICE_LIT("a1"), 5));
+	callid_expire(t, 100000, 1000);
+	CHECK_EQ_INT(callid_count(t), 0);
+	callid_free(t);
+}
+
 int
 main(void)
 {
+	hash_seed_random();
 	uint8_t k[TOKEN_KEY_LEN] = {1, 2, 3};
 	token_keys_add(&keys, k);
 	arena_init(&ar, 64 * 1024, 16 * 1024 * 1024);
@@ -231,6 +292,8 @@ main(void)
 	TEST_RUN(test_dialog_round_trip);
 	TEST_RUN(test_response_rr_reversed);
 	TEST_RUN(test_tampered_dropped);
+	TEST_RUN(test_call_id);
+	TEST_RUN(test_callid_table);
 	arena_free(&ar);
 	return tap_done();
 }

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# portcullis-edge with the real portcullis-core and portcullis-relay in a
+# namespace (sbc), driven by sipp from UA namespaces: alice and bob on
+# their own links, carol behind a NAT namespace (masquerade), an attacker
+# and a sender of malformed messages. Proves: 503 + Retry-After while core
+# is down and reconnection; REGISTER through edge and core (UDP and TCP);
+# calls with SDP anchored on the relay, answered and hung up by the callee;
+# topology hiding (what each party captures names neither the other party
+# nor anything inside); a NATed UA reachable for an incoming call; a
+# REGISTER flood banned while calls from others keep working; a burst of
+# malformed INVITEs (UDP and TCP) answered while the edge keeps serving;
+# ctl stats/flows.list/bans.list.
+. "$(dirname "$0")/lib.sh"
+it_begin
+
+B=$IT_BUILD
+T=$IT_TMP
+D=$(cd "$(dirname "$0")" && pwd)/edge
+EDGE=$B/sbc/portcullis-edge
+CORE=$B/core/portcullis-core
+RELAY=$B/relay/portcullis-relay
+RELAYCTL=$B/tests/tools/relayctl
+for f in "$EDGE" "$CORE" "$RELAY" "$RELAYCTL"; do
+	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
+done
+
+P=10.93
+SBC=$P.0.1
+ns_add sbc
+for n in alice bob att mal nat carol; do ns_add "$n"; done
+ns_link alice $P.1.2/24 sbc $P.1.1/24
+ns_link bob $P.2.2/24 sbc $P.2.1/24
+ns_link att $P.3.2/24 sbc $P.3.1/24
+ns_link nat $P.4.2/24 sbc $P.4.1/24
+NAT_OUT=$IT_LAST_IFA
+ns_link mal $P.5.2/24 sbc $P.5.1/24
+ns_link carol 192.168.93.2/24 nat 192.168.93.1/24
+in_ns sbc ip addr add $SBC/32 dev lo
+for n in alice:1 bob:2 att:3 nat:4 mal:5; do
+	ns_route "${n%%:*}" "$P.${n##*:}.1"
+done
+ns_route carol 192.168.93.1
+ns_forwarding nat
+ns_masquerade nat "$NAT_OUT"
+
+mkdir -p "$T/run" "$T/state"
+cat >"$T/pc.json" <<J
+{"domains": ["example.test"],
+ "listen": [{"transport": "udp", "address": "$SBC", "port": 5060},
+            {"transport": "tcp", "address": "$SBC", "port": 5060}],
+ "runtime_dir": "$T/run", "state_dir": "$T/state", "log_level": "info",
+ "media": {"address": "$SBC", "ports": [31000, 31999], "kernel": "auto"},
+ "auth": {"realm": "example.test", "algorithms": ["MD5"]},
+ "users": [{"user": "alice", "domain": "example.test", "password": "a-secret-1"},
+           {"user": "bob", "domain": "example.test", "password": "b-secret-2"},
+           {"user": "carol", "domain": "example.test", "password": "c-secret-3"}],
+ "limits": {"register_rate": 5, "register_burst": 20, "flood_drops": 40,
+            "flood_window_s": 10, "invite_rate": 2000, "invite_burst": 20000,
+            "other_rate": 2000, "other_burst": 20000},
+ "topology": {"hide": true, "hide_call_id": true}}
+J
+
+SIPP_COMMON="-nostdin -timeout 20s -timeout_error -trace_err"
+# sipp_in NS LOG ARGS...: one sipp run in a namespace (foreground).
+sipp_in() {
+	local n=$1 log=$2
+	shift 2
+	in_ns "$n" timeout 40 sipp $SIPP_COMMON -error_file "$T/$log.err" "$@" \
+		>"$T/$log.out" 2>&1
+}
+register() { # register NS USER PASS IP PORT TRANSPORT(u1|t1)
+	sipp_in "$1" "reg-$2-$6" -sf "$D/reg.xml" -i "$4" -p "$5" -t "$6" \
+		-s "$2" -au "$2" -ap "$3" -m 1 "$SBC:5060"
+}
+options() { # options NS IP PORT WANT [UA]
+	sed -e "s/@WANT@/$4/" -e "s/@UA@/${5:-edge-it}/" "$D/options.xml" \
+		>"$T/options-$3.xml"
+	sipp_in "$1" "opt-$3" -sf "$T/options-$3.xml" -i "$2" -p "$3" \
+		-m 1 -recv_timeout 3000 \
+		-trace_msg -message_file "$T/opt-$3.msg" "$SBC:5060"
+}
+edge_ctl() { in_ns sbc "$RELAYCTL" ctl "$T/edge-ctl.sock" "$@"; }
+
+# --- edge alone: core is down ---
+bg sbc edge "$RELAYCTL" supervise "$T/edge-ctl.sock" -- "$EDGE" -c "$T/pc.json"
+edge_ready() { grep -q "ready:" "$T/edge.log"; }
+tap "edge starts and binds its listeners" wait_until 10 edge_ready
+tap "core down: edge answers 503 itself" options alice $P.1.2 5090 503
+tap "the 503 carries Retry-After" grep -q "^Retry-After: 5" "$T/opt-5090.msg"
+
+# --- core and relay start; edge connects by itself ---
+bg sbc core "$CORE" -c "$T/pc.json"
+bg sbc relay "$RELAY" -c "$T/pc.json"
+core_up() { grep -q "connected to core" "$T/edge.log"; }
+relay_up() { grep -q "connected to relay" "$T/edge.log"; }
+tap "edge reconnects to core by itself" wait_until 15 core_up
+tap "edge connects to relay" wait_until 15 relay_up
+not503() { options alice $P.1.2 5091 200; }
+tap "OPTIONS is answered by core through the edge" wait_until 10 not503
+
+# --- captures of what each outside party receives ---
+capture() { # capture NS
+	bg "$1" "cap-$1" tcpdump -i any -U -n -s 0 -w "$T/$1.pcap" udp or tcp
+	eval "CAP_$1=$IT_LAST_PID"
+}
+capture alice
+capture bob
+capture carol
+cap_ready() { [ -s "$T/alice.pcap" ] && [ -s "$T/bob.pcap" ] && [ -s "$T/carol.pcap" ]; }
+wait_until 10 cap_ready
+
+# --- REGISTER and a call, UDP ---
+tap "alice registers over UDP" register alice alice a-secret-1 $P.1.2 5062 u1
+tap "bob registers over UDP" register bob bob b-secret-2 $P.2.2 5062 u1
+# uas NS NAME IP PORT TRANSPORT: the callee, in the background.
+uas() {
+	bg "$1" "uas-$2" sh -c "timeout 60 sipp $SIPP_COMMON -sf '$D/uas.xml' \
+		-i $3 -p $4 -t $5 -mi $3 -mp 6000 -s $2 -m 1 \
+		-trace_msg -message_file '$T/uas-$2.msg' \
+		-error_file '$T/uas-$2.err'; echo \$? >'$T/uas-$2.rc'"
+}
+uas_ok() { [ "$(cat "$T/uas-$1.rc" 2>/dev/null)" = 0 ]; }
+call() { # call NS IP PORT TRANSPORT CALLEE LOG
+	printf 'SEQUENTIAL\n%s;\n' "$5" >"$T/callee-$5.csv"
+	sipp_in "$1" "$6" -sf "$D/uac.xml" -i "$2" -p "$3" -t "$4" -mi "$2" \
+		-mp 6100 -s "$6" -inf "$T/callee-$5.csv" -m 1 \
+		-trace_msg -message_file "$T/$6.msg" "$SBC:5060"
+}
+uas bob bob $P.2.2 5062 u1
+sleep_poll() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
+wait_until 5 sleep_poll
+tap "alice calls bob (UDP): 180/200 with SDP, ACK, callee's BYE" call alice $P.1.2 5064 u1 bob call1
+tap "bob's side of the call completed" wait_until 20 uas_ok bob
+
+# Media was anchored: the SDP each side got names the relay.
+sdp_has_relay() { grep -q "^c=IN IP4 $SBC" "$1"; }
+tap "alice got the relay's address in bob's SDP" sdp_has_relay "$T/call1.msg"
+tap "bob got the relay's address in alice's SDP" sdp_has_relay "$T/uas-bob.msg"
+
+# --- what each outside party received names no one else ---
+stop_captures() {
+	kill -INT "$CAP_alice" "$CAP_bob" "$CAP_carol" 2>/dev/null
+	local i=0
+	while kill -0 "$CAP_alice" 2>/dev/null || kill -0 "$CAP_bob" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
+	done
+}
+# payload_lacks PCAP ADDR...: no packet payload names any ADDR (the IP
+# headers are binary, so a text search finds only what SIP/SDP carry).
+payload_lacks() {
+	local pcap=$1 a
+	shift
+	[ -s "$pcap" ] || { echo "no capture $pcap"; return 1; }
+	for a in "$@"; do
+		if strings -n 6 "$pcap" | grep -F -- "$a"; then
+			echo "found $a in $pcap"
+			return 1
+		fi
+	done
+}
+payload_has() { strings -n 6 "$1" | grep -q -F -- "$2"; }
+
+# --- TCP: bob registers and answers over TCP, alice calls over TCP ---
+tap "bob registers over TCP" register bob bob b-secret-2 $P.2.2 5066 t1
+uas bob bobtcp $P.2.2 5066 t1
+bob_tcp_listening() { [ -n "$(in_ns bob ss -ltn 'sport = :5066' | tail -n +2)" ]; }
+wait_until 5 bob_tcp_listening
+rm -f "$T/uas-bobtcp.rc"
+tap "alice calls bob over TCP (connection reuse / new connection)" call alice $P.1.2 5068 t1 bob call2
+tap "bob's TCP side of the call completed" wait_until 20 uas_ok bobtcp
+
+# --- NAT: carol registers from behind a masquerading router ---
+tap "carol registers from behind NAT" register carol carol c-secret-3 192.168.93.2 5062 u1
+uas carol carol 192.168.93.2 5062 u1
+carol_listening() { [ -n "$(in_ns carol ss -lun 'sport = :5062' | tail -n +2)" ]; }
+wait_until 5 carol_listening
+tap "alice calls carol (behind NAT): the INVITE reaches her" call alice $P.1.2 5070 u1 carol call3
+tap "carol's side of the call completed" wait_until 20 uas_ok carol
+
+stop_captures
+tap "bob saw nothing of alice or carol" payload_lacks "$T/bob.pcap" $P.1.2 192.168.93.2 $P.4.2
+tap "alice saw nothing of bob or carol" payload_lacks "$T/alice.pcap" $P.2.2 192.168.93.2 $P.4.2
+tap "carol saw nothing of alice" payload_lacks "$T/carol.pcap" $P.1.2 $P.2.2
+tap "captures did see the calls (the check is not vacuous)" sh -c \
+	"strings -n 6 '$T/bob.pcap' | grep -q 'INVITE sip:bob' && strings -n 6 '$T/bob.pcap' | grep -q 'c=IN IP4 $SBC'"
