@@ -16,6 +16,9 @@
 #include "proxy.h"
 
 #define FLUSH_MS 500 /* bindings reach the disk at most ~1 s behind */
+/* Rows per flush transaction: ~50 ms of SQLite work, so a registration
+ * storm does not stall SIP processing; the rest follows at once. */
+#define FLUSH_BATCH 8000
 #define EXPIRE_MS 5000
 
 int64_t
@@ -29,15 +32,18 @@ void
 core_flush(struct core *c)
 {
 	if (c->store != NULL && c->loc != NULL &&
-	    store_loc_flush(c->store, c->loc) < 0)
+	    store_loc_flush(c->store, c->loc, 0) < 0)
 		c->st.store_flush_errors++;
 }
 
 static void
 flush_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
-	core_flush(arg);
-	ev_timer_start(loop, t, FLUSH_MS);
+	struct core *c = arg;
+
+	if (store_loc_flush(c->store, c->loc, FLUSH_BATCH) < 0)
+		c->st.store_flush_errors++;
+	ev_timer_start(loop, t, loc_dirty_count(c->loc) > 0 ? 1 : FLUSH_MS);
 }
 
 static void

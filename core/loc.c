@@ -341,17 +341,21 @@ loc_walk(struct loc *l, loc_walk_cb cb, void *arg)
 }
 
 int
-loc_flush(struct loc *l, loc_flush_cb cb, void *arg)
+loc_flush(struct loc *l, size_t max, loc_flush_cb cb, void *arg)
 {
-	for (struct loc_binding *b = l->dirty_head; b != NULL;
-	     b = b->dirty_next) {
+	size_t n = 0;
+	struct loc_binding *b;
+
+	for (b = l->dirty_head; b != NULL && (max == 0 || n < max);
+	     b = b->dirty_next, n++) {
 		if (b->flags & LOC_F_RETIRED)
 			continue;
 		if (cb(b, (b->flags & LOC_F_DELETED) != 0, arg) < 0)
 			return -1;
 	}
-	struct loc_binding *b = l->dirty_head;
-	while (b != NULL) {
+	struct loc_binding *stop = b;
+	b = l->dirty_head;
+	while (b != stop) {
 		struct loc_binding *next = b->dirty_next;
 		if (b->flags & (LOC_F_DELETED | LOC_F_RETIRED)) {
 			free(b);
@@ -361,9 +365,10 @@ loc_flush(struct loc *l, loc_flush_cb cb, void *arg)
 		}
 		b = next;
 	}
-	l->dirty_head = NULL;
-	l->dirty_tail = &l->dirty_head;
-	l->ndirty = 0;
+	l->dirty_head = stop;
+	if (stop == NULL)
+		l->dirty_tail = &l->dirty_head;
+	l->ndirty -= n;
 	return 0;
 }
 

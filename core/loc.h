@@ -105,14 +105,14 @@ typedef int (*loc_walk_cb)(struct loc_binding *b, void *arg);
 void loc_walk(struct loc *l, loc_walk_cb cb, void *arg);
 
 /*
- * Write-behind: hands every dirty binding to cb (is_deleted says whether
- * to delete its row or write it); if cb returns 0 for all, the list is
- * cleared and retired bindings freed. On -1 the list is kept for the next
- * try and -1 returned.
+ * Write-behind: hands the first max dirty bindings (0 = all) to cb, oldest
+ * change first (is_deleted says whether to delete its row or write it);
+ * if cb returns 0 for all, they leave the list and retired bindings are
+ * freed. On -1 the list is kept for the next try and -1 returned.
  */
 typedef int (*loc_flush_cb)(
     const struct loc_binding *b, bool is_deleted, void *arg);
-int loc_flush(struct loc *l, loc_flush_cb cb, void *arg);
+int loc_flush(struct loc *l, size_t max, loc_flush_cb cb, void *arg);
 
 void loc_flow_from_ipc(struct loc_flow *lf, const struct ipc_flow *f);
 void loc_flow_to_ipc(struct ipc_flow *f, const struct loc_flow *lf);

@@ -112,7 +112,8 @@ px_authenticate(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		bool ok = fl >= 0 && strcmp(fu, u.user) == 0 &&
 		    slice_eq_nocase(from->uri.host, id->host);
 		if (is_register)
-			ok = tl >= 0 && strcmp(tu, u.user) == 0;
+			ok = fl >= 0 && strcmp(fu, u.user) == 0 && tl >= 0 &&
+			    strcmp(tu, u.user) == 0;
 		if (!ok) {
 			px_send_response(c, stx, flow, m, 403,
 			    "Forbidden - Identity Mismatch", NULL);

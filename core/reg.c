@@ -211,6 +211,8 @@ reg_format_contacts(
 	for (int i = 0; i < n; i++) {
 		const struct loc_binding *b = v[i];
 		int64_t left = b->expires_at - now;
+		if (left <= 0)
+			continue; /* expired, waiting for the expiry timer */
 		int w = snprintf(buf + off, cap - off,
 		    "Contact: <%s>;expires=%lld", loc_str(b, LOC_S_CONTACT),
 		    (long long)(left > 0 ? left : 0));

@@ -397,13 +397,13 @@ flush_one(const struct loc_binding *b, bool is_deleted, void *arg)
 }
 
 int
-store_loc_flush(struct store *s, struct loc *l)
+store_loc_flush(struct store *s, struct loc *l, size_t max)
 {
 	if (loc_dirty_count(l) == 0)
 		return 0;
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	if (loc_flush(l, flush_one, s) < 0) {
+	if (loc_flush(l, max, flush_one, s) < 0) {
 		exec(s, "ROLLBACK");
 		return -1;
 	}

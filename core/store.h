@@ -57,9 +57,9 @@ void store_rollback(struct store *s);
 int store_meta_get(struct store *s, const char *key, char *buf, size_t cap);
 int store_meta_set(struct store *s, const char *key, const char *val);
 
-/* Writes every dirty binding of l in one transaction. 0 or -1 (the
- * bindings stay dirty for the next try). */
-int store_loc_flush(struct store *s, struct loc *l);
+/* Writes the first max dirty bindings of l (0 = all) in one transaction.
+ * 0 or -1 (the bindings stay dirty for the next try). */
+int store_loc_flush(struct store *s, struct loc *l, size_t max);
 /* Loads the stored bindings that have not expired at now into l; returns
  * how many, or -1. Expired rows are deleted. */
 long store_loc_load(struct store *s, struct loc *l, int64_t now);

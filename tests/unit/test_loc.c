@@ -71,7 +71,7 @@ test_update_remove_flush(void)
 	uint64_t id = b->id;
 
 	CHECK_EQ_INT(loc_dirty_count(l), 1);
-	CHECK_EQ_INT(loc_flush(l, count_cb, &f), 0);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
 	CHECK_EQ_INT(f.puts, 1);
 	CHECK_EQ_INT(loc_dirty_count(l), 0);
 
@@ -85,14 +85,14 @@ test_update_remove_flush(void)
 	/* Updated twice before a flush: written once, old copies freed. */
 	b = loc_update(l, b, &a);
 	f = (struct flush_log){0, 0};
-	CHECK_EQ_INT(loc_flush(l, count_cb, &f), 0);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
 	CHECK_EQ_INT(f.puts, 1);
 	CHECK_EQ_INT(f.dels, 0);
 
 	loc_remove(l, b);
 	CHECK_EQ_INT(loc_count(l), 0);
 	f = (struct flush_log){0, 0};
-	CHECK_EQ_INT(loc_flush(l, count_cb, &f), 0);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
 	CHECK_EQ_INT(f.dels, 1);
 	loc_free(l);
 }
@@ -120,7 +120,7 @@ test_expire_remove_aor(void)
 	CHECK_EQ_INT(loc_count(l), 0);
 	/* a was added and deleted before any flush: still one delete row
 	 * op (harmless), and a put + delete for b; c restored then deleted. */
-	CHECK_EQ_INT(loc_flush(l, count_cb, &f), 0);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
 	CHECK_EQ_INT(f.dels, 3);
 	loc_free(l);
 }
@@ -146,6 +146,29 @@ test_many(void)
 	CHECK_STR(loc_str(v[0], LOC_S_CONTACT), "sip:u12345@10.0.0.1:5060");
 	CHECK_EQ_INT(loc_expire(l, 1000 + 10000), 10001);
 	CHECK_EQ_INT(loc_count(l), 9999);
+	loc_free(l);
+}
+
+static void
+test_bounded_flush(void)
+{
+	struct loc *l = loc_new();
+	struct flush_log f = {0, 0};
+	char aor[32];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(aor, sizeof(aor), "u%d@example.com", i);
+		struct loc_binding_in in = mk(aor, "sip:x@1", 100);
+		loc_add(l, &in, false);
+	}
+	CHECK_EQ_INT(loc_flush(l, 2, count_cb, &f), 0);
+	CHECK_EQ_INT(f.puts, 2);
+	CHECK_EQ_INT(loc_dirty_count(l), 3);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
+	CHECK_EQ_INT(f.puts, 5);
+	CHECK_EQ_INT(loc_dirty_count(l), 0);
+	CHECK_EQ_INT(loc_flush(l, 2, count_cb, &f), 0);
+	CHECK_EQ_INT(f.puts, 5);
 	loc_free(l);
 }
 
@@ -180,6 +203,7 @@ main(void)
 	TEST_RUN(test_update_remove_flush);
 	TEST_RUN(test_expire_remove_aor);
 	TEST_RUN(test_many);
+	TEST_RUN(test_bounded_flush);
 	TEST_RUN(test_flow_closed);
 	return tap_done();
 }

@@ -118,12 +118,12 @@ test_location(void)
 	struct loc_binding *bob = loc_add(l, &in, false);
 	in.s[LOC_S_AOR] = SLICE_LIT("carol@example.com");
 	struct loc_binding *carol = loc_add(l, &in, false);
-	CHECK_EQ_INT(store_loc_flush(s, l), 0);
+	CHECK_EQ_INT(store_loc_flush(s, l, 0), 0);
 	loc_remove(l, carol);
 	in.s[LOC_S_AOR] = SLICE_LIT("bob@example.com");
 	in.expires_at = 3000;
 	loc_update(l, bob, &in);
-	CHECK_EQ_INT(store_loc_flush(s, l), 0);
+	CHECK_EQ_INT(store_loc_flush(s, l, 0), 0);
 	loc_free(l);
 	store_close(s);
 
