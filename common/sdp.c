@@ -287,6 +287,7 @@ sdp_parse(struct slice body, struct sdp *s, struct sip_err *err)
 struct wbuf {
 	char *p;
 	size_t n;
+	uint32_t lines;
 };
 
 static void
@@ -295,6 +296,13 @@ put(struct wbuf *w, const char *s, size_t n)
 	if (w->p != NULL && n > 0)
 		memcpy(w->p + w->n, s, n);
 	w->n += n;
+}
+
+static void
+eol(struct wbuf *w)
+{
+	put(w, "\r\n", 2);
+	w->lines++;
 }
 
 static void
@@ -377,19 +385,19 @@ rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
 				put_sl(w, f3);
 				put_conn(
 				    w, " ", rw->origin_af, rw->origin_addr);
-				put(w, "\r\n", 2);
+				eol(w);
 				continue;
 			}
 			break;
 		case 'c':
 			if (md == NULL && sess_rw != NULL) {
 				put_conn(w, "c=", sess_rw->af, sess_rw->addr);
-				put(w, "\r\n", 2);
+				eol(w);
 				continue;
 			}
 			if (mrw != NULL) {
 				put_conn(w, "c=", mrw->af, mrw->addr);
-				put(w, "\r\n", 2);
+				eol(w);
 				continue;
 			}
 			break;
@@ -409,11 +417,11 @@ rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
 					put(w, " ", 1);
 					put_sl(w, md->fmts);
 				}
-				put(w, "\r\n", 2);
+				eol(w);
 			} else {
 				put_str(w, "m=");
 				put_sl(w, ln->value);
-				put(w, "\r\n", 2);
+				eol(w);
 			}
 			/* A section relying on a session c= that changed gets
 			 * a c= of its own with the right address. */
@@ -424,18 +432,18 @@ rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
 				        strcmp(mrw->addr, sess_rw->addr) !=
 				            0)) {
 					put_conn(w, "c=", mrw->af, mrw->addr);
-					put(w, "\r\n", 2);
+					eol(w);
 				} else if (mrw == NULL) {
 					put_str(w,
 					    md->conn.af == 6 ? "c=IN IP6 "
 					                     : "c=IN IP4 ");
 					put_sl(w, md->conn.addr);
-					put(w, "\r\n", 2);
+					eol(w);
 				}
 			} else if (!md->has_own_conn && sess_rw == NULL &&
 			    mrw != NULL) {
 				put_conn(w, "c=", mrw->af, mrw->addr);
-				put(w, "\r\n", 2);
+				eol(w);
 			}
 			continue;
 		case 'a':
@@ -450,7 +458,7 @@ rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
 				put_u32(w, rp);
 				if (md->rtcp_conn.af != 0)
 					put_conn(w, " ", mrw->af, mrw->addr);
-				put(w, "\r\n", 2);
+				eol(w);
 				continue;
 			}
 			break;
@@ -460,7 +468,7 @@ rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
 		put(w, &ln->type, 1);
 		put(w, "=", 1);
 		put_sl(w, ln->value);
-		put(w, "\r\n", 2);
+		eol(w);
 	}
 }
 
@@ -485,8 +493,11 @@ sdp_rewrite(const struct sdp *s, const struct sdp_rewrite *rw, struct arena *a)
 		for (uint16_t i = 0; i < s->nmedia && sess_rw == NULL; i++)
 			if (rw->media[i].set && !s->media[i].has_own_conn)
 				sess_rw = &rw->media[i];
-	struct wbuf w = {NULL, 0};
+	struct wbuf w = {NULL, 0, 0};
 	rewrite(s, rw, sess_rw, &w);
+	/* The added c= lines must not make a body we would refuse. */
+	if (w.lines > SDP_MAX_LINES)
+		return SLICE_NULL;
 	char *out = arena_alloc(a, w.n + 1);
 	if (out == NULL)
 		return SLICE_NULL;
