@@ -27,13 +27,13 @@ enum sdp_dir {
 
 struct sdp_conn {
 	struct slice addr; /* empty if none */
-	int af;            /* 4 or 6; 0 if none */
+	int af; /* 4 or 6; 0 if none */
 };
 
 struct sdp_media {
-	struct slice type;  /* audio, video, application, ... */
-	uint16_t port;      /* 0 = disabled */
-	uint16_t nports;    /* m=audio 49170/2: 2; else 1 */
+	struct slice type; /* audio, video, application, ... */
+	uint16_t port; /* 0 = disabled */
+	uint16_t nports; /* m=audio 49170/2: 2; else 1 */
 	struct slice proto; /* RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF, ... */
 	struct slice fmts;
 	struct sdp_conn conn; /* c= of this section, else the session's */
@@ -47,15 +47,15 @@ struct sdp_media {
 };
 
 struct sdp_line {
-	char type;         /* 'v', 'o', 'c', 'm', 'a', ... */
+	char type; /* 'v', 'o', 'c', 'm', 'a', ... */
 	struct slice value; /* after "x=" without line end */
 };
 
 struct sdp {
 	struct slice origin_addr; /* o= unicast address */
 	int origin_af;
-	struct sdp_conn conn;     /* session-level c= */
-	enum sdp_dir dir;         /* session-level direction */
+	struct sdp_conn conn; /* session-level c= */
+	enum sdp_dir dir; /* session-level direction */
 	struct sdp_media media[SDP_MAX_MEDIA];
 	uint16_t nmedia;
 	struct sdp_line lines[SDP_MAX_LINES];
@@ -67,10 +67,10 @@ int sdp_parse(struct slice body, struct sdp *s, struct sip_err *err);
 
 /* What to put into the new body, per media section. */
 struct sdp_media_rw {
-	bool set;           /* false = leave this section as it is */
-	const char *addr;   /* new c= address (text) */
-	int af;             /* 4 or 6 */
-	uint16_t port;      /* new m= port */
+	bool set; /* false = leave this section as it is */
+	const char *addr; /* new c= address (text) */
+	int af; /* 4 or 6 */
+	uint16_t port; /* new m= port */
 	uint16_t rtcp_port; /* new a=rtcp port (0 = rtp port + 1) */
 };
 
@@ -82,7 +82,7 @@ struct sdp_rewrite {
 };
 
 /* Renders the rewritten body into the arena; empty slice on failure. */
-struct slice sdp_rewrite(const struct sdp *s, const struct sdp_rewrite *rw,
-    struct arena *a);
+struct slice sdp_rewrite(
+    const struct sdp *s, const struct sdp_rewrite *rw, struct arena *a);
 
 #endif
