@@ -127,8 +127,8 @@ call() { # call NS IP PORT TRANSPORT CALLEE LOG
 		-trace_msg -message_file "$T/$6.msg" "$SBC:5060"
 }
 uas bob bob $P.2.2 5062 u1
-sleep_poll() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
-wait_until 5 sleep_poll
+bob_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
+wait_until 5 bob_listening
 tap "alice calls bob (UDP): 180/200 with SDP, ACK, callee's BYE" call alice $P.1.2 5064 u1 bob call1
 tap "bob's side of the call completed" wait_until 20 uas_ok bob
 
@@ -183,3 +183,52 @@ tap "alice saw nothing of bob or carol" payload_lacks "$T/alice.pcap" $P.2.2 192
 tap "carol saw nothing of alice" payload_lacks "$T/carol.pcap" $P.1.2 $P.2.2
 tap "captures did see the calls (the check is not vacuous)" sh -c \
 	"strings -n 6 '$T/bob.pcap' | grep -q 'INVITE sip:bob' && strings -n 6 '$T/bob.pcap' | grep -q 'c=IN IP4 $SBC'"
+
+# --- ctl: stats, flows, status ---
+# (the ctl socket is a file: reachable from outside the namespace)
+stat_of() { edge_ctl stats | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+ge() { [ "${1:-0}" -ge "$2" ]; }
+tap "ctl status answers with core and relay connected" sh -c \
+	"'$RELAYCTL' ctl '$T/edge-ctl.sock' status | grep -q 'core_connected=1\|core_connected=true'"
+tap "ctl stats counts the INVITEs" ge "$(stat_of sip_in_invite)" 3
+flows_has_alice() { edge_ctl flows.list | grep -q "remote=$P.1.2"; }
+tap "ctl flows.list lists the UDP flows" flows_has_alice
+
+# --- a REGISTER flood is banned; other callers are not disturbed ---
+rm -f "$T/uas-bob.rc"
+uas bob bob $P.2.2 5062 u1
+wait_until 5 bob_listening
+bg att flood sh -c "timeout 30 sipp -nostdin -sf '$D/flood.xml' -i $P.3.2 -p 5099 \
+	-r 400 -m 2000 -timeout 10s $SBC:5060; true"
+banned() { grep -q "banned $P.3.2" "$T/edge.log"; }
+tap "the flooding source is banned" wait_until 15 banned
+tap "a call from alice during the flood succeeds" call alice $P.1.2 5072 u1 bob call4
+tap "bob's side of that call completed" wait_until 20 uas_ok bob
+bans_has_att() { edge_ctl bans.list | grep -q "$P.3.2"; }
+tap "bans.list shows the attacker" bans_has_att
+att_silenced() { ! options att $P.3.2 5098 200; }
+tap "the banned source gets no answer any more" att_silenced
+
+# --- malformed INVITEs, PROTOS-style, over UDP and TCP ---
+mal() { # mal udp|tcp COUNT
+	in_ns mal timeout 90 python3 "$D/mutate.py" "$1" $SBC 5060 "$2" >"$T/mal-$1.out" 2>&1
+}
+answered_enough() { # answered_enough FILE: at least a third answered
+	local s a
+	s=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$1")
+	a=$(sed -n 's/.*answered=\([0-9]*\).*/\1/p' "$1")
+	echo "sent=$s answered=$a"
+	[ "${s:-0}" -ge 1000 ] && [ "${a:-0}" -ge $((s / 3)) ]
+}
+tap "2000 malformed INVITEs over UDP are sent" mal udp 2000
+tap "the edge answered them (400s naming the fault, or core's answers)" answered_enough "$T/mal-udp.out"
+tap "1000 malformed INVITEs over TCP are sent" mal tcp 1000
+tap "over TCP they are answered too" answered_enough "$T/mal-tcp.out"
+tap "the edge counted its 400s" ge "$(stat_of bad_requests)" 100
+probe_400() { in_ns mal python3 "$D/mutate.py" probe $SBC 5060 | grep -qx "SIP/2.0 400 CSeq method does not match"; }
+tap "a 400 names the fault in its reason phrase" probe_400
+tap "the edge still serves: OPTIONS from alice" options alice $P.1.2 5093 200
+tap "the edge never restarted" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ]"
+tap "no sanitizer report from the edge" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$T/edge.log'"
+
+it_end

@@ -4,17 +4,18 @@ every header and the request line replaced in turn by overflows, format
 strings, bad integers, bad characters, or removed. Prints the number sent
 and the number of answers seen. Usage:
   mutate.py udp|tcp HOST PORT COUNT_LIMIT
+  mutate.py probe HOST PORT
 Bounded in count and time; talks only to the address given."""
 import socket
 import sys
 import time
 
 BASE = [
-    "INVITE sip:bob@example.test SIP/2.0",
+    "INVITE sip:nobody@example.test SIP/2.0",
     "Via: SIP/2.0/{tp} {me}:{port};branch=z9hG4bK{n};rport",
     "Max-Forwards: 70",
     "From: <sip:mal@example.test>;tag={n}",
-    "To: <sip:bob@example.test>",
+    "To: <sip:nobody@example.test>",
     "Call-ID: mal{n}@{me}",
     "CSeq: {n} INVITE",
     "Contact: <sip:mal@{me}:{port}>",
@@ -60,7 +61,23 @@ def messages(me, port, tp):
         yield "\r\n".join(lines) + "\r\nContent-Length: %s\r\n\r\n%s" % (cl, body)
 
 
+def probe(host, port):
+    """One INVITE whose CSeq names another method, over UDP; prints the
+    answer's status line."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    me, myport = s.getsockname()
+    lines = [l.format(tp="UDP", me=me, port=myport, n=1) for l in BASE
+             if not l.startswith("CSeq")] + ["CSeq: 1 BYE"]
+    s.send(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode())
+    s.settimeout(3)
+    print(s.recv(70000).decode("latin-1").split("\r\n")[0])
+
+
 def main():
+    if sys.argv[1] == "probe":
+        probe(sys.argv[2], int(sys.argv[3]))
+        return
     tp, host, port, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     deadline = time.time() + 60
     sent = answered = 0
