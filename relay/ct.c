@@ -3,6 +3,7 @@
  * Deletes are queued into one buffer and written at once; the kernel
  * answers each inside sendmsg, so the acks are read without waiting.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@ struct ct {
 	uint32_t seq;
 	char *buf;
 	size_t cap;
+	struct ct_tuple *pend;
+	size_t npend, pend_cap;
 };
 
 struct ct *
@@ -67,6 +70,7 @@ ct_close(struct ct *c)
 	if (c->nl != NULL)
 		mnl_socket_close(c->nl);
 	free(c->buf);
+	free(c->pend);
 	free(c);
 }
 
@@ -112,9 +116,11 @@ put_tuple(struct nlmsghdr *h, uint16_t type, const struct ct_tuple *t)
 int
 ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
 {
+	static char bufs[64][512];
+	struct mmsghdr m[64];
+	struct iovec iov[64];
 	size_t len = 0;
-	int deleted = 0, fd = mnl_socket_get_fd(c->nl);
-	char rbuf[1 << 16];
+	int missing = 0, fd = mnl_socket_get_fd(c->nl);
 
 	if (n == 0)
 		return 0;
@@ -126,39 +132,84 @@ ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
 		c->buf = p;
 		c->cap = n * 128;
 	}
+	/* No NLM_F_ACK: only the tuples that had no entry answer (ENOENT). */
 	for (size_t i = 0; i < n; i++) {
 		struct nlmsghdr *h = put_hdr(c->buf + len, IPCTNL_MSG_CT_DELETE,
-		    NLM_F_ACK, t[i].family, c->seq++);
+		    0, t[i].family, c->seq++);
 
 		put_tuple(h, CTA_TUPLE_ORIG, &t[i]);
 		len += NLMSG_ALIGN(h->nlmsg_len);
 	}
 	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
 		return -1;
-	/* Each message was handled inside sendmsg: the acks are queued. */
+	for (int i = 0; i < 64; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* Each message was handled inside sendmsg: the errors are queued. */
 	for (;;) {
-		ssize_t r = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
-		struct nlmsghdr *h;
-		int left;
+		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		left = (int)r;
-		for (h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, left);
-		     h = mnl_nlmsg_next(h, &left)) {
-			struct nlmsgerr *e;
+		for (int i = 0; i < r; i++) {
+			int left = (int)m[i].msg_len;
+			struct nlmsghdr *h;
 
-			if (h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			e = mnl_nlmsg_get_payload(h);
-			if (e->error == 0)
-				deleted++;
+			for (h = (struct nlmsghdr *)bufs[i];
+			     mnl_nlmsg_ok(h, left);
+			     h = mnl_nlmsg_next(h, &left))
+				if (h->nlmsg_type == NLMSG_ERROR &&
+				    ((struct nlmsgerr *)mnl_nlmsg_get_payload(
+				         h))
+				            ->error != 0)
+					missing++;
 		}
+		if (r < 64)
+			break;
 	}
-	return deleted;
+	return (int)n - missing;
+}
+
+void
+ct_defer(struct ct *c, const struct ct_tuple *t, size_t n)
+{
+	if (c->npend + n > c->pend_cap) {
+		size_t cap = c->pend_cap ? c->pend_cap * 2 : 256;
+		struct ct_tuple *p;
+
+		while (cap < c->npend + n)
+			cap *= 2;
+		p = realloc(c->pend, cap * sizeof(*p));
+		if (p == NULL) {
+			ct_delete(c, t, n); /* no room to queue: now */
+			return;
+		}
+		c->pend = p;
+		c->pend_cap = cap;
+	}
+	memcpy(c->pend + c->npend, t, n * sizeof(*t));
+	c->npend += n;
+	if (c->npend >= 4096)
+		ct_flush(c);
+}
+
+int
+ct_flush(struct ct *c)
+{
+	int r;
+
+	if (c->npend == 0)
+		return 0;
+	r = ct_delete(c, c->pend, c->npend);
+	c->npend = 0;
+	return r;
 }
 
 /* ---- dump ---- */

@@ -32,6 +32,13 @@ void ct_close(struct ct *c);
  */
 int ct_delete(struct ct *c, const struct ct_tuple *t, size_t n);
 
+/* Queues deletes for ct_flush() (the before-sleep hook, after the nft
+ * changes of the same loop iteration are committed): one write for many
+ * streams. */
+void ct_defer(struct ct *c, const struct ct_tuple *t, size_t n);
+/* Sends the queued deletes; as ct_delete(). */
+int ct_flush(struct ct *c);
+
 /* One entry of a dump with its accounting (zero without
  * nf_conntrack_acct). */
 struct ct_entry {

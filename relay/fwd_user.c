@@ -50,6 +50,7 @@ fwd_user_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
+	s->has_flows = true; /* these packets made conntrack entries */
 	dst = stream_leg_dst(s, !li, comp);
 	dst_len = dst.family != 0 ? ipc_addr_to_sa(&dst, &dst_sa) : 0;
 	ofd = s->leg[!li].fd[comp];

@@ -65,3 +65,7 @@ tests_fuzz_fuzz_relay_req_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
 tests_fuzz_fuzz_relay_req_CFLAGS = $(FUZZ_CF)
 tests_fuzz_fuzz_relay_req_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_relay_req_LDADD = $(RELAY_LIBS)
+
+# The relay benchmark's load generator (tests/bench/relay/run.sh, by hand).
+noinst_PROGRAMS += tests/bench/relay/loadgen
+tests_bench_relay_loadgen_SOURCES = tests/bench/relay/loadgen.c

@@ -170,6 +170,7 @@ before_sleep(struct ev_loop *loop, void *arg)
 	struct relay_app *a = arg;
 
 	(void)loop;
+	relay_flush(&a->r);
 	if (a->state != NULL)
 		state_flush(a->state, &a->r);
 }
@@ -298,6 +299,7 @@ main(int argc, char **argv)
 
 	ev_run(a.loop);
 
+	relay_flush(&a.r);
 	if (a.state != NULL)
 		state_flush(a.state, NULL);
 	dispatch_edge_free(a.edge);

@@ -16,6 +16,7 @@
  *            (filter prerouting, before conntrack)
  * NAT chains see only the first packet of a flow; conntrack does the rest.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -55,7 +56,12 @@ struct nft {
 	size_t len, cap;
 	size_t nops;
 	bool is_open_batch;
+	bool is_pending; /* the open batch holds deferred groups */
+	size_t *group_off; /* start of each deferred group in buf */
+	size_t ngroups, group_cap;
 };
+
+#define DEFER_MAX_OPS 4096
 
 static void
 seterr(char *err, size_t errlen, const char *what)
@@ -108,6 +114,7 @@ nft_close(struct nft *n)
 	if (n->nl != NULL)
 		mnl_socket_close(n->nl);
 	free(n->buf);
+	free(n->group_off);
 	free(n);
 }
 
@@ -131,8 +138,8 @@ room(struct nft *n, size_t need)
 	return n->buf + n->len;
 }
 
-void
-nft_batch_begin(struct nft *n)
+static void
+batch_reset(struct nft *n)
 {
 	n->len = 0;
 	n->nops = 0;
@@ -142,44 +149,89 @@ nft_batch_begin(struct nft *n)
 	n->is_open_batch = true;
 }
 
+void
+nft_batch_begin(struct nft *n)
+{
+	if (n->is_pending)
+		nft_flush(n);
+	batch_reset(n);
+}
+
+void
+nft_defer_begin(struct nft *n)
+{
+	if (n->is_pending && n->nops >= DEFER_MAX_OPS)
+		nft_flush(n);
+	if (!n->is_pending) {
+		batch_reset(n);
+		n->is_pending = true;
+		n->ngroups = 0;
+	}
+	if (n->ngroups == n->group_cap) {
+		size_t cap = n->group_cap ? n->group_cap * 2 : 64;
+		size_t *g = realloc(n->group_off, cap * sizeof(*g));
+
+		if (g == NULL)
+			return; /* the group joins the previous one */
+		n->group_off = g;
+		n->group_cap = cap;
+	}
+	n->group_off[n->ngroups++] = n->len;
+}
+
 size_t
 nft_batch_ops(const struct nft *n)
 {
 	return n->nops;
 }
 
-/* Reads every queued reply; returns the first error (0 if none). */
+/* Reads every queued reply, many per syscall; returns the first error
+ * (0 if none). */
 static int
 read_acks(struct nft *n)
 {
-	char rbuf[1 << 16];
+	static char bufs[64][512];
+	struct mmsghdr m[64];
+	struct iovec iov[64];
 	int first = 0;
 	int fd = mnl_socket_get_fd(n->nl);
 
+	for (int i = 0; i < 64; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
 	for (;;) {
-		ssize_t r = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
-		struct nlmsghdr *h;
-		int left;
+		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
 
 		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
 			if (errno == EINTR)
 				continue;
-			if (first == 0)
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    first == 0)
 				first = errno;
 			break;
 		}
-		left = (int)r;
-		for (h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, left);
-		     h = mnl_nlmsg_next(h, &left)) {
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+		for (int i = 0; i < r; i++) {
+			int left = (int)m[i].msg_len;
+			struct nlmsghdr *h;
 
+			for (h = (struct nlmsghdr *)bufs[i];
+			     mnl_nlmsg_ok(h, left);
+			     h = mnl_nlmsg_next(h, &left)) {
+				struct nlmsgerr *e;
+
+				if (h->nlmsg_type != NLMSG_ERROR)
+					continue;
+				e = mnl_nlmsg_get_payload(h);
 				if (e->error != 0 && first == 0)
 					first = -e->error;
 			}
 		}
+		if (r < 64)
+			break;
 	}
 	return first;
 }
@@ -211,6 +263,55 @@ nft_batch_commit(struct nft *n)
 	return 0;
 }
 
+int
+nft_flush(struct nft *n)
+{
+	char *all;
+	size_t len, ngroups, failed = 0;
+	size_t *off;
+
+	if (!n->is_pending)
+		return 0;
+	n->is_pending = false;
+	if (nft_batch_commit(n) == 0)
+		return 0;
+	/* Someone's group broke the shared transaction: replay each group
+	 * alone so the others still apply. */
+	len = n->len;
+	ngroups = n->ngroups;
+	all = malloc(len);
+	off = malloc((ngroups + 1) * sizeof(*off));
+	if (all == NULL || off == NULL) {
+		free(all);
+		free(off);
+		return (int)ngroups;
+	}
+	memcpy(all, n->buf, len);
+	memcpy(off, n->group_off, ngroups * sizeof(*off));
+	/* The batch-end message closes the last group. */
+	off[ngroups] = len -
+	    NLMSG_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg));
+	for (size_t g = 0; g < ngroups; g++) {
+		size_t a = off[g], b = off[g + 1];
+		char *p;
+
+		if (b <= a)
+			continue;
+		batch_reset(n);
+		p = room(n, b - a);
+		if (p == NULL)
+			break;
+		memcpy(p, all + a, b - a);
+		n->len += b - a;
+		n->nops = 1;
+		if (nft_batch_commit(n) < 0)
+			failed++;
+	}
+	free(all);
+	free(off);
+	return (int)failed;
+}
+
 /* ---- element messages (raw libmnl) ---- */
 
 static struct nlmsghdr *
@@ -224,7 +325,10 @@ elem_msg(struct nft *n, uint16_t type, uint16_t flags, const char *set)
 		return NULL;
 	h = mnl_nlmsg_put_header(p);
 	h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	/* No NLM_F_ACK: the kernel still reports every failure, and a
+	 * success costs no reply to read (one recv per ack was most of the
+	 * cost of a call set-up). */
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
 	h->nlmsg_seq = n->seq++;
 	g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
 	g->nfgen_family = NFPROTO_INET;
@@ -894,10 +998,13 @@ static int
 dump_set(struct nft *n, const char *set, elem_fn fn, void *arg)
 {
 	char buf[512];
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s;
 	struct nlmsghdr *h;
 	struct dump_ctx d = {fn, arg, false};
 
+	if (n->is_pending)
+		nft_flush(n);
+	s = nftnl_set_alloc();
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,

@@ -73,6 +73,20 @@ size_t nft_batch_ops(const struct nft *n);
  * whole batch was rolled back). An empty batch is a no-op. */
 int nft_batch_commit(struct nft *n);
 
+/*
+ * Deferred changes: nft_defer_begin() opens a group whose operations are
+ * queued into a pending batch shared by every group of this loop
+ * iteration, committed by nft_flush() (the before-sleep hook) as one
+ * transaction: one commit for many call set-ups and tear-downs. Only for
+ * changes whose failure needs no undo (opening and closing ports): if the
+ * shared batch fails, each group is replayed alone and failed groups are
+ * logged. nft_batch_begin() and the dumps flush pending groups first, so
+ * synchronous batches always see them applied.
+ */
+void nft_defer_begin(struct nft *n);
+/* Commits pending groups; returns the number of groups that failed. */
+int nft_flush(struct nft *n);
+
 /* Dumps; the callback returns non-zero to stop. */
 typedef int (*nft_fwd_cb)(const struct nft_fwd *f, void *arg);
 int nft_fwd_dump(struct nft *n, nft_fwd_cb cb, void *arg);

@@ -231,12 +231,26 @@ add_sdp_tuples(const struct relay *r, const struct rstream *s, int comp,
 	return n;
 }
 
+/* Deletes go out at the end of the loop iteration, after the map changes
+ * they follow are committed. */
 static void
 clear_ct(struct relay *r, struct ct_tuple *t, size_t n)
 {
-	if (r->ct != NULL && n > 0 && ct_delete(r->ct, t, n) < 0)
+	if (r->ct != NULL && n > 0)
+		ct_defer(r->ct, t, n);
+}
+
+void
+relay_flush(struct relay *r)
+{
+	int failed;
+
+	if (r->nft != NULL && (failed = nft_flush(r->nft)) > 0)
 		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
-		    "conntrack: deleting %zu entries: %s", n, strerror(errno));
+		    "nft: %d deferred port changes failed", failed);
+	if (r->ct != NULL && ct_flush(r->ct) < 0)
+		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+		    "conntrack: deleting entries: %s", strerror(errno));
 }
 
 void
@@ -299,6 +313,7 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	}
 	s->is_kfail[comp] = false;
 	s->is_kernel[comp] = want;
+	s->has_flows = true;
 	if (want) {
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];
@@ -364,7 +379,7 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 	size_t nt = 0;
 
 	if (is_kernel_too && r->is_kernel && r->nft != NULL) {
-		nft_batch_begin(r->nft);
+		nft_defer_begin(r->nft);
 		for (int c = 0; c < 2; c++) {
 			if (s->is_kernel[c]) {
 				nft_fwd_del(r->nft, &s->kf[c][0]);
@@ -378,10 +393,10 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 					nft_port_del(r->nft,
 					    (uint16_t)(s->leg[l].port + c));
 		}
-		if (nft_batch_commit(r->nft) < 0)
-			log_warn("nft: removing stream %s/%u", s->call->call_id,
-			    s->index);
-		clear_ct(r, t, nt);
+		/* A stream no packet ever passed owns no conntrack entry
+		 * (drops happen before confirmation). */
+		if (s->has_flows || s->upkts > 0 || s->strangers > 0)
+			clear_ct(r, t, nt);
 	}
 	for (int l = 0; l < 2; l++) {
 		leg_close(r, &s->leg[l]);

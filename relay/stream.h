@@ -53,6 +53,8 @@ struct rstream {
 	uint64_t ct_last_pkts[2], ct_last_bytes[2];
 	uint64_t ct_cur_pkts[2], ct_cur_bytes[2];
 	uint64_t strangers; /* packets refused by latching */
+	bool has_flows; /* may own conntrack entries (packets seen or
+			       kernel programmed) */
 	uint64_t active_ms; /* last time a counter moved */
 };
 
@@ -124,6 +126,10 @@ void stream_eval(struct relay *r, struct rstream *s, int comp);
  * SDP address); family 0 if unknown. */
 struct ipc_addr stream_leg_dst(const struct rstream *s, int l, int comp);
 bool stream_comp_used(const struct rstream *s, int comp);
+
+/* Commits the changes deferred during this loop iteration (nft groups,
+ * then conntrack deletes): the before-sleep hook. */
+void relay_flush(struct relay *r);
 
 /* Periodic work: latch waits, kernel counters, media timeouts. */
 void relay_tick_run(struct relay *r);

@@ -12,7 +12,8 @@
  *   relayctl -s RELAY.SOCK capture-start CALL|- PATH [MAX_BYTES MAX_S]
  *   relayctl -s RELAY.SOCK capture-stop PATH
  *   relayctl -s RELAY.SOCK wait-timeout SECONDS
- *   relayctl -s RELAY.SOCK bench N       offer+answer+delete N calls
+ *   relayctl -s RELAY.SOCK bench N [nat] offer+answer+delete N calls
+ *   relayctl -s RELAY.SOCK setup N A:PORT B:PORT OUTFILE   N calls a<->b
  *   relayctl supervise CTL.SOCK -- RELAY-COMMAND...
  *   relayctl ctl CTL.SOCK COMMAND [key=value|key:=number ...]
  */
@@ -178,56 +179,115 @@ fill_req(struct ipc_media_req *q, int argc, char **argv)
 }
 
 static int
-bench(int fd, long n)
+bench(int fd, long n, uint8_t flags)
 {
 	struct ipc_media_req q;
 	struct ipc_media_ref ref;
 	struct timespec t0, t1;
 	uint64_t id = 1;
-	long window = 64, sent = 0, done = 0;
+	long window = 16, sent = 0, replies = 0, total = 3 * n;
+	int step = 0; /* next message of call `sent`: offer, answer, delete */
 	double s;
 
-	/* Pipelined: up to `window` calls in flight, each offer, answer,
-	 * delete in order on one connection (relay answers in order). */
+	/* Pipelined: requests in flight up to a window, offer, answer and
+	 * delete of each call in order on one connection (relay answers in
+	 * order). A full socket means: read replies first. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (done < n) {
-		while (sent < n && sent - done < window) {
+	while (replies < total) {
+		while (sent < n && 3 * sent + step - replies < 3 * window) {
+			uint16_t type;
+			const void *body;
+			uint32_t len;
+
 			memset(&q, 0, sizeof(q));
 			snprintf(
 			    q.call_id, sizeof(q.call_id), "bench-%ld", sent);
-			snprintf(q.from_tag, sizeof(q.from_tag), "a");
 			q.nstreams = 1;
 			ipc_addr_parse(&q.streams[0].rtp, "127.0.0.1",
 			    (uint16_t)(10000 + sent % 20000));
-			while (ipc_send(fd, IPC_MEDIA_OFFER, 0, id++, &q,
-			           sizeof(q), NULL, 0) < 0)
+			q.streams[0].flags = flags;
+			if (step == 0) {
+				snprintf(q.from_tag, sizeof(q.from_tag), "a");
+				type = IPC_MEDIA_OFFER;
+				body = &q;
+				len = sizeof(q);
+			} else if (step == 1) {
+				snprintf(q.from_tag, sizeof(q.from_tag), "b");
+				snprintf(q.to_tag, sizeof(q.to_tag), "a");
+				type = IPC_MEDIA_ANSWER;
+				body = &q;
+				len = sizeof(q);
+			} else {
+				memset(&ref, 0, sizeof(ref));
+				memcpy(ref.call_id, q.call_id,
+				    sizeof(ref.call_id));
+				type = IPC_MEDIA_DELETE;
+				body = &ref;
+				len = sizeof(ref);
+			}
+			if (ipc_send(fd, type, 0, id, body, len, NULL, 0) < 0) {
 				if (errno != EAGAIN)
 					die("send");
-			snprintf(q.from_tag, sizeof(q.from_tag), "b");
-			snprintf(q.to_tag, sizeof(q.to_tag), "a");
-			while (ipc_send(fd, IPC_MEDIA_ANSWER, 0, id++, &q,
-			           sizeof(q), NULL, 0) < 0)
-				if (errno != EAGAIN)
-					die("send");
-			memset(&ref, 0, sizeof(ref));
-			snprintf(ref.call_id, sizeof(ref.call_id), "bench-%ld",
-			    sent);
-			while (ipc_send(fd, IPC_MEDIA_DELETE, 0, id++, &ref,
-			           sizeof(ref), NULL, 0) < 0)
-				if (errno != EAGAIN)
-					die("send");
-			sent++;
+				break;
+			}
+			id++;
+			if (++step == 3) {
+				step = 0;
+				sent++;
+			}
 		}
-		for (int k = 0; k < 3; k++) {
-			struct ipc_msg m = await(fd, 0, 10000);
-
-			(void)m;
-		}
-		done++;
+		await(fd, 0, 10000);
+		replies++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("calls=%ld seconds=%.3f setups_per_s=%.0f\n", n, s, n / s);
+	return 0;
+}
+
+/* N calls between the same two parties (not behind NAT, so the kernel
+ * takes them at once with latch_wait_ms 0); writes to outfile the relay
+ * port a must send to, one per line. For the benchmark. */
+static int
+setup(int fd, long n, const char *a, const char *b, const char *outfile)
+{
+	struct ipc_media_req q;
+	FILE *f = fopen(outfile, "w");
+	uint64_t id = 1;
+
+	if (f == NULL)
+		die(outfile);
+	for (long i = 0; i < n; i++) {
+		struct ipc_msg m;
+		struct ipc_media_reply rep;
+		char *args[4] = {NULL, "ta", "-", NULL};
+		char cid[32];
+
+		snprintf(cid, sizeof(cid), "s%ld", i);
+		args[0] = cid;
+		args[3] = (char *)a;
+		fill_req(&q, 4, args);
+		if (ipc_send(
+		        fd, IPC_MEDIA_OFFER, 0, id, &q, sizeof(q), NULL, 0) < 0)
+			die("send");
+		m = await(fd, id++, 10000);
+		args[1] = "tb";
+		args[2] = "ta";
+		args[3] = (char *)b;
+		fill_req(&q, 4, args);
+		if (ipc_send(fd, IPC_MEDIA_ANSWER, 0, id, &q, sizeof(q), NULL,
+		        0) < 0)
+			die("send");
+		m = await(fd, id++, 10000);
+		memcpy(&rep, m.body, sizeof(rep));
+		if (rep.status != 0) {
+			fprintf(
+			    stderr, "relayctl: call %ld: %d\n", i, rep.status);
+			return 1;
+		}
+		fprintf(f, "%u\n", rep.streams[0].rtp.port);
+	}
+	fclose(f);
 	return 0;
 }
 
@@ -318,8 +378,11 @@ relay_cmd(const char *sock, int argc, char **argv)
 		}
 		printf("no timeout\n");
 		return 1;
+	} else if (strcmp(cmd, "setup") == 0 && argc >= 4) {
+		return setup(fd, atol(argv[0]), argv[1], argv[2], argv[3]);
 	} else if (strcmp(cmd, "bench") == 0 && argc >= 1) {
-		return bench(fd, atol(argv[0]));
+		return bench(fd, atol(argv[0]),
+		    argc > 1 && strcmp(argv[1], "nat") == 0 ? IPC_MSF_NAT : 0);
 	} else {
 		fprintf(stderr, "relayctl: bad command (see the source)\n");
 		return 2;

@@ -225,6 +225,34 @@ test_ports_and_bans(void)
 }
 
 static void
+test_deferred_groups(void)
+{
+	struct count c = {0};
+
+	/* Three groups share one transaction; the middle one fails (the
+	 * port already has a verdict), so each is replayed alone. */
+	nft_defer_begin(n);
+	nft_port_add(n, 21030, false);
+	nft_defer_begin(n);
+	nft_port_add(n, 21020, false);
+	nft_defer_begin(n);
+	nft_port_add(n, 21032, false);
+	CHECK_EQ_INT(nft_flush(n), 1);
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n, 3); /* 21020 (from before), 21030, 21032 */
+	/* A synchronous batch sees deferred groups applied first. */
+	nft_defer_begin(n);
+	nft_port_del(n, 21030);
+	nft_batch_begin(n);
+	nft_port_add(n, 21030, true);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(nft_flush(n), 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n, 3);
+}
+
+static void
 test_teardown_and_foreign(void)
 {
 	char err[256];
@@ -271,6 +299,7 @@ main(void)
 	TEST_RUN(test_fwd_elements);
 	TEST_RUN(test_fwd_ipv6);
 	TEST_RUN(test_ports_and_bans);
+	TEST_RUN(test_deferred_groups);
 	TEST_RUN(test_teardown_and_foreign);
 	nft_close(n);
 	return tap_done();

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Relay benchmark, run by hand as root (not part of the test suite):
+#   tests/bench/relay/run.sh            [RATE=50000 SECS=4 STREAMS="1 100 1000 10000"]
+# Three namespaces a - r - b joined by veth. For each stream count it
+# measures, at the same packet rate, CPU per packet of
+#   plain:  a sends straight to b, r only routes (no relay, no conntrack)
+#   kernel: portcullis-relay in r, streams in the nftables maps
+#   user:   portcullis-relay in r with media.kernel "off"
+# CPU = sender + sink + relay + every ksoftirqd thread, from
+# /proc/<pid>/schedstat (RELAY-NOTES: on veth the forwarding softirq runs
+# in the sending task), divided by packets received. Then call set-ups per
+# second over relay.sock. Prints one table.
+set -u
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+B=${PC_BUILD:-$top/build-relay}
+RATE=${RATE:-50000}
+SECS=${SECS:-4}
+STREAMS=${STREAMS:-"1 100 1000 10000"}
+SETUPS=${SETUPS:-20000}
+LG=$B/tests/bench/relay/loadgen
+RC=$B/tests/tools/relayctl
+RELAY=$B/relay/portcullis-relay
+P=pcb$$
+T=$(mktemp -d /tmp/pc-bench-relay.XXXXXX)
+RELAY_PID=""
+
+cleanup() {
+	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null
+	sleep 0.3
+	for n in a r b; do
+		ip netns pids "$P-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$P-$n" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+for n in a r b; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
+ip link add va netns "$P-a" type veth peer name ra netns "$P-r"
+ip link add vb netns "$P-b" type veth peer name rb netns "$P-r"
+ip -n "$P-a" addr add 10.82.1.2/24 dev va
+ip -n "$P-r" addr add 10.82.1.1/24 dev ra
+ip -n "$P-b" addr add 10.82.2.2/24 dev vb
+ip -n "$P-r" addr add 10.82.2.1/24 dev rb
+for x in "a va" "r ra" "r rb" "b vb"; do set -- $x; ip -n "$P-$1" link set "$2" up; done
+ip -n "$P-a" route add default via 10.82.1.1
+ip -n "$P-b" route add default via 10.82.2.1
+ip netns exec "$P-r" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$P-r" sysctl -qw net.netfilter.nf_conntrack_max=262144 2>/dev/null
+
+softirq_ns() {
+	local s=0 p
+	for p in $(pgrep -x 'ksoftirqd/[0-9]+' 2>/dev/null); do
+		s=$((s + $(cut -d' ' -f1 "/proc/$p/schedstat" 2>/dev/null || echo 0)))
+	done
+	echo $s
+}
+pid_ns() { [ -n "$1" ] && cut -d' ' -f1 "/proc/$1/schedstat" 2>/dev/null || echo 0; }
+
+# measure LABEL SENDER-ARGS...: prints "pps ns_per_packet relay_ns_per_packet"
+measure() {
+	local label=$1 s0 s1 r0 r1 out sink sent recv scpu kcpu
+	shift
+	ip netns exec "$P-b" "$LG" sink -l 10.82.2.2:7000 -t $((SECS + 2)) >"$T/sink.out" &
+	sink=$!
+	sleep 0.3
+	s0=$(softirq_ns)
+	r0=$(pid_ns "$RELAY_PID")
+	out=$(ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -r "$RATE" -t "$SECS" "$@")
+	sleep 0.5
+	r1=$(pid_ns "$RELAY_PID")
+	s1=$(softirq_ns)
+	kill -INT $sink 2>/dev/null
+	wait $sink
+	sent=$(echo "$out" | sed -n 's/.*sent=\([0-9]*\).*/\1/p')
+	scpu=$(echo "$out" | sed -n 's/.*cpu_ns=\([0-9]*\).*/\1/p')
+	recv=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' "$T/sink.out")
+	kcpu=$(sed -n 's/.*cpu_ns=\([0-9]*\).*/\1/p' "$T/sink.out")
+	[ -z "$recv" ] && recv=0
+	# The sink exits on its own timer; its final line carries its CPU.
+	awk -v l="$label" -v s="$sent" -v r="$recv" -v a="$scpu" -v b="${kcpu:-0}" \
+		-v rel=$((r1 - r0)) -v soft=$((s1 - s0)) -v secs="$SECS" 'BEGIN {
+		tot = a + b + rel + soft
+		printf "%-24s sent=%d recv=%d loss=%.2f%% ns/pkt=%.0f relay_ns/pkt=%.0f\n",
+			l, s, r, (s - r) * 100.0 / (s ? s : 1), (r ? tot / r : 0), (r ? rel / r : 0)
+	}'
+}
+
+start_relay() { # KERNEL PORT_HI
+	mkdir -p "$T/run"
+	cat >"$T/r.json" <<J
+{"runtime_dir": "$T/run", "state_dir": "$T/state", "log_level": "warn",
+ "media": {"address": "10.82.1.1", "ports": [20000, $2], "kernel": "$1",
+           "latch_wait_ms": 0, "timeout_s": 3600}}
+J
+	rm -f "$T/run/relay.sock" "$T/state/relay-streams.journal"
+	ip netns exec "$P-r" "$RELAY" -c "$T/r.json" >"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	for _ in $(seq 100); do [ -S "$T/run/relay.sock" ] && break; sleep 0.1; done
+}
+stop_relay() {
+	kill "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=""
+	ip netns exec "$P-r" "$RELAY" --teardown -c "$T/r.json" >/dev/null 2>&1
+	ip netns exec "$P-r" conntrack -F >/dev/null 2>&1
+}
+
+echo "# relay benchmark: $RATE packets/s for $SECS s, 172-byte RTP, $(nproc) CPUs, $(uname -r)"
+for n in $STREAMS; do
+	hi=$((20000 + 4 * n + 3))
+	measure "plain  n=$n" -a 10.82.2.2 -P 7000
+
+	start_relay on $hi
+	ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" || exit 1
+	# Warm-up: one conntrack entry per stream, as in steady state.
+	ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -a 10.82.1.1 -p "$T/ports" -r 20000 -t $(( (n / 20000) + 1 )) >/dev/null
+	measure "kernel n=$n" -a 10.82.1.1 -p "$T/ports"
+	stop_relay
+
+	if [ $((4 * n + 64)) -gt "$(ulimit -Hn)" ]; then
+		echo "user   n=$n: not measured: $((4 * n)) sockets exceed the fd limit $(ulimit -Hn)"
+		continue
+	fi
+	start_relay off $hi
+	ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" || exit 1
+	measure "user   n=$n" -a 10.82.1.1 -p "$T/ports"
+	stop_relay
+done
+
+for mode in on off; do
+	start_relay $mode 59999
+	echo "setups kernel=$mode: $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS")"
+	stop_relay
+done
