@@ -132,7 +132,7 @@ test_listeners(void)
 static int
 golden_one(const char *name)
 {
-	char path[1200];
+	char path[1400];
 	snprintf(path, sizeof path, "%s/%s.json", golden_dir, name);
 	size_t len;
 	char *text = slurp(path, &len);
