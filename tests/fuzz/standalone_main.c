@@ -53,7 +53,8 @@ main(int argc, char **argv)
 				if (e->d_name[0] == '.')
 					continue;
 				char p[4096];
-				snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
+				snprintf(
+				    p, sizeof p, "%s/%s", argv[i], e->d_name);
 				if (run_file(p) == 0)
 					files++;
 			}

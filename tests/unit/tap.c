@@ -15,8 +15,8 @@ tap_check(bool ok, const char *expr, const char *file, int line)
 }
 
 void
-tap_check_int(long long a, long long b, const char *expr, const char *file,
-    int line)
+tap_check_int(
+    long long a, long long b, const char *expr, const char *file, int line)
 {
 	if (a != b) {
 		case_failures++;
@@ -26,13 +26,13 @@ tap_check_int(long long a, long long b, const char *expr, const char *file,
 }
 
 void
-tap_check_str(const char *a, const char *b, const char *expr, const char *file,
-    int line)
+tap_check_str(
+    const char *a, const char *b, const char *expr, const char *file, int line)
 {
 	if (a == NULL || b == NULL || strcmp(a, b) != 0) {
 		case_failures++;
-		printf("# FAIL %s:%d: %s (\"%s\" != \"%s\")\n", file, line, expr,
-		    a ? a : "(null)", b ? b : "(null)");
+		printf("# FAIL %s:%d: %s (\"%s\" != \"%s\")\n", file, line,
+		    expr, a ? a : "(null)", b ? b : "(null)");
 	}
 }
 

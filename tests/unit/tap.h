@@ -17,15 +17,15 @@ int tap_done(void);
 
 #define CHECK(cond) tap_check((cond), #cond, __FILE__, __LINE__)
 #define CHECK_EQ_INT(a, b) \
-	tap_check_int((long long)(a), (long long)(b), #a " == " #b, __FILE__, \
-	    __LINE__)
+	tap_check_int( \
+	    (long long)(a), (long long)(b), #a " == " #b, __FILE__, __LINE__)
 #define CHECK_STR(a, b) \
 	tap_check_str((a), (b), #a " == " #b, __FILE__, __LINE__)
 #define TEST_RUN(fn) tap_run(#fn, fn)
 
-void tap_check_int(long long a, long long b, const char *expr,
-    const char *file, int line);
-void tap_check_str(const char *a, const char *b, const char *expr,
-    const char *file, int line);
+void tap_check_int(
+    long long a, long long b, const char *expr, const char *file, int line);
+void tap_check_str(
+    const char *a, const char *b, const char *expr, const char *file, int line);
 
 #endif
