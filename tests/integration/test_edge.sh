@@ -9,7 +9,7 @@
 # nor anything inside); a NATed UA reachable for an incoming call; a
 # REGISTER flood banned while calls from others keep working; a burst of
 # malformed INVITEs (UDP and TCP) answered while the edge keeps serving;
-# ctl stats/flows.list/bans.list.
+# ctl stats/flows.list/bans.list; a live reload adding a listener ACL.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -230,5 +230,16 @@ tap "a 400 names the fault in its reason phrase" probe_400
 tap "the edge still serves: OPTIONS from alice" options alice $P.1.2 5093 200
 tap "the edge never restarted" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ]"
 tap "no sanitizer report from the edge" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$T/edge.log'"
+
+# --- live reload: an ACL on the UDP listener shuts the sender out ---
+sed 's|{"transport": "udp", "address": "'$SBC'", "port": 5060}|{"transport": "udp", "address": "'$SBC'", "port": 5060, "acl_deny": ["'$P'.5.0/24"]}|' \
+	"$T/pc.json" >"$T/pc2.json"
+tap "the new config names the ACL" grep -q acl_deny "$T/pc2.json"
+reload_ok() { edge_ctl reload path="$T/pc2.json" | grep -q "applied=.*acl"; }
+tap "ctl reload applies limits and ACLs live" reload_ok
+probe_denied() { ! in_ns mal timeout 5 python3 "$D/mutate.py" probe $SBC 5060; }
+tap "the denied network gets no answer after the reload" probe_denied
+tap "others are still served after the reload" options alice $P.1.2 5094 200
+tap "the edge still never restarted" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ]"
 
 it_end
