@@ -31,3 +31,10 @@ tests_unit_test_auth_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_tx_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_core_flow_LDADD = $(CORE_TEST_LDADD)
+
+# Fuzz target: what core does with any SIP message from edge.
+noinst_PROGRAMS += tests/fuzz/fuzz_core_sip
+tests_fuzz_fuzz_core_sip_SOURCES = tests/fuzz/fuzz_core_sip.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_core_sip_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_core_sip_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_core_sip_LDADD = $(CORE_LIBS)

@@ -205,7 +205,8 @@ put(char *buf, size_t cap, size_t off, struct slice s)
 {
 	if (off + s.len + 1 > cap)
 		return cap;
-	memcpy(buf + off, s.p, s.len);
+	if (s.len > 0)
+		memcpy(buf + off, s.p, s.len);
 	buf[off + s.len] = '\0';
 	return off + s.len;
 }
