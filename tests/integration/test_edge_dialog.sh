@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Dialog cases through portcullis-edge with the real core and relay, with
+# topology hiding on: a CANCEL after 180 reaches the callee and matches its
+# INVITE (the edge keeps core's branch), a re-INVITE from the callee (hold,
+# target refresh through the hidden Contact and Record-Route) keeps the
+# relay's port, and a call whose media stops is ended by core with a BYE to
+# both parties when the relay reports the timeout (MEDIA_TIMEOUT ->
+# CALL_RELEASE).
+. "$(dirname "$0")/lib.sh"
+it_begin
+
+B=$IT_BUILD
+T=$IT_TMP
+D=$(cd "$(dirname "$0")" && pwd)/edge
+EDGE=$B/sbc/portcullis-edge
+CORE=$B/core/portcullis-core
+RELAY=$B/relay/portcullis-relay
+for f in "$EDGE" "$CORE" "$RELAY"; do
+	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
+done
+
+P=10.95
+SBC=$P.0.1
+ns_add sbc
+ns_add alice
+ns_add bob
+ns_link alice $P.1.2/24 sbc $P.1.1/24
+ns_link bob $P.2.2/24 sbc $P.2.1/24
+in_ns sbc ip addr add $SBC/32 dev lo
+ns_route alice $P.1.1
+ns_route bob $P.2.1
+
+mkdir -p "$T/run" "$T/state"
+cat >"$T/pc.json" <<J
+{"domains": ["example.test"],
+ "listen": [{"transport": "udp", "address": "$SBC", "port": 5060}],
+ "runtime_dir": "$T/run", "state_dir": "$T/state",
+ "media": {"address": "$SBC", "ports": [32000, 32999], "timeout_s": 3,
+           "hold_timeout_s": 3},
+ "auth": {"realm": "example.test", "algorithms": ["MD5"]},
+ "users": [{"user": "bob", "domain": "example.test", "password": "b-secret-2"}],
+ "topology": {"hide": true, "hide_call_id": true}}
+J
+bg sbc core "$CORE" -c "$T/pc.json"
+bg sbc relay "$RELAY" -c "$T/pc.json"
+bg sbc edge "$EDGE" -c "$T/pc.json"
+up() { grep -q "connected to core" "$T/edge.log" && grep -q "connected to relay" "$T/edge.log"; }
+tap "edge, core and relay up" wait_until 15 up
+
+SIPP_COMMON="-nostdin -timeout 40s -timeout_error -trace_err"
+tap "bob registers" sh -c "ip netns exec $(ns bob) timeout 30 sipp $SIPP_COMMON \
+	-error_file '$T/reg.err' -sf '$D/reg.xml' -i $P.2.2 -p 5062 -s bob -au bob \
+	-ap b-secret-2 -m 1 $SBC:5060 >'$T/reg.out' 2>&1"
+uas() { # uas SCENARIO NAME
+	rm -f "$T/$2.rc"
+	bg bob "$2" sh -c "timeout 60 sipp $SIPP_COMMON -sf '$D/$1' -i $P.2.2 \
+		-p 5062 -mi $P.2.2 -mp 6000 -s bob -m 1 -trace_msg \
+		-message_file '$T/$2.msg' -error_file '$T/$2.err'; echo \$? >'$T/$2.rc'"
+	wait_until 5 sh -c "ip netns exec $(ns bob) ss -lun 'sport = :5062' | grep -q 5062"
+}
+uas_ok() { [ "$(cat "$T/$1.rc" 2>/dev/null)" = 0 ]; }
+printf 'SEQUENTIAL\nbob;\n' >"$T/callee.csv"
+call() { # call SCENARIO NAME PORT
+	in_ns alice timeout 60 sipp $SIPP_COMMON -sf "$D/$1" -i $P.1.2 -p "$3" \
+		-mi $P.1.2 -mp 6100 -s "$2" -inf "$T/callee.csv" -m 1 -trace_msg \
+		-message_file "$T/$2.msg" -error_file "$T/$2.err" "$SBC:5060" \
+		>"$T/$2.out" 2>&1
+}
+
+# --- CANCEL ---
+uas uas_cancel.xml bob-cancel
+tap "alice's CANCEL after 180: 200 to CANCEL, 487 to INVITE" call uac_cancel.xml cancel 5064
+tap "bob got the CANCEL, matched it to the INVITE, and the ACK" wait_until 15 uas_ok bob-cancel
+# The CANCEL bob got carries the same branch as the INVITE he got.
+same_branch() {
+	local f=$T/bob-cancel.msg ib cb
+	ib=$(grep -m1 -A2 '^INVITE ' "$f" | sed -n 's/^Via: .*branch=\([^;]*\).*/\1/p')
+	cb=$(grep -m1 -A2 '^CANCEL ' "$f" | sed -n 's/^Via: .*branch=\([^;]*\).*/\1/p')
+	echo "invite=$ib cancel=$cb"
+	[ -n "$ib" ] && [ "$ib" = "$cb" ]
+}
+tap "the CANCEL's branch equals the INVITE's at bob" same_branch
+
+# --- re-INVITE from the callee (hold) ---
+uas uas_reinv.xml bob-reinv
+tap "call with a re-INVITE from bob, then bob's BYE" call uac_reinv.xml reinv 5066
+tap "bob's side: 200 to his re-INVITE, ACK, BYE answered" wait_until 15 uas_ok bob-reinv
+# The relay port alice was given for bob in the 200 and in the re-INVITE
+# is the same (re-offers keep their ports).
+bob_port_kept() {
+	# m= lines alice received from bob: in the 200 and in the re-INVITE
+	local p
+	p=$(awk '/message received/{r=1} /message sent/{r=0} r && /^m=audio/{print $2}' \
+		"$T/reinv.msg" | sort -u)
+	echo "relay ports for bob, as alice saw them: $p"
+	[ -n "$p" ] && [ "$(echo "$p" | wc -l)" = 1 ]
+}
+tap "the relay port for bob's media is the same before and after hold" bob_port_kept
+tap "alice saw bob's re-INVITE with the SBC's address only" sh -c \
+	"! grep -q '$P.2.2' '$T/reinv.msg'"
+
+# --- media timeout: core ends the call ---
+uas uas_wait.xml bob-wait
+tap "a call without media is ended by core's BYE at alice" call uac_wait.xml quiet 5068
+tap "... and at bob" wait_until 20 uas_ok bob-wait
+released() { grep -q "media timeout: releasing call" "$T/edge.log"; }
+tap "the edge turned the relay's MEDIA_TIMEOUT into CALL_RELEASE" released
+tap "no sanitizer report from the edge" sh -c "! grep -q 'AddressSanitizer\|runtime error' '$T/edge.log'"
+it_end
