@@ -10,6 +10,20 @@
 
 #include "sip_msg.h"
 
+/* Inline case-insensitive compare of n bytes: names on the hot path. */
+static inline bool
+eq_nocase_n(const char *a, const char *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y &&
+		    ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' ||
+		        (x | 0x20) > 'z'))
+			return false;
+	}
+	return true;
+}
+
 struct hdr_name {
 	const char *name;
 	enum sip_hdr_id id;
@@ -145,7 +159,7 @@ sip_hdr_lookup(struct slice name)
 	while (hash_slot[h] != 0) {
 		const char *n = hdr_long[hash_slot[h]];
 		if (hdr_len[hash_slot[h]] == name.len &&
-		    slice_eq_nocase(name, slice_make(n, name.len)))
+		    eq_nocase_n(name.p, n, name.len))
 			return (enum sip_hdr_id)hash_slot[h];
 		h = (h + 1) & (HASH_SIZE - 1);
 	}
@@ -499,7 +513,7 @@ parse_u32_value(struct slice v, uint32_t *out)
 }
 
 #define NAME_IS(n, lit) \
-	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
+	((n).len == sizeof(lit) - 1 && eq_nocase_n((n).p, (lit), (n).len))
 
 /* ---- stream framing ---------------------------------------------------- */
 

@@ -11,6 +11,20 @@
 
 #include "sip_msg.h"
 
+/* Inline case-insensitive compare of n bytes: names on the hot path. */
+static inline bool
+eq_nocase_n(const char *a, const char *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y &&
+		    ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' ||
+		        (x | 0x20) > 'z'))
+			return false;
+	}
+	return true;
+}
+
 /* Local inline forms of slice_find/slice_trim: these run per parameter
  * and per header on the hot path. */
 static inline int32_t
@@ -174,7 +188,7 @@ cache_err(struct sip_msg_cache *c, int it, struct sip_err *err)
 #define NOMEM(err) fail((err), SIP_E_NOMEM, "Out of memory")
 /* Case-insensitive match against a literal, length first. */
 #define NAME_IS(n, lit) \
-	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
+	((n).len == sizeof(lit) - 1 && eq_nocase_n((n).p, (lit), (n).len))
 
 /* ---- list splitting ---------------------------------------------------- */
 
@@ -633,7 +647,7 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 			rest = skip_lws(rest);
 		}
 		if (nm.len == 6 && !seen_branch &&
-		    slice_eq_nocase(nm, SLICE_LIT("branch"))) {
+		    eq_nocase_n(nm.p, "branch", nm.len)) {
 			seen_branch = true;
 			if (val.len == 0)
 				return fail(
@@ -644,14 +658,14 @@ via_parse_one(struct slice t, struct sip_via *v, struct sip_err *err)
 					    "Bad Via branch");
 			v->branch = val;
 		} else if (nm.len == 8 && !seen_received &&
-		    slice_eq_nocase(nm, SLICE_LIT("received"))) {
+		    eq_nocase_n(nm.p, "received", nm.len)) {
 			seen_received = true;
 			if (!received_valid(&val))
 				return fail(
 				    err, SIP_E_BAD_REQUEST, "Bad Via received");
 			v->received = val;
 		} else if (nm.len == 5 && !v->has_rport &&
-		    slice_eq_nocase(nm, SLICE_LIT("rport"))) {
+		    eq_nocase_n(nm.p, "rport", nm.len)) {
 			v->has_rport = true;
 			if (has_val) {
 				uint32_t rp;
@@ -1160,7 +1174,7 @@ contact_parse_one(struct slice t, struct sip_contact *ct, struct sip_err *e)
 		    ? SLICE_NULL
 		    : trim_ws(sl_from(one, (uint32_t)eq + 1));
 		if (nm.len == 7 && !seen_exp &&
-		    slice_eq_nocase(nm, SLICE_LIT("expires"))) {
+		    eq_nocase_n(nm.p, "expires", nm.len)) {
 			int64_t x;
 			seen_exp = true;
 			if (!delta_seconds(v, &x))
@@ -1173,14 +1187,14 @@ contact_parse_one(struct slice t, struct sip_contact *ct, struct sip_err *e)
 				return fail(
 				    e, SIP_E_BAD_REQUEST, "Bad Contact q");
 		} else if (nm.len == 13 && !seen_inst &&
-		    slice_eq_nocase(nm, SLICE_LIT("+sip.instance"))) {
+		    eq_nocase_n(nm.p, "+sip.instance", nm.len)) {
 			seen_inst = true;
 			if (v.len >= 2 && v.p[0] == '"' &&
 			    v.p[v.len - 1] == '"')
 				v = slice_make(v.p + 1, v.len - 2);
 			ct->instance = v;
 		} else if (nm.len == 6 && !seen_reg &&
-		    slice_eq_nocase(nm, SLICE_LIT("reg-id"))) {
+		    eq_nocase_n(nm.p, "reg-id", nm.len)) {
 			uint32_t r;
 			seen_reg = true;
 			if (v.len > 10 || !slice_to_u32(v, 0x7fffffffu, &r) ||

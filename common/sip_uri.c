@@ -10,6 +10,20 @@
 #include "sip_msg.h"
 #include "sip_uri.h"
 
+/* Inline case-insensitive compare of n bytes: names on the hot path. */
+static inline bool
+eq_nocase_n(const char *a, const char *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y &&
+		    ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' ||
+		        (x | 0x20) > 'z'))
+			return false;
+	}
+	return true;
+}
+
 /* Local inline forms of slice_find/slice_trim: these run per parameter
  * and per header on the hot path. */
 static inline int32_t
@@ -50,7 +64,7 @@ static uint8_t cls[256];
 
 /* Case-insensitive match against a literal, length first. */
 #define NAME_IS(n, lit) \
-	((n).len == sizeof(lit) - 1 && slice_eq_nocase((n), SLICE_LIT(lit)))
+	((n).len == sizeof(lit) - 1 && eq_nocase_n((n).p, (lit), (n).len))
 
 static void
 set_cls(const char *chars, uint8_t flag)
@@ -232,7 +246,7 @@ sip_param_find(struct slice params, const char *pname, struct slice *value)
 	struct slice rest = params, n, v, want = slice_cstr(pname);
 	bool hv;
 	while (param_next(&rest, &n, &v, &hv)) {
-		if (n.len == want.len && slice_eq_nocase(n, want)) {
+		if (n.len == want.len && eq_nocase_n(n.p, want.p, n.len)) {
 			if (value != NULL)
 				*value = hv ? v : slice_make(n.p + n.len, 0);
 			return true;
