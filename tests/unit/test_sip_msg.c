@@ -366,6 +366,76 @@ test_datagram_body(void)
 }
 
 static void
+test_lists_and_others(void)
+{
+	const char *r =
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP h;branch=z9hG4bK1;received=192.0.2.1;rport=1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:u@example.com>;tag=a\r\n"
+	    "To: <sip:u@example.com>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\n"
+	    "Path: <sip:p1.example.com;lr>,<sip:p2.example.com;lr>\r\n"
+	    "Path: <sip:[2001:db8::5]:5070;lr;ob>\r\n"
+	    "X-A: one\r\ns: first subject\r\nX-A: two\r\n"
+	    "Subject: second subject\r\n"
+	    "Allow: INVITE,ACK , BYE\r\nAllow: OPTIONS\r\n"
+	    "Require: outbound\r\nProxy-Require: sec-agree\r\n"
+	    "r: \"Carol\" <sip:carol@example.com?Replaces=abc%40h>\r\n"
+	    "Contact: <sip:u@192.0.2.1>;expires=0, <sip:u@192.0.2.2>;q=0\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	CHECK_EQ_INT(parse(r), 0);
+	CHECK_EQ_INT(sip_msg_validate(&msg, &err), 0);
+	const struct sip_nameaddr *p;
+	CHECK_EQ_INT(sip_msg_paths(&msg, &p, &err), 3);
+	CHECK(p[2].uri.is_ipv6 && p[2].uri.port == 5070 && p[2].uri.has_lr);
+	CHECK(p[2].uri.ob.p != NULL);
+	int i = msg.first[SIP_HDR_OTHER];
+	CHECK(i >= 0 && eq(msg.hdrs[i].name, "X-A"));
+	int j = sip_msg_hdr_next(&msg, i);
+	CHECK(j > i && eq(msg.hdrs[j].value, "two"));
+	const struct sip_hdr *sh = sip_msg_hdr_by_name(&msg, "Subject");
+	CHECK(sh != NULL && eq(sh->value, "first subject"));
+	int k = sip_msg_hdr_next(&msg, (int)(sh - msg.hdrs));
+	CHECK(k >= 0 && eq(msg.hdrs[k].value, "second subject"));
+	CHECK(sip_msg_hdr_by_name(&msg, "s") == sh);
+	struct sip_tokens t;
+	CHECK_EQ_INT(sip_msg_tokens(&msg, SIP_HDR_ALLOW, &t, &err), 4);
+	CHECK(eq(t.v[1], "ACK") && eq(t.v[2], "BYE") && eq(t.v[3], "OPTIONS"));
+	CHECK(sip_msg_has_token(&msg, SIP_HDR_REQUIRE, "outbound"));
+	CHECK(sip_msg_has_token(&msg, SIP_HDR_PROXY_REQUIRE, "sec-agree"));
+	const struct sip_hdr *rt = sip_msg_hdr(&msg, SIP_HDR_REFER_TO);
+	struct sip_nameaddr na;
+	CHECK(rt != NULL);
+	CHECK_EQ_INT(sip_nameaddr_parse(rt->value, &na, &err), 0);
+	CHECK(
+	    eq(na.display, "Carol") && eq(na.uri.headers, "Replaces=abc%40h"));
+	const struct sip_contact *c;
+	CHECK_EQ_INT(sip_msg_contacts(&msg, &c, &err), 2);
+	CHECK(c[0].expires == 0 && c[1].q == 0 && c[1].expires == -1);
+	const struct sip_via *v = sip_msg_top_via(&msg, &err);
+	CHECK(v != NULL && v->rport == 1 && eq(v->received, "192.0.2.1"));
+	CHECK(eq(v->params, "branch=z9hG4bK1;received=192.0.2.1;rport=1"));
+	CHECK(eq(v->raw,
+	    "SIP/2.0/TCP h;branch=z9hG4bK1;received=192.0.2.1;"
+	    "rport=1"));
+	/* Cached: the second call returns the same array. */
+	const struct sip_contact *c2;
+	CHECK_EQ_INT(sip_msg_contacts(&msg, &c2, &err), 2);
+	CHECK(c2 == c);
+	/* Tel URIs and unknown schemes in name-addr. */
+	CHECK_EQ_INT(
+	    sip_nameaddr_parse(SLICE_LIT("<tel:+1-555-0100>;tag=x"), &na, &err),
+	    0);
+	CHECK(na.uri.scheme == SIP_URI_TEL && eq(na.tag, "x"));
+	CHECK_EQ_INT(
+	    sip_nameaddr_parse(SLICE_LIT("urn:service:sos"), &na, &err), 0);
+	CHECK(na.uri.scheme == 0 && eq(na.uri_text, "urn:service:sos"));
+	CHECK_EQ_INT(
+	    sip_nameaddr_parse(SLICE_LIT("<sip:a@b> junk"), &na, &err), -1);
+	CHECK_EQ_INT(
+	    sip_nameaddr_parse(SLICE_LIT("<sip:a@b>;tag="), &na, &err), -1);
+}
+
+static void
 test_limits(void)
 {
 	size_t cap = 200000;
@@ -488,6 +558,7 @@ main(void)
 	TEST_RUN(test_register_auth);
 	TEST_RUN(test_invalid);
 	TEST_RUN(test_datagram_body);
+	TEST_RUN(test_lists_and_others);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_frame);
 	TEST_RUN(test_tables);
