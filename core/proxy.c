@@ -752,7 +752,7 @@ make_base(struct core *c, struct sip_msg *m, int npop, bool strict_fix,
 			    &e, (uint16_t)anchor, "Route", routes[i].raw);
 	}
 	int mf = sip_msg_max_forwards(m, &err);
-	char mfv[8];
+	char mfv[16];
 	if (mf < 0) {
 		sip_edit_append(&e, "Max-Forwards", SLICE_LIT("70"));
 	} else {
