@@ -206,7 +206,7 @@ daemonize(uint32_t wait_ms)
 }
 
 static void
-prepare_dirs(const struct pc_conf *c, gid_t mgid)
+prepare_dirs(const struct pc_conf *c)
 {
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -226,11 +226,18 @@ prepare_dirs(const struct pc_conf *c, gid_t mgid)
 	}
 	if (make_dir(c->runtime_dir, 0755) < 0)
 		fatal("cannot create runtime_dir %s", c->runtime_dir);
-	/* Root owns the runtime directory (sockets are created there by
-	 * processes still root); the management group may traverse it. */
-	if (geteuid() == 0 && mgid != (gid_t)-1)
-		if (chown(c->runtime_dir, 0, mgid) < 0)
-			log_warn("chown %s", c->runtime_dir);
+	/* Root owns the runtime directory; its group is the processes' group
+	 * with the setgid bit, so every socket a child creates there while
+	 * still root (core.sock, relay.sock, mode 0660) belongs to that group
+	 * and stays reachable by the others after they drop privileges.
+	 * Others may traverse (mgmt.sock has its own group and mode) but not
+	 * list. */
+	if (geteuid() == 0 && gid != (gid_t)-1) {
+		if (chown(c->runtime_dir, 0, gid) < 0 ||
+		    chmod(c->runtime_dir, 02751) < 0)
+			log_warn(
+			    "setting owner and mode of %s", c->runtime_dir);
+	}
 	if (make_dir(c->state_dir, 0750) < 0)
 		fatal("cannot create state_dir %s", c->state_dir);
 	/* core writes the database after dropping privileges. */
@@ -347,7 +354,7 @@ main(int argc, char **argv)
 		d.ready_fd = daemonize(sv->ready_timeout_ms * 2 + 5000);
 
 	gid_t mgid = mgmt_gid(conf);
-	prepare_dirs(conf, mgid);
+	prepare_dirs(conf);
 
 	d.loop = ev_loop_new();
 	if (d.loop == NULL)

@@ -2,13 +2,15 @@
 # Installs what building and testing the Portcullis packages needs on
 # Debian 12, on top of scripts/deps.sh: debhelper (with dh-autoreconf, since
 # the packages build from the git tree, which has no configure), lintian,
-# rpm (rpmbuild; Debian's rpm package builds the .spec), fakeroot.
+# rpm (rpmbuild; Debian's rpm package builds the .spec), fakeroot; and what
+# the test drives: man (man-db), systemd (systemd-sysusers, the package's
+# dependency; systemd-analyze), python3, setpriv/unshare (util-linux).
 # Idempotent: does nothing when all is there. devscripts is not needed:
 # the test calls dpkg-buildpackage and lintian directly.
 set -euo pipefail
 
 pkgs="build-essential dpkg-dev debhelper dh-autoreconf fakeroot lintian rpm
-man-db groff-base"
+man-db groff-base systemd python3 util-linux"
 
 missing=""
 for p in $pkgs; do

@@ -122,8 +122,11 @@ Demo users (also in $users):
 Register a phone with sipp (another terminal):
   sipp -sf $sd/register.xml -s alice -au alice -ap $alice -i 127.0.0.1 -p 5071 -m 1 127.0.0.1:5060
 
-Place a test call alice -> bob with sipp (two terminals):
-  sipp -sf $sd/answer.xml -s bob -au bob -ap $bob -i 127.0.0.1 -p 5072 -m 1 127.0.0.1:5060
+Place a test call alice -> bob with sipp:
+  # bob registers from port 5072, then answers there (built-in uas; leave it running)
+  sipp -sf $sd/register.xml -s bob -au bob -ap $bob -i 127.0.0.1 -p 5072 -m 1 127.0.0.1:5060
+  sipp -sn uas -i 127.0.0.1 -p 5072 -m 1
+  # in another terminal: alice calls bob (digest auth, 3 s of call, BYE)
   sipp -sf $sd/call.xml -s alice -au alice -ap $alice -i 127.0.0.1 -p 5071 -m 1 127.0.0.1:5060
 
 Or with a softphone on this machine (baresip, Linphone, ...):

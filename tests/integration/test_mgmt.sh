@@ -85,7 +85,7 @@ sipp_register() {
 	REG_PORT=$((REG_PORT + 1))
 	in_ns pc timeout 20 sipp -sf "$IT_TMP/reg.xml" -i 127.0.0.1 \
 		-p "$REG_PORT" -s alice -au alice -ap "wonderland-7" -m 1 \
-		-timeout 10s -timeout_error -nostdin -bg_nostdin \
+		-timeout 10s -timeout_error -nostdin \
 		-trace_err -error_file "$IT_TMP/sipp-err-$REG_PORT.log" \
 		127.0.0.1:5060 >"$IT_TMP/sipp-$REG_PORT.out" 2>&1
 }
