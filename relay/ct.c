@@ -276,23 +276,32 @@ parse_counters(const struct nlattr *nest, uint64_t *pk, uint64_t *by)
 		*by = be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_BYTES]));
 }
 
+static bool
+entry_parse(
+    const struct nlmsghdr *h, const struct dump_ctx *d, struct ct_entry *e)
+{
+	const struct nlattr *tb[32] = {0};
+
+	if (mnl_attr_parse(h, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		return false;
+	memset(e, 0, sizeof(*e));
+	if (tb[CTA_TUPLE_ORIG] == NULL || tb[CTA_TUPLE_REPLY] == NULL ||
+	    !parse_tuple(tb[CTA_TUPLE_ORIG], d->family, &e->orig) ||
+	    !parse_tuple(tb[CTA_TUPLE_REPLY], d->family, &e->reply))
+		return false;
+	parse_counters(tb[CTA_COUNTERS_ORIG], &e->pkts_orig, &e->bytes_orig);
+	parse_counters(tb[CTA_COUNTERS_REPLY], &e->pkts_reply, &e->bytes_reply);
+	return true;
+}
+
 static int
 entry_cb(const struct nlmsghdr *h, void *arg)
 {
 	struct dump_ctx *d = arg;
-	const struct nlattr *tb[32] = {0};
 	struct ct_entry e;
 
-	if (mnl_attr_parse(h, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
-		return MNL_CB_OK;
-	memset(&e, 0, sizeof(e));
-	if (tb[CTA_TUPLE_ORIG] == NULL || tb[CTA_TUPLE_REPLY] == NULL ||
-	    !parse_tuple(tb[CTA_TUPLE_ORIG], d->family, &e.orig) ||
-	    !parse_tuple(tb[CTA_TUPLE_REPLY], d->family, &e.reply))
-		return MNL_CB_OK;
-	parse_counters(tb[CTA_COUNTERS_ORIG], &e.pkts_orig, &e.bytes_orig);
-	parse_counters(tb[CTA_COUNTERS_REPLY], &e.pkts_reply, &e.bytes_reply);
-	d->cb(&e, d->arg);
+	if (entry_parse(h, d, &e))
+		d->cb(&e, d->arg);
 	return MNL_CB_OK;
 }
 
@@ -324,6 +333,83 @@ ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg)
 		if (ret == MNL_CB_STOP)
 			return 0;
 	}
+}
+
+int
+ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
+    bool *found)
+{
+	static char bufs[64][1024];
+	struct mmsghdr m[64];
+	struct iovec iov[64];
+	size_t len = 0;
+	uint32_t seq0 = c->seq;
+	int fd = mnl_socket_get_fd(c->nl);
+
+	if (n == 0)
+		return 0;
+	if (n * 128 > c->cap) {
+		char *p = realloc(c->buf, n * 128);
+
+		if (p == NULL)
+			return -1;
+		c->buf = p;
+		c->cap = n * 128;
+	}
+	while (recv(fd, bufs[0], sizeof(bufs[0]), MSG_DONTWAIT) > 0)
+		;
+	for (size_t i = 0; i < n; i++) {
+		struct nlmsghdr *h = put_hdr(
+		    c->buf + len, IPCTNL_MSG_CT_GET, 0, t[i].family, c->seq++);
+
+		found[i] = false;
+		put_tuple(h, CTA_TUPLE_ORIG, &t[i]);
+		len += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
+		return -1;
+	for (int i = 0; i < 64; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* Answered inside sendmsg: every reply is queued already. */
+	for (;;) {
+		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < r; i++) {
+			int left = (int)m[i].msg_len;
+			struct nlmsghdr *h;
+
+			for (h = (struct nlmsghdr *)bufs[i];
+			     mnl_nlmsg_ok(h, left);
+			     h = mnl_nlmsg_next(h, &left)) {
+				uint32_t k = h->nlmsg_seq - seq0;
+				struct dump_ctx d;
+				struct ct_entry *e;
+
+				if (h->nlmsg_type == NLMSG_ERROR || k >= n)
+					continue;
+				e = &out[k];
+				memset(e, 0, sizeof(*e));
+				d.family = t[k].family;
+				d.arg = e;
+				d.cb = NULL;
+				if (entry_parse(h, &d, e))
+					found[k] = true;
+			}
+		}
+		if (r < 64)
+			break;
+	}
+	return 0;
 }
 
 static int

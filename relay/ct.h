@@ -49,6 +49,16 @@ typedef void (*ct_dump_cb)(const struct ct_entry *e, void *arg);
 /* Dumps the UDP entries of one family (4 or 6). */
 int ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg);
 
+/*
+ * Looks up the entries that carry the given tuples (either direction: a
+ * flow is found by its original or its reply tuple) in one write, so the
+ * cost follows the relay's own streams, not the size of the conntrack
+ * table (a dump walks every entry of the host). out[i] is filled and
+ * found[i] set for each tuple that has an entry. 0, or -1 with errno.
+ */
+int ct_get(struct ct *c, const struct ct_tuple *t, size_t n,
+    struct ct_entry *out, bool *found);
+
 /* Turns net.netfilter.nf_conntrack_acct on in this network namespace;
  * 0, or -1 with errno. */
 int ct_enable_acct(void);

@@ -240,7 +240,9 @@ main(int argc, char **argv)
 	a.r.timeout_ms = (uint64_t)m->timeout_s * 1000;
 	a.r.hold_timeout_ms = (uint64_t)m->hold_timeout_s * 1000;
 	a.r.latch_wait_ms = m->latch_wait_ms;
-	a.r.tick_ms = a.r.timeout_ms / 4 < 1000 ? a.r.timeout_ms / 4 : 1000;
+	/* Each tick reads the counters of every kernel stream: an eighth of
+	 * the timeout is precise enough and keeps that cheap. */
+	a.r.tick_ms = a.r.timeout_ms / 8 < 5000 ? a.r.timeout_ms / 8 : 5000;
 	if (a.r.tick_ms < 100)
 		a.r.tick_ms = 100;
 	capacity(&a);

@@ -58,6 +58,11 @@ struct nft {
 	bool is_open_batch;
 	bool is_pending; /* the open batch holds deferred groups */
 	size_t *group_off; /* start of each deferred group in buf */
+	struct nft_group_cb {
+		nft_fail_cb cb;
+		uint64_t arg;
+		void *ctx;
+	} * group_cb;
 	size_t ngroups, group_cap;
 };
 
@@ -115,6 +120,7 @@ nft_close(struct nft *n)
 		mnl_socket_close(n->nl);
 	free(n->buf);
 	free(n->group_off);
+	free(n->group_cb);
 	free(n);
 }
 
@@ -160,6 +166,12 @@ nft_batch_begin(struct nft *n)
 void
 nft_defer_begin(struct nft *n)
 {
+	nft_defer_begin_cb(n, NULL, 0, NULL);
+}
+
+void
+nft_defer_begin_cb(struct nft *n, nft_fail_cb cb, uint64_t arg, void *ctx)
+{
 	if (n->is_pending && n->nops >= DEFER_MAX_OPS)
 		nft_flush(n);
 	if (!n->is_pending) {
@@ -170,12 +182,20 @@ nft_defer_begin(struct nft *n)
 	if (n->ngroups == n->group_cap) {
 		size_t cap = n->group_cap ? n->group_cap * 2 : 64;
 		size_t *g = realloc(n->group_off, cap * sizeof(*g));
+		struct nft_group_cb *c;
 
 		if (g == NULL)
 			return; /* the group joins the previous one */
 		n->group_off = g;
+		c = realloc(n->group_cb, cap * sizeof(*c));
+		if (c == NULL)
+			return;
+		n->group_cb = c;
 		n->group_cap = cap;
 	}
+	n->group_cb[n->ngroups].cb = cb;
+	n->group_cb[n->ngroups].arg = arg;
+	n->group_cb[n->ngroups].ctx = ctx;
 	n->group_off[n->ngroups++] = n->len;
 }
 
@@ -269,6 +289,7 @@ nft_flush(struct nft *n)
 	char *all;
 	size_t len, ngroups, failed = 0;
 	size_t *off;
+	struct nft_group_cb *cbs;
 
 	if (!n->is_pending)
 		return 0;
@@ -281,13 +302,16 @@ nft_flush(struct nft *n)
 	ngroups = n->ngroups;
 	all = malloc(len);
 	off = malloc((ngroups + 1) * sizeof(*off));
-	if (all == NULL || off == NULL) {
+	cbs = malloc((ngroups + 1) * sizeof(*cbs));
+	if (all == NULL || off == NULL || cbs == NULL) {
 		free(all);
 		free(off);
+		free(cbs);
 		return (int)ngroups;
 	}
 	memcpy(all, n->buf, len);
 	memcpy(off, n->group_off, ngroups * sizeof(*off));
+	memcpy(cbs, n->group_cb, ngroups * sizeof(*cbs));
 	/* The batch-end message closes the last group. */
 	off[ngroups] = len -
 	    NLMSG_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg));
@@ -304,11 +328,15 @@ nft_flush(struct nft *n)
 		memcpy(p, all + a, b - a);
 		n->len += b - a;
 		n->nops = 1;
-		if (nft_batch_commit(n) < 0)
+		if (nft_batch_commit(n) < 0) {
 			failed++;
+			if (cbs[g].cb != NULL)
+				cbs[g].cb(cbs[g].arg, cbs[g].ctx);
+		}
 	}
 	free(all);
 	free(off);
+	free(cbs);
 	return (int)failed;
 }
 

@@ -84,6 +84,9 @@ int nft_batch_commit(struct nft *n);
  * synchronous batches always see them applied.
  */
 void nft_defer_begin(struct nft *n);
+/* The same, with a callback told (with arg) if this group failed. */
+typedef void (*nft_fail_cb)(uint64_t arg, void *ctx);
+void nft_defer_begin_cb(struct nft *n, nft_fail_cb cb, uint64_t arg, void *ctx);
 /* Commits pending groups; returns the number of groups that failed. */
 int nft_flush(struct nft *n);
 

@@ -253,6 +253,29 @@ relay_flush(struct relay *r)
 		    "conntrack: deleting entries: %s", strerror(errno));
 }
 
+/* A deferred programming group failed: the kernel does not have what
+ * the stream says; user space forwards it and the tick retries. */
+static void
+eval_failed(uint64_t arg, void *ctx)
+{
+	struct relay *r = ctx;
+	uint16_t port = (uint16_t)(arg >> 8);
+	int comp = (int)(arg & 1);
+	struct rstream *s;
+
+	if (!port_in_range(&r->pool, port))
+		return;
+	s = r->socks[port - r->pool.lo].s;
+	if (s == NULL || s->gen != (uint32_t)(arg >> 32))
+		return;
+	r->st.kernel_failed++;
+	s->is_kernel[comp] = false;
+	s->is_kfail[comp] = true;
+	log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+	    "nft: programming stream %s/%u component %d failed",
+	    s->call->call_id, s->index, comp);
+}
+
 void
 stream_eval(struct relay *r, struct rstream *s, int comp)
 {
@@ -261,7 +284,7 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	struct ct_tuple t[16];
 	size_t nt = 0;
 	struct ipc_addr a, b;
-	bool want;
+	bool want, is_defer;
 
 	if (!r->is_kernel || r->nft == NULL || !stream_comp_used(s, comp))
 		return;
@@ -280,7 +303,18 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 		return;
 	}
 
-	nft_batch_begin(r->nft);
+	/* Before any packet (programmed at the answer): nothing to undo on
+	 * failure but the flag, so it joins this iteration's commit. Else a
+	 * change under traffic: its own transaction, now. */
+	is_defer = !s->has_flows && !s->is_kernel[comp];
+	if (is_defer)
+		nft_defer_begin_cb(r->nft, eval_failed,
+		    (uint64_t)s->gen << 32 |
+		        (uint64_t)(uint16_t)(s->leg[0].port + comp) << 8 |
+		        (uint64_t)comp,
+		    r);
+	else
+		nft_batch_begin(r->nft);
 	if (s->is_kernel[comp]) {
 		nft_fwd_del(r->nft, &s->kf[comp][0]);
 		nft_fwd_del(r->nft, &s->kf[comp][1]);
@@ -302,7 +336,7 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 		}
 	}
 	nt = add_sdp_tuples(r, s, comp, t, nt);
-	if (nft_batch_commit(r->nft) < 0) {
+	if (!is_defer && nft_batch_commit(r->nft) < 0) {
 		r->st.kernel_failed++;
 		s->is_kfail[comp] = true;
 		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
@@ -313,13 +347,15 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	}
 	s->is_kfail[comp] = false;
 	s->is_kernel[comp] = want;
-	s->has_flows = true;
 	if (want) {
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];
 		r->st.kernel_programmed++;
 	}
-	clear_ct(r, t, nt);
+	/* No packet yet: no conntrack entry to clear. */
+	if (!is_defer)
+		clear_ct(r, t, nt);
+	s->has_flows = true;
 	if (r->state != NULL)
 		state_save_call(r->state, s->call);
 }
@@ -418,6 +454,7 @@ stream_new(struct relay *r, struct rcall *c, uint8_t index)
 		return NULL;
 	s->call = c;
 	s->index = index;
+	s->gen = ++r->gen;
 	s->active_ms = ev_now_ms(r->loop);
 	for (int l = 0; l < 2; l++)
 		s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
@@ -694,6 +731,9 @@ relay_call_restore(struct relay *r, struct rcall *c)
 		struct rstream *s = c->s[i];
 
 		s->call = c;
+		s->gen = ++r->gen;
+		/* Its flows may have lived on in the kernel meanwhile. */
+		s->has_flows = true;
 		for (int l = 0; l < 2; l++) {
 			s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
 			if (!port_take(&r->pool, s->leg[l].port))

@@ -56,6 +56,7 @@ struct rstream {
 	bool has_flows; /* may own conntrack entries (packets seen or
 			       kernel programmed) */
 	uint64_t active_ms; /* last time a counter moved */
+	uint32_t gen; /* tells a reused stream from its predecessor */
 };
 
 struct rcall {
@@ -87,6 +88,7 @@ struct relay {
 	struct rsock *socks; /* pool.hi - pool.lo + 1 entries */
 	struct htable calls;
 	uint64_t ncalls, nstreams;
+	uint32_t gen;
 	uint64_t latch_wait_ms;
 	uint64_t timeout_ms, hold_timeout_ms;
 	struct ev_timer tick;

@@ -1,9 +1,13 @@
 /*
  * Media timeouts and kernel counters. A kernel-forwarded stream's packets
  * never reach user space, so its activity is read from conntrack
- * accounting: the entries whose original destination is a relay port of
- * the stream, summed per component; the sum moving means media flows.
+ * accounting: per programmed component, the entry found by the tuple
+ * "party a -> relay port facing a" (it is the original or the reply
+ * tuple of the flow, whichever side spoke first); its counters moving
+ * means media flows. Looked up by tuple, batched, because a dump would
+ * walk the whole host's conntrack table every tick.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ct.h"
@@ -28,23 +32,82 @@ prepare(struct rcall *c, void *arg)
 	}
 }
 
+struct lookup {
+	struct ct_tuple *t;
+	struct rstream **s;
+	uint8_t *comp;
+	struct ct_entry *e;
+	bool *found;
+	size_t n, cap;
+};
+
+static struct lookup lk;
+
 static void
-ct_entry(const struct ct_entry *e, void *arg)
+collect(struct rcall *c, void *arg)
 {
 	struct relay *r = arg;
-	struct ipc_addr d = {0};
-	struct rsock *k;
 
-	d.family = e->orig.family;
-	memcpy(d.addr, e->orig.dst, sizeof(d.addr));
-	if (!latch_host_eq(&d, &r->addr) ||
-	    !port_in_range(&r->pool, e->orig.dport))
-		return;
-	k = &r->socks[e->orig.dport - r->pool.lo];
-	if (k->s == NULL || !k->s->is_kernel[k->comp])
-		return;
-	k->s->ct_cur_pkts[k->comp] += e->pkts_orig + e->pkts_reply;
-	k->s->ct_cur_bytes[k->comp] += e->bytes_orig + e->bytes_reply;
+	for (int i = 0; i < c->ns; i++) {
+		struct rstream *s = c->s[i];
+
+		for (int k = 0; k < 2; k++) {
+			const struct nft_fwd *f = &s->kf[k][0];
+			struct ct_tuple *t;
+			size_t al = f->family == 6 ? 16 : 4;
+
+			if (!s->is_kernel[k])
+				continue;
+			if (lk.n == lk.cap) {
+				size_t cap = lk.cap ? lk.cap * 2 : 1024;
+
+				lk.t = realloc(lk.t, cap * sizeof(*lk.t));
+				lk.s = realloc(lk.s, cap * sizeof(*lk.s));
+				lk.comp = realloc(lk.comp, cap);
+				lk.e = realloc(lk.e, cap * sizeof(*lk.e));
+				lk.found = realloc(lk.found, cap);
+				if (!lk.t || !lk.s || !lk.comp || !lk.e ||
+				    !lk.found)
+					fatalx("timeout: out of memory");
+				lk.cap = cap;
+			}
+			t = &lk.t[lk.n];
+			memset(t, 0, sizeof(*t));
+			t->family = f->family;
+			memcpy(t->src, f->src, al);
+			memcpy(t->dst, r->addr.addr, al);
+			t->sport = f->src_port;
+			t->dport = f->relay_port;
+			lk.s[lk.n] = s;
+			lk.comp[lk.n] = (uint8_t)k;
+			lk.n++;
+		}
+	}
+}
+
+static void
+read_counters(struct relay *r)
+{
+	lk.n = 0;
+	relay_call_walk(r, collect, r);
+	for (size_t off = 0; off < lk.n; off += 2048) {
+		size_t n = lk.n - off < 2048 ? lk.n - off : 2048;
+
+		if (ct_get(r->ct, lk.t + off, n, lk.e + off, lk.found + off) <
+		    0) {
+			log_warn("conntrack: reading counters");
+			return;
+		}
+	}
+	for (size_t i = 0; i < lk.n; i++) {
+		struct rstream *s = lk.s[i];
+		int k = lk.comp[i];
+
+		if (!lk.found[i])
+			continue;
+		s->ct_cur_pkts[k] += lk.e[i].pkts_orig + lk.e[i].pkts_reply;
+		s->ct_cur_bytes[k] += lk.e[i].bytes_orig + lk.e[i].bytes_reply;
+	}
 }
 
 static void
@@ -102,9 +165,8 @@ void
 relay_tick_run(struct relay *r)
 {
 	relay_call_walk(r, prepare, r);
-	if (r->is_kernel && r->ct != NULL && r->nstreams > 0 &&
-	    ct_dump(r->ct, r->addr.family, ct_entry, r) < 0)
-		log_warn("conntrack: reading counters");
+	if (r->is_kernel && r->ct != NULL && r->nstreams > 0)
+		read_counters(r);
 	relay_call_walk(r, settle, r);
 }
 

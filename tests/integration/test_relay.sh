@@ -24,8 +24,11 @@ ns_add r
 ns_add b
 ns_add x
 ns_link a 10.81.1.2/24 r 10.81.1.1/24
+IF_A=$IT_LAST_IFA
+IF_RA=$IT_LAST_IFB
 ns_link b 10.81.2.2/24 r 10.81.2.1/24
 IF_B=$IT_LAST_IFA
+IF_RB=$IT_LAST_IFB
 ns_link x 10.81.3.2/24 r 10.81.3.1/24
 ns_route a 10.81.1.1
 ns_route b 10.81.2.1
@@ -44,11 +47,18 @@ conf() { # conf FILE KERNEL PORT_LO PORT_HI RUNDIR
 J
 }
 
-mkdir -p "$T/k" "$T/u"
+mkdir -p "$T/k/cap" "$T/k/state" "$T/u"
+# The relay drops to the configured user (default portcullis) when it
+# exists: let it reach its directories as it would under packaging.
+chmod 711 "$T"
+if id -u portcullis >/dev/null 2>&1; then
+	chown portcullis: "$T/k/cap" "$T/k/state"
+fi
 conf "$T/k.json" auto 30000 30099 "$T/k"
 SOCK=$T/k/relay.sock
 CTL=$T/k/ctl.sock
 bg r relay "$RELAYCTL" supervise "$CTL" -- "$RELAY" -c "$T/k.json"
+SUP_PID=$IT_LAST_PID
 
 rc() { in_ns r "$RELAYCTL" -s "$SOCK" "$@"; }
 ctl() { in_ns r "$RELAYCTL" ctl "$CTL" "$@"; }
@@ -202,9 +212,42 @@ tap "fallback a -> b" eq "$(st "$T/ua_b8.stats" unique)" 300
 tap "fallback b -> a" eq "$(st "$T/ua_a8.stats" unique)" 300
 tap "fallback counts user-space packets" sh -c "in_q=\$(ip netns exec $(ns r) '$RELAYCTL' -s '$USOCK' query c4); echo \"\$in_q\" | grep -q 'packets=600'"
 
+# --- IPv6: the same kernel path through the ip6 maps ---
+in_ns a ip addr add fd81:1::2/64 dev "$IF_A" nodad
+in_ns r ip addr add fd81:1::1/64 dev "$IF_RA" nodad
+in_ns b ip addr add fd81:2::2/64 dev "$IF_B" nodad
+in_ns r ip addr add fd81:2::1/64 dev "$IF_RB" nodad
+in_ns a ip -6 route add default via fd81:1::1
+in_ns b ip -6 route add default via fd81:2::1
+in_ns r sysctl -qw net.ipv6.conf.all.forwarding=1
+mkdir -p "$T/v6"
+cat >"$T/v6.json" <<J
+{"runtime_dir": "$T/v6", "state_dir": "$T/v6/state",
+ "media": {"address": "fd81:1::1", "ports": [32000, 32099], "kernel": "on",
+           "timeout_s": 2, "latch_wait_ms": 0}}
+J
+# One relay per namespace owns the table: stop the IPv4 one first.
+kill "$SUP_PID" 2>/dev/null
+wait "$SUP_PID" 2>/dev/null
+in_ns r "$RELAY" --teardown -c "$T/k.json" >/dev/null 2>&1
+bg r relay_v6 "$RELAY" -c "$T/v6.json"
+V6SOCK=$T/v6/relay.sock
+v6up() { [ -S "$V6SOCK" ]; }
+tap "IPv6 relay starts in the kernel" wait_until 10 v6up
+PA=$(in_ns r "$RELAYCTL" -s "$V6SOCK" offer c6 ta - "[fd81:1::2]:4400" nat | sed -n 's/.*port=//p')
+PB=$(in_ns r "$RELAYCTL" -s "$V6SOCK" answer c6 tb ta "[fd81:2::2]:6400" nat | sed -n 's/.*port=//p')
+ua ua_a9 a "[fd81:1::2]:4400" "[fd81:1::1]:$PB" 300 5 0xaaaa
+ua ua_b9 b "[fd81:2::2]:6400" "[fd81:1::1]:$PA" 300 5 0xbbbb
+wait_pid "$PID_ua_a9"
+wait_pid "$PID_ua_b9"
+tap "IPv6 a -> b" eq "$(st "$T/ua_b9.stats" unique)" 300
+tap "IPv6 b -> a" eq "$(st "$T/ua_a9.stats" unique)" 300
+tap "IPv6 stream forwarded by the kernel" sh -c "ip netns exec $(ns r) '$RELAYCTL' -s '$V6SOCK' query c6 | grep -q kernel=1"
+tap "IPv6 map entries" sh -c "ip netns exec $(ns r) nft list map inet portcullis dmap6 | grep -q 'fd81:1::2 . 4400'"
+
 # --- teardown removes only relay's table ---
 in_ns r nft add table ip operator
-tap "--teardown removes the relay's table" in_ns r "$RELAY" --teardown -c "$T/k.json"
+tap "--teardown removes the relay's table" in_ns r "$RELAY" --teardown -c "$T/v6.json"
 tap "table is gone" sh -c "! ip netns exec $(ns r) nft list table inet portcullis >/dev/null 2>&1"
 tap "operator's table is untouched" in_ns r nft list table ip operator
 

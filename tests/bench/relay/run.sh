@@ -55,7 +55,15 @@ softirq_ns() {
 	done
 	echo $s
 }
-pid_ns() { [ -n "$1" ] && cut -d' ' -f1 "/proc/$1/schedstat" 2>/dev/null || echo 0; }
+# Every thread of a process (rtpengine has worker threads).
+pid_ns() {
+	local s=0 f
+	[ -n "$1" ] || { echo 0; return; }
+	for f in /proc/"$1"/task/*/schedstat; do
+		s=$((s + $(cut -d' ' -f1 "$f" 2>/dev/null || echo 0)))
+	done
+	echo $s
+}
 
 # measure LABEL SENDER-ARGS...: prints "pps ns_per_packet relay_ns_per_packet"
 measure() {
@@ -107,7 +115,14 @@ stop_relay() {
 }
 
 echo "# relay benchmark: $RATE packets/s for $SECS s, 172-byte RTP, $(nproc) CPUs, $(uname -r)"
+# Four bound sockets per stream: the fd hard limit caps the streams a
+# relay can hold (root without CAP_SYS_RESOURCE cannot raise it).
+fdmax=$(( ($(ulimit -Hn) - 64) / 4 - 16 ))
 for n in $STREAMS; do
+	if [ "$n" -gt "$fdmax" ]; then
+		echo "# n=$n needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
+		n=$fdmax
+	fi
 	hi=$((20000 + 4 * n + 3))
 	measure "plain  n=$n" -a 10.82.2.2 -P 7000
 
@@ -128,8 +143,29 @@ for n in $STREAMS; do
 	stop_relay
 done
 
+# rtpengine (Debian rtpengine-daemon, user-space mode: --table=-1) on the
+# same streams, when RTPENGINE=1.
+if [ "${RTPENGINE:-0}" = 1 ] && command -v rtpengine >/dev/null; then
+	for n in $STREAMS; do
+		[ "$n" -gt 4000 ] && { echo "rtpengine n=$n: skipped (fd limit)"; continue; }
+		ip netns exec "$P-r" rtpengine --table=-1 --interface=10.82.1.1 \
+			--listen-ng=127.0.0.1:22222 --port-min=20000 --port-max=59999 \
+			--foreground --log-stderr --log-level=3 --pidfile="$T/rtpe.pid" \
+			>"$T/rtpe.log" 2>&1 &
+		RELAY_PID=$!
+		sleep 1
+		ip netns exec "$P-r" python3 "$(dirname "$0")/rtpengine_setup.py" \
+			127.0.0.1:22222 "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" || exit 1
+		measure "rtpengine n=$n" -a 10.82.1.1 -p "$T/ports"
+		kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null; RELAY_PID=""
+	done
+fi
+
 for mode in on off; do
 	start_relay $mode 59999
-	echo "setups kernel=$mode: $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS")"
+	echo "setups kernel=$mode (programmed at answer): $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS")"
+	stop_relay
+	start_relay $mode 59999
+	echo "setups kernel=$mode (parties behind NAT): $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS" nat)"
 	stop_relay
 done
