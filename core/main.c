@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,35 @@ on_signal(struct ev_loop *loop, int signo, void *arg)
 	log_info("signal %d: flushing and stopping", signo);
 	c->is_stopping = true;
 	ev_stop(loop);
+}
+
+/*
+ * Before dropping root: the files core made (runtime and state
+ * directories, core.sock, the database and nonce key) go to the service
+ * account, so the edge (same account) can connect and core can still
+ * write its state.
+ */
+static void
+hand_over(struct core *c, const char *sock)
+{
+	static const char *const state_files[] = {"", "/portcullis.db",
+	    "/portcullis.db-wal", "/portcullis.db-shm", "/nonce.key", NULL};
+	struct passwd *pw = getpwnam(c->conf.user);
+	struct group *gr = c->conf.group ? getgrnam(c->conf.group) : NULL;
+	char path[4096];
+
+	if (pw == NULL)
+		return;
+	gid_t gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
+	if (chown(c->conf.runtime_dir, pw->pw_uid, gid) < 0 ||
+	    chown(sock, pw->pw_uid, gid) < 0)
+		log_warn("chown %s", sock);
+	for (int i = 0; state_files[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s%s", c->conf.state_dir,
+		    state_files[i]);
+		if (chown(path, pw->pw_uid, gid) < 0 && errno != ENOENT)
+			log_warn("chown %s", path);
+	}
 }
 
 static void
@@ -76,6 +106,8 @@ main(int argc, char **argv)
 		log_warn("core.sock %s", sock);
 		goto fail;
 	}
+	if (geteuid() == 0 && getpwnam(core.conf.user) != NULL)
+		hand_over(&core, sock);
 	if (geteuid() == 0 && getpwnam(core.conf.user) == NULL) {
 		log_warnx(
 		    "user %s does not exist: running as root", core.conf.user);

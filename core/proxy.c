@@ -1095,6 +1095,33 @@ handle_cancel(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	}
 }
 
+/*
+ * §16.4 strict-router compatibility: the Request-URI is the last Route
+ * entry, which is removed. The rewritten message lives in m's arena.
+ */
+static struct sip_msg *
+strict_rewrite(struct sip_msg *m, const struct sip_nameaddr *routes, int nr)
+{
+	struct sip_edit e;
+	struct sip_err err;
+	struct sip_msg *nm = arena_alloc(m->arena, sizeof(*nm));
+
+	if (nm == NULL || nr < 1)
+		return NULL;
+	sip_edit_init(&e, m, m->arena);
+	sip_edit_set_ruri(&e, routes[nr - 1].uri_text);
+	sip_edit_remove_all(&e, SIP_HDR_ROUTE);
+	int anchor = m->first[SIP_HDR_ROUTE];
+	for (int i = 0; i < nr - 1 && anchor >= 0; i++)
+		sip_edit_insert_before(
+		    &e, (uint16_t)anchor, "Route", routes[i].raw);
+	struct slice out = sip_edit_render(&e);
+	if (out.len == 0 ||
+	    sip_msg_parse(nm, out.p, out.len, m->arena, &err) < 0)
+		return NULL;
+	return nm;
+}
+
 static void
 handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 {
@@ -1174,6 +1201,20 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 	if (nr > 0 && m->ruri.user.len == 0 && m->ruri.has_lr &&
 	    route_is_me(c->route, m->ruri.host, m->ruri.port))
 		strict_fix = true;
+	if (strict_fix) {
+		struct sip_msg *nm = strict_rewrite(m, routes, nr);
+		if (nm == NULL) {
+			px_send_response(
+			    c, t, flow, m, 500, "Server Internal Error", NULL);
+			return;
+		}
+		m = nm;
+		strict_fix = false;
+		nr = sip_msg_routes(m, &routes, &err);
+		for_me_no_user = m->ruri.user.len == 0 &&
+		    (route_is_me(c->route, m->ruri.host, m->ruri.port) ||
+		        route_is_domain(c->route, m->ruri.host));
+	}
 	int npop = our_routes(c, m);
 	const struct sip_nameaddr *to = sip_msg_to(m, &err);
 	bool in_dialog = to != NULL && to->tag.len > 0;

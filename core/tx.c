@@ -23,6 +23,7 @@ struct tx {
 	bool is_reliable;
 	bool is_detached;
 	bool is_doomed;
+	bool is_c_fired;
 	int busy;
 	int last_code;
 	uint32_t retr_interval;
@@ -483,7 +484,7 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 			else if (!t->is_reliable)
 				ev_timer_start(l->loop, &t->retr, l->t.t2_ms);
 		}
-		if (t->kind == TX_CLIENT_INVITE && code > 100)
+		if (t->kind == TX_CLIENT_INVITE && code > 100 && !t->is_c_fired)
 			wait_start(t, l->t.timer_c_ms); /* timer C, reset */
 		notify(t, code, resp);
 		return true;
@@ -560,13 +561,17 @@ on_wait(struct ev_loop *loop, struct ev_timer *et, void *arg)
 			t->state = TX_TERMINATED;
 			if (!notify(t, TX_EV_TIMEOUT, NULL))
 				return;
-		} else if (t->state == TX_PROCEEDING) { /* timer C */
-			/* The proxy CANCELs; the 487 (or timer B of the
-			 * CANCEL's wait) ends us. Give it 64*T1 more. */
+		} else if (t->state == TX_PROCEEDING && !t->is_c_fired) {
+			/* Timer C: the proxy CANCELs; the 487 ends us, or after
+			 * 64*T1 more we give up with a timeout. */
+			t->is_c_fired = true;
 			wait_start(t, 64ull * t->layer->t.t1_ms);
-			t->state = TX_COMPLETED;
 			notify(t, TX_EV_TIMER_C, NULL);
 			return;
+		} else if (t->state == TX_PROCEEDING) {
+			t->state = TX_TERMINATED;
+			if (!notify(t, TX_EV_TIMEOUT, NULL))
+				return;
 		}
 		break;
 	case TX_CLIENT_NONINVITE:

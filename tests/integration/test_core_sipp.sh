@@ -20,6 +20,9 @@ command -v sipp >/dev/null || { echo "Bail out! sipp not installed"; exit 1; }
 
 ns_add pbx
 IP=127.0.0.1
+# The daemons drop to the service account when it exists: let it reach
+# the runtime directory inside this run's temporary directory.
+chmod 755 "$T"
 
 cat >"$T/pc.json" <<J
 {"runtime_dir": "$T/run", "state_dir": "$T/state",

@@ -1,0 +1,393 @@
+/*
+ * Unit tests of the proxy in process, with the injectable clock: a core
+ * state in a temporary directory, its SIP output read from a socketpair
+ * standing in for edge. Covers what needs time or odd peers: 408 when a
+ * branch never answers (timer B), timer C sending CANCEL, a 503 turned
+ * into 500, 3xx passed on, Path honoured, strict-router compatibility, a
+ * pre-loaded foreign Route refused, FLOW_CLOSED.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/core_run.h"
+#include "core/proxy.h"
+#include "hash.h"
+#include "ipc.h"
+#include "log.h"
+#include "sip_edit.h"
+#include "tap.h"
+
+static struct core core;
+static struct ev_loop *loop;
+static uint64_t now_ms = 1000;
+static char dir[] = "/tmp/pc-test-proxy.XXXXXX";
+static int peer = -1; /* the "edge" end */
+static struct ipc_flow alice, bob;
+
+struct out {
+	struct ipc_flow flow;
+	char text[IPC_MAX_MSG];
+	struct sip_msg m;
+	struct arena a;
+	bool is_parsed;
+};
+
+static uint64_t
+clock_fn(void *arg)
+{
+	(void)arg;
+	return now_ms;
+}
+
+static void
+advance(uint64_t ms)
+{
+	for (uint64_t i = 0; i < ms; i += 50) {
+		now_ms += 50;
+		ev_run_timers(loop);
+	}
+}
+
+static struct ipc_flow
+mkflow(const char *ip)
+{
+	struct ipc_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.transport = IPC_TP_UDP;
+	f.role = IPC_FLOW_ROLE_PUBLIC;
+	ipc_addr_parse(&f.remote, ip, 5060);
+	return f;
+}
+
+static void
+out_reset(struct out *o)
+{
+	if (o->is_parsed)
+		arena_free(&o->a);
+	o->is_parsed = false;
+}
+
+/* Next SIP_OUT already sent by core (no waiting: sends are synchronous). */
+static bool
+next_out(struct out *o)
+{
+	static uint8_t buf[IPC_MAX_MSG];
+	struct ipc_msg m;
+	struct sip_err err;
+
+	out_reset(o);
+	for (;;) {
+		int rc = ipc_recv(peer, &ipc_cat_core, buf, sizeof(buf), &m);
+		if (rc != 1)
+			return false;
+		if (m.hdr.type != IPC_SIP_OUT)
+			continue;
+		struct ipc_sip_out so;
+		memcpy(&so, m.body, sizeof(so));
+		o->flow = so.flow;
+		memcpy(o->text, m.body + sizeof(so), so.sip_len);
+		o->text[so.sip_len] = '\0';
+		arena_init(&o->a, 16384, 0);
+		o->is_parsed = true;
+		return sip_msg_parse(&o->m, o->text, so.sip_len, &o->a, &err) ==
+		    0;
+	}
+}
+
+static void
+drain(void)
+{
+	struct out o = {0};
+
+	while (next_out(&o))
+		;
+	out_reset(&o);
+}
+
+static void sip_in(const struct ipc_flow *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sip_in(const struct ipc_flow *f, const char *fmt, ...)
+{
+	char text[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	proxy_sip_in(&core, f, text, (uint32_t)n);
+}
+
+static void
+respond(const struct ipc_flow *f, struct out *req, int code, const char *tag,
+    const char *extra)
+{
+	struct arena a;
+
+	arena_init(&a, 16384, 0);
+	struct slice r = sip_build_response(&req->m, code, NULL,
+	    slice_cstr(tag), slice_cstr(extra ? extra : ""), &a);
+	proxy_sip_in(&core, f, r.p, r.len);
+	arena_free(&a);
+}
+
+static bool
+is_resp(struct out *o, int code, const struct ipc_flow *to)
+{
+	bool ok = !o->m.is_request && o->m.status == code &&
+	    ipc_addr_eq(&o->flow.remote, &to->remote);
+	if (!ok)
+		printf("# expected %d, got %.50s\n", code, o->text);
+	return ok;
+}
+
+static bool
+is_req(struct out *o, enum sip_method meth, const struct ipc_flow *to)
+{
+	bool ok = o->m.is_request && o->m.method == meth &&
+	    ipc_addr_eq(&o->flow.remote, &to->remote);
+	if (!ok)
+		printf("# expected %s, got %.50s\n", sip_method_name(meth),
+		    o->text);
+	return ok;
+}
+
+#define INVITE \
+	"INVITE %s SIP/2.0\r\n" \
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s\r\n" \
+	"Max-Forwards: 70\r\n" \
+	"From: <sip:carol@other.org>;tag=%s\r\n" \
+	"To: <sip:bob@example.com>\r\n" \
+	"Call-ID: %s\r\n" \
+	"CSeq: 1 INVITE\r\n" \
+	"Contact: <sip:carol@10.0.0.1>\r\n" \
+	"%s" \
+	"Content-Length: 0\r\n\r\n"
+
+static void
+register_bob(const char *path_hdr)
+{
+	static int cseq = 1;
+	struct out o = {0};
+
+	sip_in(&bob,
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKreg%d\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:bob@example.com>;tag=r\r\n"
+	    "To: <sip:bob@example.com>\r\nCall-ID: regbob\r\n"
+	    "CSeq: %d REGISTER\r\nContact: <sip:bob@10.0.0.2:5060>\r\n"
+	    "%sExpires: 600\r\nContent-Length: 0\r\n\r\n",
+	    cseq, cseq, path_hdr);
+	cseq++;
+	CHECK(next_out(&o) && is_resp(&o, 200, &bob));
+	if (path_hdr[0] != '\0')
+		CHECK(
+		    strstr(o.text, "Path: <sip:edge1.example.com;lr>") != NULL);
+	out_reset(&o);
+	drain();
+}
+
+static void
+test_timer_b_408(void)
+{
+	struct out o = {0};
+
+	register_bob("");
+	sip_in(&alice, INVITE, "sip:bob@example.com", "b1", "t1", "cid-b1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&o) && is_req(&o, SIP_M_INVITE, &bob));
+	advance(500);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_INVITE, &bob)); /* timer A */
+	advance(32000);
+	bool got408 = false;
+	while (next_out(&o))
+		if (!o.m.is_request && o.m.status == 408)
+			got408 = true;
+	CHECK(got408);
+	CHECK_EQ_INT(proxy_pending(core.proxy), 0);
+	out_reset(&o);
+	drain();
+}
+
+static void
+test_timer_c_cancel(void)
+{
+	struct out o = {0}, inv = {0};
+
+	sip_in(&alice, INVITE, "sip:bob@example.com", "c1", "t2", "cid-c1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 180, "bb", NULL);
+	CHECK(next_out(&o) && is_resp(&o, 180, &alice));
+	advance(180100); /* timer C */
+	bool cancel = false;
+	while (next_out(&o))
+		if (o.m.is_request && o.m.method == SIP_M_CANCEL)
+			cancel = true;
+	CHECK(cancel);
+	respond(&bob, &inv, 487, "bb", NULL);
+	bool got487 = false;
+	while (next_out(&o))
+		if (!o.m.is_request && o.m.status == 487 &&
+		    ipc_addr_eq(&o.flow.remote, &alice.remote))
+			got487 = true;
+	CHECK(got487);
+	out_reset(&o);
+	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
+static void
+test_503_and_3xx(void)
+{
+	struct out o = {0}, inv = {0};
+
+	sip_in(&alice, INVITE, "sip:bob@example.com", "d1", "t3", "cid-d1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 503, "bb", NULL);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	CHECK(next_out(&o) && is_resp(&o, 500, &alice));
+
+	sip_in(&alice, INVITE, "sip:bob@example.com", "d2", "t4", "cid-d2", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 302, "bb", "Contact: <sip:bob@192.0.2.99>\r\n");
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	CHECK(next_out(&o) && is_resp(&o, 302, &alice));
+	CHECK(strstr(o.text, "Contact: <sip:bob@192.0.2.99>") != NULL);
+	out_reset(&o);
+	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
+static void
+test_path_strict_route_and_relay(void)
+{
+	struct out o = {0}, inv = {0};
+
+	register_bob("Path: <sip:edge1.example.com;lr>\r\n");
+	sip_in(&alice, INVITE, "sip:bob@example.com", "p1", "t5", "cid-p1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	CHECK(strstr(inv.text, "Route: <sip:edge1.example.com;lr>") != NULL);
+	respond(&bob, &inv, 486, "bb", NULL);
+	drain();
+
+	/* A strict router put our URI in the Request-URI and the real one
+	 * in the last Route. */
+	sip_in(&alice, INVITE, "sip:127.0.0.1:5060;lr", "p2", "t6", "cid-p2",
+	    "Route: <sip:bob@example.com>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	CHECK(slice_eq_cstr(inv.m.ruri_text, "sip:bob@10.0.0.2:5060"));
+	respond(&bob, &inv, 486, "bb", NULL);
+	drain();
+
+	/* Our Route popped, then one toward somewhere else: refused. */
+	sip_in(&alice, INVITE, "sip:bob@example.com", "p3", "t7", "cid-p3",
+	    "Route: <sip:127.0.0.1:5060;lr>, <sip:evil.example.net;lr>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&o) && is_resp(&o, 403, &alice));
+	out_reset(&o);
+	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
+static int
+conn_of_bob(struct loc_binding *b, void *arg)
+{
+	uint32_t *c = arg;
+
+	if (slice_eq_cstr(loc_slice(b, LOC_S_AOR), "bob@example.com"))
+		*c = b->flow.conn_id;
+	return 0;
+}
+
+static void
+test_flow_closed(void)
+{
+	struct ipc_flow tcp = bob;
+	struct out o = {0};
+	uint32_t conn = 0;
+
+	tcp.transport = IPC_TP_TCP;
+	tcp.conn_id = 77;
+	sip_in(&tcp,
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bKtcp1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:bob@example.com>;tag=r\r\n"
+	    "To: <sip:bob@example.com>\r\nCall-ID: regbob-tcp\r\n"
+	    "CSeq: 1 REGISTER\r\n"
+	    "Contact: <sip:bob@10.0.0.2:5060;transport=tcp>\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &bob));
+	CHECK_EQ_INT(o.flow.conn_id, 77); /* answered on the connection */
+	loc_walk(core.loc, conn_of_bob, &conn);
+	struct loc_flow lf;
+	loc_flow_from_ipc(&lf, &tcp);
+	CHECK_EQ_INT(loc_flow_closed(core.loc, &lf), 1);
+	out_reset(&o);
+	drain();
+}
+
+int
+main(void)
+{
+	char path[256];
+
+	log_init("test_proxy", LOG_LVL_ERROR);
+	hash_seed_random();
+	if (mkdtemp(dir) == NULL || pcconf_load(NULL, &core.conf) < 0)
+		return 1;
+	free(core.conf.state_dir);
+	free(core.conf.runtime_dir);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	core.conf.state_dir = strdup(path);
+	snprintf(path, sizeof(path), "%s/run", dir);
+	core.conf.runtime_dir = strdup(path);
+	/* Serve example.com; no authentication in these tests. */
+	for (size_t i = 0; i < core.conf.ndomains; i++)
+		free(core.conf.domains[i]);
+	free(core.conf.domains);
+	core.conf.domains = calloc(2, sizeof(char *));
+	core.conf.domains[0] = strdup("example.com");
+	core.conf.ndomains = 1;
+	core.conf.core.auth.require = false;
+	loop = ev_loop_new();
+	ev_set_clock(loop, clock_fn, NULL);
+	if (core_init(&core, loop) < 0)
+		return 1;
+	int sv[2];
+	if (ipc_socketpair(sv) < 0)
+		return 1;
+	peer = sv[1];
+	core.edges[0] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	alice = mkflow("10.0.0.1");
+	bob = mkflow("10.0.0.2");
+	drain();
+	TEST_RUN(test_timer_b_408);
+	TEST_RUN(test_timer_c_cancel);
+	TEST_RUN(test_503_and_3xx);
+	TEST_RUN(test_path_strict_route_and_relay);
+	TEST_RUN(test_flow_closed);
+	core_fini(&core);
+	ev_loop_free(loop);
+	close(peer);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
