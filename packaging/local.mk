@@ -23,7 +23,8 @@ EXTRA_DIST += packaging/portcullis.json packaging/rpm/portcullis.spec \
 	packaging/debian/changelog packaging/debian/control \
 	packaging/debian/copyright packaging/debian/rules \
 	packaging/debian/source/format packaging/debian/portcullis.install \
-	packaging/debian/portcullis.postinst packaging/debian/portcullis.postrm
+	packaging/debian/portcullis.postinst packaging/debian/portcullis.postrm \
+	packaging/README.md
 
 # @''name''@ keeps configure from substituting the pattern itself.
 PC_PKG_SUBST = sed -e 's|@''sbindir''@|$(sbindir)|g' \

@@ -498,6 +498,26 @@ stop_like_systemd() {
 	rm -rf /run/portcullis
 }
 
+# The upgrade path, as far as one version allows: maintainer scripts run a
+# second time over an installed, configured, edited system.
+deb_reinstall() {
+	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold \
+		"$(ls "$WORK"/portcullis_"$VERSION"_*.deb)" </dev/null \
+		>"$WORK/dpkg-reinstall.log" 2>&1 || {
+		cat "$WORK/dpkg-reinstall.log"
+		return 1
+	}
+	grep -q '"MD5"' "$CONF" || {
+		echo "the edited $CONF was replaced"
+		return 1
+	}
+	[ "$(stat -c '%U:%G %a' "$CONF")" = "root:portcullis 640" ] || return 1
+	[ -z "$(pkg_pids)" ] || {
+		echo "the reinstall started the service"
+		return 1
+	}
+}
+
 deb_purge() {
 	dpkg --purge portcullis >"$WORK/dpkg-purge.log" 2>&1 || {
 		cat "$WORK/dpkg-purge.log"
@@ -695,6 +715,7 @@ PY
 	tap "systemctl stop (SIGTERM, KillMode=mixed) ends every process" \
 		stop_like_systemd
 	[ -n "$MAINPID" ] && kill -9 "$MAINPID" 2>/dev/null
+	tap "reinstall keeps the operator's conffile and starts nothing" deb_reinstall
 	tap "dpkg --purge succeeds" deb_purge
 	tap "nothing is left behind after the purge" nothing_left
 fi
