@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,6 +322,10 @@ stat_u64(const char *name)
 }
 
 static int cseq_n = 100;
+/* do_register knobs: register this AoR user with the credentials of
+ * `user` (NULL: the same); replay the authorized request once more. */
+static const char *reg_aor_user;
+static bool reg_replay;
 
 /* REGISTER with digest; returns the final status. */
 static int
@@ -336,6 +341,7 @@ do_register(const struct ipc_flow *f, const char *user, const char *domain,
 	snprintf(callid, sizeof(callid), "reg-%s-%08llx@test", user,
 	    (unsigned long long)hash_bytes(contact, strlen(contact)));
 	snprintf(uri, sizeof(uri), "sip:%s", domain);
+	const char *aor = reg_aor_user ? reg_aor_user : user;
 #define REG_TMPL \
 	"REGISTER %s SIP/2.0\r\n" \
 	"Via: SIP/2.0/UDP %s;branch=z9hG4bKr%d\r\n" \
@@ -350,8 +356,8 @@ do_register(const struct ipc_flow *f, const char *user, const char *domain,
 	"Content-Length: 0\r\n\r\n"
 
 	cseq_n++;
-	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, user,
-	    domain, cseq_n, user, domain, callid, cseq_n, contact, params,
+	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, aor,
+	    domain, cseq_n, aor, domain, callid, cseq_n, contact, params,
 	    expires, "");
 	if (!next_sip(&o, 3000) || o.m.is_request || o.m.status != 401) {
 		code = o.is_parsed ? o.m.status : -1;
@@ -390,11 +396,21 @@ do_register(const struct ipc_flow *f, const char *user, const char *domain,
 	    "qop=auth, nc=00000001, cnonce=\"cn0\"\r\n",
 	    user, realm, nonce, uri, resp, digest_alg_name(alg));
 	cseq_n++;
-	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, user,
-	    domain, cseq_n, user, domain, callid, cseq_n, contact, params,
+	send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n, aor,
+	    domain, cseq_n, aor, domain, callid, cseq_n, contact, params,
 	    expires, authz);
 	if (next_sip(&o, 3000))
 		code = o.m.is_request ? -2 : o.m.status;
+	if (reg_replay && code == 200) {
+		/* The same credentials in a new request: a replay. */
+		cseq_n++;
+		send_sip(f, REG_TMPL, uri, strchr(contact, '@') + 1, cseq_n,
+		    aor, domain, cseq_n, aor, domain, callid, cseq_n, contact,
+		    params, expires, authz);
+		code = next_sip(&o, 3000) && !o.m.is_request ? o.m.status : -3;
+		if (code == 401 && strstr(o.text, "stale=true") == NULL)
+			code = -4;
+	}
 out:
 	out_reset(&o);
 	return code;
@@ -1064,6 +1080,73 @@ test_users_import(void)
 }
 
 static void
+test_identity_and_replay(void)
+{
+	/* alice's credentials for bob's AoR: refused. */
+	reg_aor_user = "bob";
+	CHECK_EQ_INT(do_register(&alice, "alice", "example.com", "alicepw",
+	                 "sip:alice@10.0.0.1:5060", "", 600, "SHA-256"),
+	    403);
+	reg_aor_user = NULL;
+	/* A replayed Authorization (same nonce and nc): 401 stale. */
+	reg_replay = true;
+	CHECK_EQ_INT(do_register(&alice, "alice", "example.com", "alicepw",
+	                 "sip:alice@10.0.0.1:5060", "", 600, "MD5"),
+	    401);
+	reg_replay = false;
+}
+
+static void
+test_ctl_misc(void)
+{
+	uint8_t buf[1024], rows[8192];
+	struct ctl_rows a;
+	size_t len;
+	uint64_t pid = 0;
+
+	CHECK_EQ_INT(ctl("status", NULL, rows, sizeof(rows), &len), 0);
+	CHECK(ctl_rows_get_u64(rows, len, "pid", &pid));
+	CHECK_EQ_INT(pid, core_pid);
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "level", "loud");
+	ctl_rows_end_row(&a);
+	CHECK(ctl("log.level", &a, rows, sizeof(rows), &len) < 0);
+	ctl_rows_init(&a, buf, sizeof(buf));
+	ctl_rows_str(&a, "level", "info");
+	ctl_rows_end_row(&a);
+	CHECK_EQ_INT(ctl("log.level", &a, rows, sizeof(rows), &len), 0);
+	/* Reload: example.com stops being a redirect domain... it never
+	 * was; redir.example.com stops, so carol's INVITE is proxied. */
+	FILE *f = fopen(conf_path, "r+");
+	char text[4096];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	char *p = strstr(text, "\"redirect_domains\": [\"redir.example.com\"]");
+	CHECK(p != NULL);
+	if (p != NULL)
+		memcpy(p, "\"redirect_domains\": [                   ]", 41);
+	rewind(f);
+	fwrite(text, 1, n, f);
+	fclose(f);
+	CHECK_EQ_INT(ctl("reload", NULL, rows, sizeof(rows), &len), 0);
+	CHECK_EQ_INT(rows_with(rows, len, "applied", NULL), 1);
+	struct out o = {0};
+	send_invite("r1", "sip:carol@redir.example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_INVITE, &carol));
+	ua_respond(&carol, &o, 486, "c", NULL);
+	for (int i = 0; i < 2 && next_sip(&o, 1000); i++)
+		;
+	out_reset(&o);
+	/* shutdown: flushes and exits 0. */
+	CHECK_EQ_INT(ctl("shutdown", NULL, rows, sizeof(rows), &len), 0);
+	int st = -1;
+	CHECK_EQ_INT(waitpid(core_pid, &st, 0), core_pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	core_pid = -1;
+}
+
+static void
 core_starts(void)
 {
 	CHECK(core_pid > 0 && edge_fd >= 0);
@@ -1098,6 +1181,10 @@ main(void)
 	    "\"password\": \"carolpw\"}]}\n",
 	    dir, dir);
 	fclose(f);
+	/* The core drops to the service account when it exists; it must
+	 * still read its configuration on reload. */
+	chmod(dir, 0755);
+	chmod(conf_path, 0644);
 	alice = mkflow("10.0.0.1", 5060);
 	bob = mkflow("10.0.0.2", 5060);
 	bob2 = mkflow("10.0.0.3", 5060);
@@ -1117,6 +1204,8 @@ main(void)
 		TEST_RUN(test_restart_keeps_registrations);
 		TEST_RUN(test_ctl_users);
 		TEST_RUN(test_users_import);
+		TEST_RUN(test_identity_and_replay);
+		TEST_RUN(test_ctl_misc);
 	} else {
 		TEST_RUN(core_starts);
 	}
