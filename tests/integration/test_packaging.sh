@@ -171,7 +171,8 @@ deb_contents() {
 		/usr/lib/sysusers.d/portcullis.conf /usr/lib/tmpfiles.d/portcullis.conf \
 		/usr/share/doc/portcullis/examples/portcullis.json \
 		/usr/share/man/man1/pcctl.1.gz /usr/share/man/man5/portcullis.json.5.gz \
-		/usr/share/man/man8/portcullisd.8.gz; do
+		/usr/share/man/man8/portcullisd.8.gz \
+		/usr/share/man/man1/portcullis-sipcheck.1.gz; do
 		printf '%s\n' "$list" | grep -qx "$f" || {
 			echo "missing from the .deb: $f"
 			return 1
@@ -251,7 +252,7 @@ unit_verifies() {
 
 man_pages_render() {
 	local m out
-	for m in pcctl.1 portcullis.json.5 portcullisd.8; do
+	for m in pcctl.1 portcullis-sipcheck.1 portcullis.json.5 portcullisd.8; do
 		m=$(ls /usr/share/man/man*/"$m".gz) || return 1
 		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
 		[ -z "$out" ] || {
@@ -567,7 +568,8 @@ rpm_file_list() {
 		}
 	done
 	# Compressed or not, as the distribution's brp-compress does it.
-	for f in man1/pcctl.1 man5/portcullis.json.5 man8/portcullisd.8; do
+	for f in man1/pcctl.1 man1/portcullis-sipcheck.1 man5/portcullis.json.5 \
+		man8/portcullisd.8; do
 		printf '%s\n' "$list" |
 			grep -qE "^/usr/share/man/${f//./\\.}(\\.(gz|bz2|xz|zst))?\$" || {
 			echo "missing from the .rpm: /usr/share/man/$f"
@@ -660,7 +662,7 @@ fi
 if [ "${DEB_INSTALLED:-0}" = 1 ]; then
 	tap "installed: account, state dir, config modes, unit enabled, not running" installed_layout
 	tap "installed unit passes systemd-analyze verify" unit_verifies
-	tap "man pages pcctl(1) portcullis.json(5) portcullisd(8) render cleanly" man_pages_render
+	tap "man pages pcctl(1) portcullis-sipcheck(1) portcullis.json(5) portcullisd(8) render cleanly" man_pages_render
 	tap "shipped config and the defaults example pass portcullisd -n" configs_accepted
 
 	# sipp does digest MD5 only; the operator's edit of the conffile.
