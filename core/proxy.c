@@ -50,8 +50,9 @@ struct px_ctx {
 	bool is_in_dialog;
 	bool add_rr;
 	int nbranches;
-	struct px_branch br[PX_MAX_BRANCHES];
-	struct px_target targets[PX_MAX_TARGETS];
+	/* Allocated as needed: most contexts have one branch and target. */
+	struct px_branch *br[PX_MAX_BRANCHES];
+	struct px_target *targets;
 	int ntargets, next_target;
 	char *base; /* request to fork, see above */
 	uint32_t base_len;
@@ -297,14 +298,16 @@ ctx_free(struct px_ctx *x)
 	if (x->stx != NULL)
 		tx_set_user(x->stx, NULL, NULL);
 	for (int i = 0; i < x->nbranches; i++) {
-		if (x->br[i].tx != NULL)
-			tx_detach(x->br[i].tx);
-		free(x->br[i].resp);
+		if (x->br[i]->tx != NULL)
+			tx_detach(x->br[i]->tx);
+		free(x->br[i]->resp);
+		free(x->br[i]);
 	}
 	for (int i = 0; i < x->ntargets; i++) {
 		free(x->targets[i].uri);
 		free(x->targets[i].path);
 	}
+	free(x->targets);
 	free(x->base);
 	if (x->prev)
 		x->prev->next = x->next;
@@ -322,7 +325,7 @@ pending_branches(const struct px_ctx *x)
 	int n = 0;
 
 	for (int i = 0; i < x->nbranches; i++)
-		if (x->br[i].code == 0)
+		if (x->br[i]->code == 0)
 			n++;
 	return n;
 }
@@ -392,7 +395,7 @@ static void
 cancel_pending(struct px_ctx *x, struct px_branch *except)
 {
 	for (int i = 0; i < x->nbranches; i++) {
-		struct px_branch *b = &x->br[i];
+		struct px_branch *b = x->br[i];
 		if (b == except || b->code != 0 || b->is_cancelled)
 			continue;
 		if (b->has_provisional)
@@ -430,7 +433,7 @@ best_branch(struct px_ctx *x)
 	struct px_branch *best = NULL;
 
 	for (int i = 0; i < x->nbranches; i++) {
-		struct px_branch *b = &x->br[i];
+		struct px_branch *b = x->br[i];
 		if (b->code < 300)
 			continue;
 		if (best == NULL ||
@@ -594,11 +597,8 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		if (first)
 			cancel_pending(x, b);
 		arena_free(&a);
-		if (first && tx_kind(t) == TX_CLIENT_INVITE) {
-			/* Keep listening for 2xx retransmissions until the
-			 * transaction ends; the context goes with it. */
-			return;
-		}
+		/* 2xx retransmissions after this are forwarded statelessly
+		 * (handle_response), so the context need not wait for them. */
 		ctx_maybe_done(x);
 		return;
 	}
@@ -652,14 +652,16 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 
 	if (x->nbranches >= PX_MAX_BRANCHES)
 		return false;
-	struct px_branch *b = &x->br[x->nbranches];
-	memset(b, 0, sizeof(*b));
+	struct px_branch *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return false;
 	b->ctx = x;
 	b->flow = *flow;
 	make_branch(x->loophash, b->branch, sizeof(b->branch));
 	arena_init(&a, 16384, 512 * 1024);
 	if (sip_msg_parse(&m, x->base, x->base_len, &a, &err) < 0) {
 		arena_free(&a);
+		free(b);
 		return false;
 	}
 	sip_edit_init(&e, &m, &a);
@@ -683,9 +685,10 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 	struct slice out = sip_edit_render(&e);
 	if (out.len == 0) {
 		arena_free(&a);
+		free(b);
 		return false;
 	}
-	x->nbranches++;
+	x->br[x->nbranches++] = b;
 	b->tx = tx_client_new(
 	    c->tx, flow, x->method, b->branch, out.p, out.len, branch_cb, b);
 	arena_free(&a);
@@ -904,6 +907,9 @@ targets_from_loc(struct core *c, struct px_ctx *x, struct slice aor)
 	if (n > PX_MAX_TARGETS)
 		n = PX_MAX_TARGETS;
 	x->ntargets = 0;
+	x->targets = n > 0 ? calloc((size_t)n, sizeof(*x->targets)) : NULL;
+	if (x->targets == NULL)
+		return 0;
 	for (int i = 0; i < n; i++) {
 		if (v[i]->expires_at <= now)
 			continue;

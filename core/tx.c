@@ -470,9 +470,13 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 		if (t->kind == TX_CLIENT_INVITE && code >= 300 &&
 		    t->resp != NULL)
 			send_buf(t, t->resp, t->resp_len);
-		/* 2xx retransmissions go to the proxy: forwarded end to end. */
-		if (t->kind == TX_CLIENT_INVITE && code >= 200 && code < 300)
+		/* 2xx retransmissions go to the proxy, forwarded end to end;
+		 * once it let go of us, the caller forwards them statelessly. */
+		if (t->kind == TX_CLIENT_INVITE && code >= 200 && code < 300) {
+			if (t->cb == NULL)
+				return false;
 			notify(t, code, resp);
+		}
 		return true;
 	}
 	t->last_code = code;

@@ -304,6 +304,30 @@ test_path_strict_route_and_relay(void)
 	drain();
 }
 
+static void
+test_2xx_retransmission(void)
+{
+	struct out o = {0}, inv = {0};
+
+	sip_in(&alice, INVITE, "sip:bob@example.com", "x1", "t9", "cid-x1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 200, "bx", "Contact: <sip:bob@10.0.0.2>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	/* The context is gone at once; the UAS's 2xx retransmission still
+	 * reaches the caller (stateless, by the Via). */
+	CHECK_EQ_INT(proxy_pending(core.proxy), 0);
+	respond(&bob, &inv, 200, "bx", "Contact: <sip:bob@10.0.0.2>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	CHECK(strstr(o.text, "z9hG4bKpc") == NULL);
+	advance(40000);
+	respond(&bob, &inv, 200, "bx", "Contact: <sip:bob@10.0.0.2>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	out_reset(&o);
+	out_reset(&inv);
+	drain();
+}
+
 static int
 conn_of_bob(struct loc_binding *b, void *arg)
 {
@@ -381,6 +405,7 @@ main(void)
 	TEST_RUN(test_timer_c_cancel);
 	TEST_RUN(test_503_and_3xx);
 	TEST_RUN(test_path_strict_route_and_relay);
+	TEST_RUN(test_2xx_retransmission);
 	TEST_RUN(test_flow_closed);
 	core_fini(&core);
 	ev_loop_free(loop);
