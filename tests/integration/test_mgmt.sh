@@ -11,6 +11,9 @@ set -u
 PD=$IT_BUILD/mgmt/portcullisd
 PCCTL_BIN=$IT_BUILD/mgmt/pcctl
 it_begin
+# The children drop to the configured user: they must reach the runtime
+# and state directories below our (mode 0700) temporary directory.
+chmod 755 "$IT_TMP"
 ns_add pc
 
 cfg=$IT_TMP/portcullis.json
