@@ -15,11 +15,11 @@ pkgstatedir = $(localstatedir)/lib/portcullis
 pkgrundir = $(runstatedir)/portcullis
 pkgexamplesdir = $(docdir)/examples
 
-# Listed one by one: a directory in EXTRA_DIST would also carry what a
-# build made under packaging/ into the tarball.
 # portcullis-sipcheck (common/sipcheck.c) has no other manual page.
 dist_man_MANS += packaging/portcullis-sipcheck.1
 
+# Listed one by one: a directory in EXTRA_DIST would also carry what a
+# build made under packaging/ into the tarball.
 EXTRA_DIST += packaging/portcullis.json packaging/rpm/portcullis.spec \
 	packaging/systemd/portcullis.service.in \
 	packaging/systemd/portcullis.sysusers packaging/systemd/portcullis.tmpfiles \
