@@ -12,7 +12,11 @@
 #
 # Runs as root. It refuses to touch a machine where a portcullis package,
 # account, configuration or state exists that an earlier run of this test
-# did not install (the marker below tells its own leftovers apart).
+# did not install (the marker below tells its own leftovers apart). While
+# the package is installed (about a minute) the machine has a portcullis
+# account: daemons that other tests start as root at that moment drop to
+# it, and the purge cannot delete an account in use (it then reports the
+# account as left behind). scripts/test.sh runs one script at a time.
 #
 # Knobs: PC_PKG_JOBS (parallel build jobs, default nproc), IT_KEEP=1 keeps
 # the work directory (built packages, logs).
