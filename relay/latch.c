@@ -11,12 +11,12 @@
 bool
 latch_rtp_check(const uint8_t *p, size_t len, uint32_t *ssrc)
 {
-	uint8_t pt;
+	size_t hdr;
 
 	if (len < 8 || (p[0] >> 6) != 2)
 		return false;
-	pt = p[1] & 0x7f;
-	/* RTCP packet types 200-207 show as 72-79 with the marker bit. */
+	/* RFC 5761 §4: the second byte 192-223 is RTCP (SR 200, RR 201,
+	 * ...), which RTP payload types with the marker bit never reach. */
 	if (p[1] >= 192 && p[1] <= 223) {
 		size_t words = ((size_t)p[2] << 8 | p[3]) + 1;
 
@@ -26,32 +26,28 @@ latch_rtp_check(const uint8_t *p, size_t len, uint32_t *ssrc)
 		    (uint32_t)p[6] << 8 | p[7];
 		return true;
 	}
-	(void)pt;
-	{
-		size_t hdr = 12 + 4 * (size_t)(p[0] & 0x0f);
+	hdr = 12 + 4 * (size_t)(p[0] & 0x0f);
+	if (len < hdr)
+		return false;
+	if (p[0] & 0x10) {
+		size_t ext;
 
+		if (len < hdr + 4)
+			return false;
+		ext = 4 * ((size_t)p[hdr + 2] << 8 | p[hdr + 3]);
+		hdr += 4 + ext;
 		if (len < hdr)
 			return false;
-		if (p[0] & 0x10) {
-			size_t ext;
-
-			if (len < hdr + 4)
-				return false;
-			ext = 4 * ((size_t)p[hdr + 2] << 8 | p[hdr + 3]);
-			hdr += 4 + ext;
-			if (len < hdr)
-				return false;
-		}
-		if (p[0] & 0x20) {
-			uint8_t pad = p[len - 1];
-
-			if (pad == 0 || pad > len - hdr)
-				return false;
-		}
-		*ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
-		    (uint32_t)p[10] << 8 | p[11];
-		return true;
 	}
+	if (p[0] & 0x20) {
+		uint8_t pad = p[len - 1];
+
+		if (pad == 0 || pad > len - hdr)
+			return false;
+	}
+	*ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+	    (uint32_t)p[10] << 8 | p[11];
+	return true;
 }
 
 bool

@@ -94,7 +94,7 @@ test_malformed(void)
 }
 
 static int nloaded;
-static char last_id[64];
+static char last_id[256];
 static uint16_t last_port;
 
 static void
