@@ -51,7 +51,7 @@ dlg_create(struct dlg_table *t, const struct slice s[DLG_S__COUNT],
 	size_t total = 0;
 
 	for (int i = 0; i < DLG_S__COUNT; i++) {
-		if (s[i].len > 4096)
+		if (s[i].len > 8192)
 			return NULL;
 		total += s[i].len + 1;
 	}

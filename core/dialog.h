@@ -26,6 +26,9 @@ enum dlg_str {
 	DLG_S_TO, /* To header value of the answer (with tag) */
 	DLG_S_CALLER_CONTACT,
 	DLG_S_CALLEE_CONTACT,
+	/* Record-Route of the answer, one entry per line ('\n'), top first:
+	 * what BYEs we send must carry beyond us. */
+	DLG_S_ROUTE_SET,
 	DLG_S__COUNT
 };
 

@@ -538,6 +538,21 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	s[DLG_S_TO] = th->value;
 	s[DLG_S_CALLER_CONTACT] = ncc > 0 ? cc[0].na.uri_text : SLICE_NULL;
 	s[DLG_S_CALLEE_CONTACT] = nec > 0 ? ec[0].na.uri_text : SLICE_NULL;
+	const struct sip_nameaddr *rr;
+	int nrr = sip_msg_record_routes(resp, &rr, &err);
+	char *rs = arena_alloc(&a, 8192);
+	size_t rl = 0;
+	for (int i = 0; rs != NULL && i < nrr; i++) {
+		if (rl + rr[i].raw.len + 2 > 8192)
+			break;
+		if (rl > 0)
+			rs[rl++] = '\n';
+		for (uint32_t k = 0; k < rr[i].raw.len; k++) {
+			char ch = rr[i].raw.p[k];
+			rs[rl++] = ch == '\r' || ch == '\n' ? ' ' : ch;
+		}
+	}
+	s[DLG_S_ROUTE_SET] = slice_make(rs, (uint32_t)rl);
 	if (dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num, x->start_s,
 	        core_now_s(c)) != NULL)
 		c->st.calls_answered++;
@@ -1419,6 +1434,58 @@ handle_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 
 /* ---- hangup ------------------------------------------------------------ */
 
+/*
+ * The Route lines of a BYE we originate (§12.2.1.1 from our place in the
+ * route set): toward the callee, the Record-Route entries above ours,
+ * nearest first; toward the caller, those below ours, in order.
+ */
+static void
+bye_routes(struct core *c, const struct dialog *d, bool to_caller, char *out,
+    size_t cap)
+{
+	struct slice e[SIP_MAX_ROUTES];
+	int n = 0, first = -1, last = -1;
+	const char *p = d->s[DLG_S_ROUTE_SET];
+
+	out[0] = '\0';
+	while (*p != '\0' && n < SIP_MAX_ROUTES) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		struct sip_nameaddr na;
+		struct sip_err err;
+		e[n] = slice_make(p, (uint32_t)len);
+		if (sip_nameaddr_parse(e[n], &na, &err) == 0 &&
+		    route_is_me(c->route, na.uri.host, na.uri.port)) {
+			if (first < 0)
+				first = n;
+			last = n;
+		}
+		n++;
+		p += len + (nl ? 1 : 0);
+	}
+	if (first < 0)
+		return; /* we did not record-route: nothing to add */
+	size_t off = 0;
+	if (to_caller) {
+		for (int i = last + 1; i < n; i++) {
+			int w = snprintf(out + off, cap - off,
+			    "Route: %.*s\r\n", (int)e[i].len, e[i].p);
+			if (w < 0 || (size_t)w >= cap - off)
+				break;
+			off += (size_t)w;
+		}
+	} else {
+		for (int i = first - 1; i >= 0; i--) {
+			int w = snprintf(out + off, cap - off,
+			    "Route: %.*s\r\n", (int)e[i].len, e[i].p);
+			if (w < 0 || (size_t)w >= cap - off)
+				break;
+			off += (size_t)w;
+		}
+	}
+	out[off] = '\0';
+}
+
 static void
 send_bye(struct core *c, const struct dialog *d, bool to_caller)
 {
@@ -1436,12 +1503,14 @@ send_bye(struct core *c, const struct dialog *d, bool to_caller)
 	make_branch(hash, branch, sizeof(branch));
 	int n = route_via(c->route, f->listener, via, sizeof(via));
 	snprintf(via + n, sizeof(via) - (size_t)n, ";branch=%s", branch);
+	char routes[4096];
+	bye_routes(c, d, to_caller, routes, sizeof(routes));
 	/* Toward the caller we speak as the callee, and the other way. */
 	n = snprintf(buf, sizeof(buf),
-	    "BYE %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+	    "BYE %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n%s"
 	    "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u BYE\r\n"
 	    "Reason: SIP;cause=200;text=\"%s\"\r\nContent-Length: 0\r\n\r\n",
-	    ruri, via, to_caller ? d->s[DLG_S_TO] : d->s[DLG_S_FROM],
+	    ruri, via, routes, to_caller ? d->s[DLG_S_TO] : d->s[DLG_S_FROM],
 	    to_caller ? d->s[DLG_S_FROM] : d->s[DLG_S_TO], d->s[DLG_S_CALL_ID],
 	    (to_caller ? d->callee_cseq : d->caller_cseq) + 1, d->end_reason);
 	if (n < 0 || (size_t)n >= sizeof(buf))

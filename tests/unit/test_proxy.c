@@ -328,6 +328,44 @@ test_2xx_retransmission(void)
 	drain();
 }
 
+static void
+test_hangup_route_set(void)
+{
+	struct out o = {0}, inv = {0};
+
+	sip_in(&alice, INVITE, "sip:bob@example.com", "h1", "th", "cid-h1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	/* Proxies on both sides of us recorded their routes too. */
+	respond(&bob, &inv, 200, "bh",
+	    "Contact: <sip:bob@10.0.0.2>\r\n"
+	    "Record-Route: <sip:p3.example.net;lr>, <sip:127.0.0.1:5060;lr>\r\n"
+	    "Record-Route: <sip:p1.example.net;lr>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	CHECK_EQ_INT(proxy_hangup(&core, SLICE_LIT("cid-h1"), "test"), 0);
+	int seen = 0;
+	while (next_out(&o)) {
+		if (!o.m.is_request || o.m.method != SIP_M_BYE)
+			continue;
+		seen++;
+		if (ipc_addr_eq(&o.flow.remote, &bob.remote)) {
+			CHECK(strstr(o.text,
+			          "Route: <sip:p3.example.net;lr>") != NULL);
+			CHECK(strstr(o.text, "p1.example.net") == NULL);
+		} else {
+			CHECK(strstr(o.text,
+			          "Route: <sip:p1.example.net;lr>") != NULL);
+			CHECK(strstr(o.text, "p3.example.net") == NULL);
+		}
+	}
+	CHECK_EQ_INT(seen, 2);
+	CHECK_EQ_INT(proxy_hangup(&core, SLICE_LIT("cid-h1"), "test"), -1);
+	out_reset(&o);
+	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
 static int
 conn_of_bob(struct loc_binding *b, void *arg)
 {
@@ -406,6 +444,7 @@ main(void)
 	TEST_RUN(test_503_and_3xx);
 	TEST_RUN(test_path_strict_route_and_relay);
 	TEST_RUN(test_2xx_retransmission);
+	TEST_RUN(test_hangup_route_set);
 	TEST_RUN(test_flow_closed);
 	core_fini(&core);
 	ev_loop_free(loop);
