@@ -245,8 +245,8 @@ is_loop(struct core *c, struct sip_msg *m, const char *hash)
 	return false;
 }
 
-static void
-make_branch(const char *loophash, char *out, size_t cap)
+void
+px_make_branch(const char *loophash, char *out, size_t cap)
 {
 	char rnd[11];
 
@@ -672,7 +672,7 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 		return false;
 	b->ctx = x;
 	b->flow = *flow;
-	make_branch(x->loophash, b->branch, sizeof(b->branch));
+	px_make_branch(x->loophash, b->branch, sizeof(b->branch));
 	arena_init(&a, 16384, 512 * 1024);
 	if (sip_msg_parse(&m, x->base, x->base_len, &a, &err) < 0) {
 		arena_free(&a);
@@ -827,9 +827,6 @@ out:
 	arena_free(&a);
 }
 
-static void handle_register(struct core *c, struct tx *stx,
-    const struct ipc_flow *flow, struct sip_msg *m);
-
 /* Where an in-dialog request goes: the other party's flow. */
 static bool
 in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
@@ -870,8 +867,8 @@ in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
 	return px_flow_from_uri(c, next, dst);
 }
 
-static bool
-check_proxy_require(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+bool
+px_check_require(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *m, enum sip_hdr_id id, const char *const *ok)
 {
 	struct sip_tokens tk;
@@ -1211,7 +1208,7 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 		px_send_response(c, t, flow, m, 482, "Loop Detected", NULL);
 		return;
 	}
-	if (!check_proxy_require(c, t, flow, m, SIP_HDR_PROXY_REQUIRE, NULL))
+	if (!px_check_require(c, t, flow, m, SIP_HDR_PROXY_REQUIRE, NULL))
 		return;
 
 	const struct sip_nameaddr *routes;
@@ -1251,7 +1248,7 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 		return;
 	}
 	if (m->method == SIP_M_REGISTER) {
-		handle_register(c, t, flow, m);
+		px_register(c, t, flow, m);
 		return;
 	}
 	if (for_me_no_user) {
@@ -1312,229 +1309,4 @@ proxy_sip_in(
 	else
 		handle_response(c, &m);
 	arena_free(&a);
-}
-
-/* ---- registrar --------------------------------------------------------- */
-
-static void
-handle_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
-    struct sip_msg *m)
-{
-	static const char *const reg_ok[] = {"path", "outbound", NULL};
-	struct sip_err err;
-	char aor[512];
-
-	if (!route_is_domain(c->route, m->ruri.host) &&
-	    !route_is_me(c->route, m->ruri.host, m->ruri.port)) {
-		uint32_t code = c->conf.core.proxy.unknown_domain;
-		px_send_response(c, stx, flow, m, (int)code,
-		    code == 404 ? "Not Found" : "Domain Not Served", NULL);
-		c->st.register_refused++;
-		return;
-	}
-	if (!check_proxy_require(c, stx, flow, m, SIP_HDR_REQUIRE, reg_ok))
-		return;
-	const struct sip_nameaddr *to = sip_msg_to(m, &err);
-	if (to == NULL || reg_make_aor(&to->uri, aor, sizeof(aor)) < 0 ||
-	    to->uri.user.len == 0) {
-		px_send_response(
-		    c, stx, flow, m, 400, "Bad Request - To", NULL);
-		return;
-	}
-	if (!route_is_domain(c->route, to->uri.host) &&
-	    !route_is_me(c->route, to->uri.host, to->uri.port)) {
-		uint32_t code = c->conf.core.proxy.unknown_domain;
-		px_send_response(c, stx, flow, m, (int)code,
-		    code == 404 ? "Not Found" : "Domain Not Served", NULL);
-		c->st.register_refused++;
-		return;
-	}
-	bool authed = false;
-	if (px_authenticate(c, stx, flow, m, true, &authed) <= 0) {
-		c->st.register_refused++;
-		return;
-	}
-	const struct sip_contact *ct;
-	int nct = sip_msg_contacts(m, &ct, &err);
-	if (nct < 0) {
-		px_send_response(c, stx, flow, m, 400,
-		    err.phrase ? err.phrase : "Bad Request - Contact", NULL);
-		return;
-	}
-	struct reg_contact_in in[SIP_MAX_CONTACTS];
-	bool is_star;
-	int n = reg_contacts_from_msg(ct, nct, in, SIP_MAX_CONTACTS, &is_star);
-	if (n < 0 || (is_star && nct != 1)) {
-		px_send_response(
-		    c, stx, flow, m, 400, "Bad Request - Contact", NULL);
-		return;
-	}
-	struct reg_request r;
-	memset(&r, 0, sizeof(r));
-	struct slice cid;
-	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
-	if (sip_msg_call_id(m, &cid, &err) < 0 || cs == NULL) {
-		px_send_response(c, stx, flow, m, 400, "Bad Request", NULL);
-		return;
-	}
-	char path[2048];
-	size_t poff = 0;
-	for (int i = m->first[SIP_HDR_PATH]; i >= 0;
-	     i = sip_msg_hdr_next(m, i)) {
-		int w = snprintf(path + poff, sizeof(path) - poff, "%s%.*s",
-		    poff ? ", " : "", (int)m->hdrs[i].value.len,
-		    m->hdrs[i].value.p);
-		if (w < 0 || (size_t)w >= sizeof(path) - poff) {
-			px_send_response(c, stx, flow, m, 400,
-			    "Bad Request - Path Too Long", NULL);
-			return;
-		}
-		poff += (size_t)w;
-	}
-	r.aor = slice_cstr(aor);
-	r.call_id = cid;
-	r.cseq = cs->num;
-	r.expires_hdr = sip_msg_expires(m, &err);
-	r.is_star = is_star;
-	r.contacts = in;
-	r.ncontacts = n;
-	r.path = slice_make(path, (uint32_t)poff);
-	r.user_agent = sip_msg_user_agent(m);
-	loc_flow_from_ipc(&r.flow, flow);
-	r.now = core_now_s(c);
-	const struct pc_core_registrar *rc = &c->conf.core.registrar;
-	struct reg_limits lim = {rc->min_expires, rc->max_expires,
-	    rc->default_expires, rc->max_contacts};
-	struct reg_result res;
-	char extra[8192 + 2048];
-	if (reg_apply(c->loc, &lim, &r, &res) < 0) {
-		c->st.register_refused++;
-		if (res.code == 423)
-			snprintf(extra, sizeof(extra), "Min-Expires: %u\r\n",
-			    res.min_expires);
-		px_send_response(c, stx, flow, m, res.code, res.reason,
-		    res.code == 423 ? extra : NULL);
-		return;
-	}
-	int w = reg_format_contacts(
-	    c->loc, r.aor, r.now, extra, sizeof(extra) - 2100);
-	if (w < 0)
-		w = 0;
-	if (poff > 0)
-		snprintf(
-		    extra + w, sizeof(extra) - (size_t)w, "Path: %s\r\n", path);
-	c->st.register_ok++;
-	/* Trusted before the 200 leaves: edge raises the source's limits
-	 * before the phone's next burst. */
-	if (authed)
-		core_report_source(
-		    c, IPC_SOURCE_TRUSTED, &flow->remote, to->uri.user);
-	px_send_response(c, stx, flow, m, 200, "OK", extra);
-}
-
-/* ---- hangup ------------------------------------------------------------ */
-
-/*
- * The Route lines of a BYE we originate (§12.2.1.1 from our place in the
- * route set): toward the callee, the Record-Route entries above ours,
- * nearest first; toward the caller, those below ours, in order.
- */
-static void
-bye_routes(struct core *c, const struct dialog *d, bool to_caller, char *out,
-    size_t cap)
-{
-	struct slice e[SIP_MAX_ROUTES];
-	int n = 0, first = -1, last = -1;
-	const char *p = d->s[DLG_S_ROUTE_SET];
-
-	out[0] = '\0';
-	while (*p != '\0' && n < SIP_MAX_ROUTES) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		struct sip_nameaddr na;
-		struct sip_err err;
-		e[n] = slice_make(p, (uint32_t)len);
-		if (sip_nameaddr_parse(e[n], &na, &err) == 0 &&
-		    route_is_me(c->route, na.uri.host, na.uri.port)) {
-			if (first < 0)
-				first = n;
-			last = n;
-		}
-		n++;
-		p += len + (nl ? 1 : 0);
-	}
-	if (first < 0)
-		return; /* we did not record-route: nothing to add */
-	size_t off = 0;
-	if (to_caller) {
-		for (int i = last + 1; i < n; i++) {
-			int w = snprintf(out + off, cap - off,
-			    "Route: %.*s\r\n", (int)e[i].len, e[i].p);
-			if (w < 0 || (size_t)w >= cap - off)
-				break;
-			off += (size_t)w;
-		}
-	} else {
-		for (int i = first - 1; i >= 0; i--) {
-			int w = snprintf(out + off, cap - off,
-			    "Route: %.*s\r\n", (int)e[i].len, e[i].p);
-			if (w < 0 || (size_t)w >= cap - off)
-				break;
-			off += (size_t)w;
-		}
-	}
-	out[off] = '\0';
-}
-
-static void
-send_bye(struct core *c, const struct dialog *d, bool to_caller)
-{
-	char branch[48], via[256], hash[17];
-	char buf[8192];
-	const char *ruri =
-	    to_caller ? d->s[DLG_S_CALLER_CONTACT] : d->s[DLG_S_CALLEE_CONTACT];
-	const struct ipc_flow *f =
-	    to_caller ? &d->caller_flow : &d->callee_flow;
-
-	if (ruri[0] == '\0')
-		return;
-	snprintf(hash, sizeof(hash), "%016llx",
-	    (unsigned long long)hash_bytes(ruri, strlen(ruri)));
-	make_branch(hash, branch, sizeof(branch));
-	int n = route_via(c->route, f->listener, via, sizeof(via));
-	snprintf(via + n, sizeof(via) - (size_t)n, ";branch=%s", branch);
-	char routes[4096];
-	bye_routes(c, d, to_caller, routes, sizeof(routes));
-	/* Toward the caller we speak as the callee, and the other way. */
-	n = snprintf(buf, sizeof(buf),
-	    "BYE %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n%s"
-	    "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u BYE\r\n"
-	    "Reason: SIP;cause=200;text=\"%s\"\r\nContent-Length: 0\r\n\r\n",
-	    ruri, via, routes, to_caller ? d->s[DLG_S_TO] : d->s[DLG_S_FROM],
-	    to_caller ? d->s[DLG_S_FROM] : d->s[DLG_S_TO], d->s[DLG_S_CALL_ID],
-	    (to_caller ? d->callee_cseq : d->caller_cseq) + 1, d->end_reason);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	tx_client_new(
-	    c->tx, f, SIP_M_BYE, branch, buf, (uint32_t)n, NULL, NULL);
-}
-
-int
-proxy_hangup(struct core *c, struct slice call_id, const char *reason)
-{
-	struct dialog *d = dlg_find(c->dlg, call_id, SLICE_NULL, SLICE_NULL);
-
-	if (d == NULL)
-		return -1;
-	d->state = DLG_TERMINATED;
-	d->end_s = core_now_s(c);
-	snprintf(d->end_reason, sizeof(d->end_reason), "%s",
-	    reason && reason[0] ? reason : "hangup");
-	for (char *p = d->end_reason; *p; p++)
-		if (*p == '"' || *p == '\\' || *p < ' ')
-			*p = ' ';
-	send_bye(c, d, true);
-	send_bye(c, d, false);
-	dlg_remove(c->dlg, d);
-	return 0;
 }

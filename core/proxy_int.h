@@ -6,6 +6,7 @@
 #define PC_PROXY_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core.h"
 #include "sip_msg.h"
@@ -25,5 +26,16 @@ bool px_flow_from_uri(
  */
 int px_authenticate(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *m, bool is_register, bool *authed);
+
+/* Refuses with 420 (Unsupported listing them) the option tags of header
+ * id not in ok (NULL-terminated, may be NULL); false when it answered. */
+bool px_check_require(struct core *c, struct tx *stx,
+    const struct ipc_flow *flow, struct sip_msg *m, enum sip_hdr_id id,
+    const char *const *ok);
+/* A branch parameter: magic cookie, our prefix, the loop hash, random. */
+void px_make_branch(const char *loophash, char *out, size_t cap);
+/* REGISTER (proxy_reg.c). */
+void px_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
+    struct sip_msg *m);
 
 #endif
