@@ -428,7 +428,21 @@ write_sysctl(const char *path, const char *val)
 int
 ct_enable_acct(void)
 {
-	return write_sysctl("/proc/sys/net/netfilter/nf_conntrack_acct", "1");
+	FILE *f;
+	int v = 0;
+
+	write_sysctl("/proc/sys/net/netfilter/nf_conntrack_acct", "1");
+	f = fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "re");
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	if (v != 1) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 uint64_t

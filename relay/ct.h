@@ -60,7 +60,7 @@ int ct_get(struct ct *c, const struct ct_tuple *t, size_t n,
     struct ct_entry *out, bool *found);
 
 /* Turns net.netfilter.nf_conntrack_acct on in this network namespace;
- * 0, or -1 with errno. */
+ * 0 when it is on (read back), or -1 with errno. */
 int ct_enable_acct(void);
 /* nf_conntrack_max of this namespace, or 0 if unknown. */
 uint64_t ct_max_entries(void);

@@ -107,9 +107,11 @@ kernel_setup(struct relay_app *a, char *why, size_t cap)
 		a->r.nft = NULL;
 		return false;
 	}
-	if (ct_enable_acct() < 0)
-		log_warn("relay: turning on nf_conntrack_acct (media timeouts "
-		         "of kernel streams need it)");
+	a->r.has_acct = ct_enable_acct() == 0;
+	if (!a->r.has_acct)
+		log_warn(
+		    "relay: nf_conntrack_acct is off and cannot be turned "
+		    "on: no media timeouts or counters for kernel streams");
 	a->r.is_kernel = true;
 	n = state_recover(a->state, &a->r, is_kept);
 	log_info("relay: table inet %s %s; %d calls taken over", NFT_TABLE_NAME,

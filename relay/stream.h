@@ -82,6 +82,7 @@ struct relay {
 	struct ipc_addr addr; /* media address the sockets bind */
 	struct ipc_addr adv; /* address given to parties */
 	bool is_kernel;
+	bool has_acct; /* nf_conntrack_acct is on: kernel counters move */
 	struct nft *nft;
 	struct ct *ct;
 	struct port_pool pool;

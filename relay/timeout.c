@@ -115,7 +115,7 @@ settle(struct rcall *c, void *arg)
 {
 	struct relay *r = arg;
 	uint64_t now = ev_now_ms(r->loop), idle_ms = UINT64_MAX, limit;
-	bool is_hold = false;
+	bool is_hold = false, is_answered = false;
 
 	for (int i = 0; i < c->ns; i++) {
 		struct rstream *s = c->s[i];
@@ -143,11 +143,18 @@ settle(struct rcall *c, void *arg)
 		}
 		if (s->flags & IPC_MSF_HOLD)
 			is_hold = true;
+		if (s->leg[0].has_sdp && s->leg[1].has_sdp)
+			is_answered = true;
+		/* Without conntrack accounting a kernel stream's counters
+		 * never move: its silence proves nothing. */
+		if (!r->has_acct && (s->is_kernel[0] || s->is_kernel[1]))
+			s->active_ms = now;
 		if (now - s->active_ms < idle_ms)
 			idle_ms = now - s->active_ms;
 	}
 	limit = is_hold ? r->hold_timeout_ms : r->timeout_ms;
-	if (c->ns == 0 || idle_ms < limit) {
+	/* A call still ringing has no media to lose. */
+	if (c->ns == 0 || !is_answered || idle_ms < limit) {
 		c->is_timed_out = false;
 		return;
 	}

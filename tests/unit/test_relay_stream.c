@@ -231,12 +231,19 @@ test_timeouts(void)
 {
 	struct ipc_media_req q;
 	struct ipc_media_reply o;
-	struct ipc_media_ref f1 = ref("t1"), f2 = ref("t2");
+	struct ipc_media_ref f1 = ref("t1"), f2 = ref("t2"), f3 = ref("t3");
 
 	timeouts = 0;
 	req(&q, "t1", "ta", "", 5000, 0);
 	relay_media_update(&r, &q, false, &o);
+	req(&q, "t1", "tb", "ta", 5002, 0);
+	relay_media_update(&r, &q, true, &o);
 	req(&q, "t2", "ta", "", 5000, IPC_MSF_HOLD);
+	relay_media_update(&r, &q, false, &o);
+	req(&q, "t2", "tb", "ta", 5002, IPC_MSF_HOLD);
+	relay_media_update(&r, &q, true, &o);
+	/* Still ringing (no answer): never a media timeout. */
+	req(&q, "t3", "ta", "", 5000, 0);
 	relay_media_update(&r, &q, false, &o);
 	now_ms += r.timeout_ms - 1;
 	ev_run_timers(loop);
@@ -254,11 +261,13 @@ test_timeouts(void)
 	relay_tick_run(&r);
 	CHECK_EQ_INT(timeouts, 2);
 	/* New SDP re-arms it. */
-	req(&q, "t1", "ta", "", 5002, 0);
+	req(&q, "t1", "ta", "", 5004, 0);
 	relay_media_update(&r, &q, false, &o);
 	CHECK(!relay_call_find(&r, "t1")->is_timed_out);
+	CHECK(!relay_call_find(&r, "t3")->is_timed_out);
 	relay_media_delete(&r, &f1);
 	relay_media_delete(&r, &f2);
+	relay_media_delete(&r, &f3);
 }
 
 int
