@@ -30,7 +30,14 @@ eq_nocase_n(const char *a, const char *b, uint32_t n)
 static inline int32_t
 find_ch(struct slice s, char c)
 {
-	const char *q = s.len > 0 ? memchr(s.p, c, s.len) : NULL;
+	/* Most slices here are a few bytes: a loop beats a libc call. */
+	if (s.len < 32) {
+		for (uint32_t i = 0; i < s.len; i++)
+			if (s.p[i] == c)
+				return (int32_t)i;
+		return -1;
+	}
+	const char *q = memchr(s.p, c, s.len);
 	return q == NULL ? -1 : (int32_t)(q - s.p);
 }
 
@@ -813,9 +820,6 @@ sip_nameaddr_parse(
 		if (memchr(out->uri_text.p, '?', out->uri_text.len) != NULL)
 			return fail(err, SIP_E_BAD_REQUEST, bad);
 	}
-	for (uint32_t k = 0; k < out->uri_text.len; k++)
-		if (is_lws(out->uri_text.p[k]) || out->uri_text.p[k] == '<')
-			return fail(err, SIP_E_BAD_REQUEST, "Bad URI");
 	if (after.len > 0) {
 		if (after.p[0] != ';')
 			return fail(err, SIP_E_BAD_REQUEST, bad);
@@ -843,9 +847,14 @@ sip_nameaddr_parse(
 		/* Other schemes are legal in name-addr (RFC 4475 §3.1.1.?
 		 * unknown schemes); the caller sees uri.scheme == 0. */
 		if (ue.code != SIP_E_UNSUPPORTED_URI) {
-			sip_err_set(err, ue.code, ue.phrase);
+			sip_err_set(err, SIP_E_BAD_REQUEST, ue.phrase);
 			return -1;
 		}
+		/* sip/sips/tel URIs refuse LWS themselves; others here. */
+		for (uint32_t k = 0; k < out->uri_text.len; k++)
+			if (is_lws(out->uri_text.p[k]) ||
+			    out->uri_text.p[k] == '<')
+				return fail(err, SIP_E_BAD_REQUEST, "Bad URI");
 		memset(&out->uri, 0, sizeof out->uri);
 	}
 	ok(err);

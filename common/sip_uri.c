@@ -29,7 +29,14 @@ eq_nocase_n(const char *a, const char *b, uint32_t n)
 static inline int32_t
 find_ch(struct slice s, char c)
 {
-	const char *q = s.len > 0 ? memchr(s.p, c, s.len) : NULL;
+	/* Most slices here are a few bytes: a loop beats a libc call. */
+	if (s.len < 32) {
+		for (uint32_t i = 0; i < s.len; i++)
+			if (s.p[i] == c)
+				return (int32_t)i;
+		return -1;
+	}
+	const char *q = memchr(s.p, c, s.len);
 	return q == NULL ? -1 : (int32_t)(q - s.p);
 }
 
