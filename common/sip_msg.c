@@ -844,8 +844,8 @@ sip_nameaddr_parse(
 	}
 	struct sip_err ue;
 	if (sip_uri_parse(out->uri_text, &out->uri, &ue) < 0) {
-		/* Other schemes are legal in name-addr (RFC 4475 §3.1.1.?
-		 * unknown schemes); the caller sees uri.scheme == 0. */
+		/* Other schemes are legal in name-addr (RFC 4475 tests
+		 * unknown schemes in header fields); uri.scheme == 0. */
 		if (ue.code != SIP_E_UNSUPPORTED_URI) {
 			sip_err_set(err, SIP_E_BAD_REQUEST, ue.phrase);
 			return -1;
