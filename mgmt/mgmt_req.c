@@ -43,7 +43,8 @@ mgmt_req_decode(
 	if (root == NULL) {
 		err->code = MGMT_E_BAD_REQUEST;
 		snprintf(err->message, sizeof(err->message),
-		    "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		    "invalid JSON at column %d: %.100s", jerr.column,
+		    jerr.text);
 		return -1;
 	}
 	if (!json_is_object(root)) {

@@ -105,9 +105,10 @@ find_child(const char *bin, const char *subdir)
 		char *slash = strrchr(self, '/');
 		if (slash != NULL) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/../%s/%s", self,
-			    subdir, bin);
-			if (access(path, X_OK) == 0) {
+			int len = snprintf(path, sizeof(path), "%s/../%s/%s",
+			    self, subdir, bin);
+			if (len > 0 && (size_t)len < sizeof(path) &&
+			    access(path, X_OK) == 0) {
 				char real[PATH_MAX];
 				if (realpath(path, real) != NULL)
 					return strdup(real);

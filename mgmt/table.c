@@ -88,7 +88,7 @@ void
 table_print_rows(FILE *out, const json_t *rows)
 {
 	const char *cols[TABLE_MAX_COLS + 1];
-	char *heads[TABLE_MAX_COLS];
+	char *heads[TABLE_MAX_COLS + 1] = {NULL};
 	size_t n = 0;
 	size_t i;
 	json_t *row;
