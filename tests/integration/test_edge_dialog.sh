@@ -35,6 +35,7 @@ cat >"$T/pc.json" <<J
 {"domains": ["example.test"],
  "listen": [{"transport": "udp", "address": "$SBC", "port": 5060}],
  "runtime_dir": "$T/run", "state_dir": "$T/state",
+ "user": "root", "group": "root",
  "media": {"address": "$SBC", "ports": [32000, 32999], "timeout_s": 3,
            "hold_timeout_s": 3},
  "auth": {"realm": "example.test", "algorithms": ["MD5"]},

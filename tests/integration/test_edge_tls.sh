@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # portcullis-edge's stream transports with the real portcullis-core:
-# TLS (certificate chain, TLS 1.2+, optional client-certificate
+# IPv6 listeners (UDP and TCP), TLS (certificate chain, TLS 1.2+, optional client-certificate
 # verification per listener) driven by Python's ssl client (the sipp build
 # here has no TLS), CRLFCRLF keep-alive answered with CRLF on TCP, a
 # half-sent message closed after header_timeout_s, and the cap on
@@ -23,6 +23,11 @@ ns_add ua
 ns_link ua 10.94.1.2/24 sbc 10.94.1.1/24
 in_ns sbc ip addr add $SBC/32 dev lo
 ns_route ua 10.94.1.1
+# IPv6 between ua and sbc (nodad: usable at once)
+in_ns ua ip -6 addr add fd94::2/64 dev "$IT_LAST_IFA" nodad
+in_ns sbc ip -6 addr add fd94::1/64 dev "$IT_LAST_IFB" nodad
+in_ns sbc ip -6 addr add fd93::1/128 dev lo nodad
+in_ns ua ip -6 route add default via fd94::1
 
 # A CA, the edge's certificate (with the CA in its chain file), a client
 # certificate from the CA, and a self-signed client certificate.
@@ -48,6 +53,8 @@ cat >"$T/pc.json" <<J
 {"domains": ["example.test"],
  "listen": [{"transport": "udp", "address": "$SBC", "port": 5060},
             {"transport": "tcp", "address": "$SBC", "port": 5060},
+            {"transport": "udp", "address": "fd93::1", "port": 5060},
+            {"transport": "tcp", "address": "fd93::1", "port": 5060},
             {"transport": "tls", "address": "$SBC", "port": 5061,
              "tls_cert": "$T/sbc-chain.pem", "tls_key": "$T/sbc.key"},
             {"transport": "tls", "address": "$SBC", "port": 5062,
@@ -55,6 +62,7 @@ cat >"$T/pc.json" <<J
              "tls_key": "$T/sbc.key", "tls_ca": "$T/ca.pem",
              "tls_verify_client": true}],
  "runtime_dir": "$T/run", "state_dir": "$T/state",
+ "user": "root", "group": "root",
  "limits": {"header_timeout_s": 2, "max_connections_per_source": 8}}
 J
 bg sbc core "$CORE" -c "$T/pc.json"
@@ -74,11 +82,25 @@ tap "client-verified listener: a self-signed certificate is refused" sh -c \
 	"! in_ns ua timeout 20 python3 '$D/sipprobe.py' tls $SBC 5062 --ca '$T/ca.pem' --cert '$T/rogue.crt' --key '$T/rogue.key'"
 tap "client-verified listener: the CA's client certificate is served" \
 	tls_ok 5062 --ca "$T/ca.pem" --cert "$T/cli.crt" --key "$T/cli.key"
+tap "OPTIONS over UDP/IPv6 is answered" probe udp fd93::1 5060
+tap "OPTIONS over TCP/IPv6 is answered" probe tcp fd93::1 5060
 tap "CRLFCRLF keep-alive gets CRLF back (TCP)" probe ping $SBC 5060
 tap "a half-sent message is closed after header_timeout_s" probe slow $SBC 5060 6
 few_refused() { [ "$(probe conns $SBC 5060 20)" -ge 10 ]; }
 tap "connections past the per-source cap are refused" few_refused
+# A second edge process on the same ports (SO_REUSEPORT), same key file.
+bg sbc edge2 "$EDGE" -c "$T/pc.json"
+up2() { grep -q "connected to core" "$T/edge2.log"; }
+tap "a second edge binds the same ports (SO_REUSEPORT) and reaches core" wait_until 15 up2
+many_answered() {
+	local i ok=0
+	for i in 1 2 3 4 5 6 7 8; do
+		probe tcp $SBC 5060 >/dev/null && ok=$((ok + 1))
+	done
+	[ $ok = 8 ]
+}
+tap "with two edges every connection is served" many_answered
 tap "after all that, TLS still serves" tls_ok 5061 --ca "$T/ca.pem"
-tap "the edge is still the first one (no crash)" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ] && kill -0 \$(pgrep -f -n 'portcullis-edge -c $T/pc.json')"
+tap "the edge is still the first one (no crash)" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ] && ! grep -q 'stopping' '$T/edge.log'"
 tap "no sanitizer report from the edge" sh -c "! grep -q 'AddressSanitizer\|runtime error' '$T/edge.log'"
 it_end

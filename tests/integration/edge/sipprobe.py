@@ -3,6 +3,8 @@
 cannot do here). Talks only to the address given; every wait is bounded.
   sipprobe.py tls HOST PORT [--cert C --key K] [--ca CA] [--tls12max]
       one OPTIONS over TLS; prints the status line (exit 1 if none)
+  sipprobe.py udp|tcp HOST PORT   one OPTIONS (IPv4 or IPv6); prints the
+                                  status line (exit 1 if none)
   sipprobe.py ping HOST PORT      CRLFCRLF on TCP; exit 0 if CRLF comes back
   sipprobe.py slow HOST PORT SECS half a request, then wait: exit 0 if the
                                   edge closes the connection within SECS
@@ -62,6 +64,30 @@ def tls(host, port, args):
     return 0 if line.startswith("SIP/2.0 ") else 1
 
 
+def plain(tp, host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    kind = socket.SOCK_DGRAM if tp == "udp" else socket.SOCK_STREAM
+    s = socket.socket(fam, kind)
+    s.settimeout(5)
+    s.connect((host, port))
+    me, myport = s.getsockname()[:2]
+    if fam == socket.AF_INET6:
+        me = "[%s]" % me
+    msg = OPTIONS.format(tp=tp.upper(), me=me, port=myport, n=2).encode()
+    if kind == socket.SOCK_DGRAM:
+        s.send(msg)
+        try:
+            line = s.recv(70000).split(b"\r\n")[0].decode("latin-1")
+        except OSError as e:
+            print("no answer: %s" % e)
+            return 1
+    else:
+        s.sendall(msg)
+        line = read_status(s)
+    print(line)
+    return 0 if line.startswith("SIP/2.0 ") else 1
+
+
 def ping(host, port):
     s = socket.create_connection((host, port), timeout=5)
     s.sendall(b"\r\n\r\n")
@@ -114,6 +140,8 @@ def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "tls":
         return tls(host, port, sys.argv[4:])
+    if mode in ("udp", "tcp"):
+        return plain(mode, host, port)
     if mode == "ping":
         return ping(host, port)
     if mode == "slow":
