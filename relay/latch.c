@@ -70,15 +70,25 @@ latch_feed(struct latch *l, const struct ipc_addr *sdp, bool is_nat,
 {
 	uint32_t ssrc;
 
-	if (l->peer.family != 0)
-		return latch_addr_eq(&l->peer, src) ? 0 : -1;
-	if (!is_nat && (sdp->family == 0 || !latch_host_eq(sdp, src)))
-		return -1;
-	if (!latch_rtp_check(p, len, &ssrc))
-		return -1;
+	if (l->peer.family != 0) {
+		if (latch_addr_eq(&l->peer, src))
+			return 0;
+		/* Re-latch after a NAT rebinding: only a party behind NAT,
+		 * and only with the SSRC it latched with (a prober of relay
+		 * ports does not know it), confirmed like a first latch. */
+		if (!is_nat || !latch_rtp_check(p, len, &ssrc) ||
+		    ssrc != l->ssrc)
+			return -1;
+	} else {
+		if (!is_nat && (sdp->family == 0 || !latch_host_eq(sdp, src)))
+			return -1;
+		if (!latch_rtp_check(p, len, &ssrc))
+			return -1;
+	}
 	if (l->count > 0 && latch_addr_eq(&l->cand, src) && l->ssrc == ssrc) {
 		if (++l->count >= LATCH_PACKETS) {
 			l->peer = *src;
+			l->count = 0;
 			return 1;
 		}
 		return 0;

@@ -27,16 +27,18 @@ bool latch_rtp_check(const uint8_t *p, size_t len, uint32_t *ssrc);
 struct latch {
 	struct ipc_addr peer; /* latched source; family 0 = not yet */
 	struct ipc_addr cand; /* candidate being confirmed */
-	uint32_t ssrc;
-	uint8_t count;
+	uint32_t ssrc; /* of the candidate, then of the latched source */
+	uint8_t count; /* packets of the candidate so far */
 };
 
 /*
  * Feeds one packet from src. sdp is the address the SDP named (its port is
  * not binding: many UAs send from another port); is_nat lifts the address
- * restriction. Returns 1 when this packet completed the latch, 0 when the
- * packet may be forwarded (from an acceptable source, latched or not), -1
- * when it must be dropped (a stranger, or not RTP/RTCP before latching).
+ * restriction, and lets a latched party move (NAT rebinding) when its new
+ * source sends LATCH_PACKETS packets with the SSRC it latched with.
+ * Returns 1 when this packet completed a (re-)latch, 0 when the packet may
+ * be forwarded (from an acceptable source), -1 when it must be dropped (a
+ * stranger, or not RTP/RTCP before latching).
  */
 int latch_feed(struct latch *l, const struct ipc_addr *sdp, bool is_nat,
     const struct ipc_addr *src, const uint8_t *p, size_t len);

@@ -671,9 +671,11 @@ settle_stream(struct recover *x, struct rstream *s)
 		}
 		for (int l = 0; l < 2; l++) {
 			uint16_t p = (uint16_t)(s->leg[l].port + k);
-			uint8_t want = s->is_kernel[k] ? 2 : 1;
+			bool d = s->is_kernel[k] && !s->leg[l].is_nat;
+			uint8_t want = d ? 2 : 1;
 			uint8_t have = x->seen[p - r->pool.lo];
 
+			s->is_vdrop[l][k] = d;
 			if (have == want)
 				continue;
 			if (have != 0)

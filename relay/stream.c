@@ -271,6 +271,8 @@ eval_failed(uint64_t arg, void *ctx)
 	r->st.kernel_failed++;
 	s->is_kernel[comp] = false;
 	s->is_kfail[comp] = true;
+	/* The group (verdicts included) was rolled back. */
+	s->is_vdrop[0][comp] = s->is_vdrop[1][comp] = false;
 	log_ratelimited(&rl_kernel, LOG_LVL_WARN,
 	    "nft: programming stream %s/%u component %d failed",
 	    s->call->call_id, s->index, comp);
@@ -327,13 +329,17 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 		nt = add_tuples(r, &f[0], t, nt);
 		nt = add_tuples(r, &f[1], t, nt);
 	}
-	if (want != s->is_kernel[comp]) {
-		for (int l = 0; l < 2; l++) {
-			uint16_t p = (uint16_t)(s->leg[l].port + comp);
+	/* Whatever reaches a kernel port is not the latched source: drop
+	 * it there, except toward a party behind NAT, whose rebinding user
+	 * space must see to re-latch. */
+	for (int l = 0; l < 2; l++) {
+		uint16_t p = (uint16_t)(s->leg[l].port + comp);
+		bool d = want && !s->leg[l].is_nat;
 
-			nft_port_del(r->nft, p);
-			nft_port_add(r->nft, p, want);
-		}
+		if (d == s->is_vdrop[l][comp])
+			continue;
+		nft_port_del(r->nft, p);
+		nft_port_add(r->nft, p, d);
 	}
 	nt = add_sdp_tuples(r, s, comp, t, nt);
 	if (!is_defer && nft_batch_commit(r->nft) < 0) {
@@ -347,6 +353,8 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	}
 	s->is_kfail[comp] = false;
 	s->is_kernel[comp] = want;
+	for (int l = 0; l < 2; l++)
+		s->is_vdrop[l][comp] = want && !s->leg[l].is_nat;
 	if (want) {
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];

@@ -47,6 +47,7 @@ struct rstream {
 	struct rleg leg[2];
 	bool is_kernel[2];
 	bool is_kfail[2]; /* last programming failed; retried on tick */
+	bool is_vdrop[2][2]; /* [leg][comp]: the port verdict is drop */
 	struct nft_fwd kf[2][2]; /* programmed: [comp][direction] */
 	uint64_t upkts, ubytes; /* forwarded in user space */
 	uint64_t kpkts, kbytes; /* forwarded by the kernel (conntrack) */

@@ -109,11 +109,13 @@ tap "MEDIA_TIMEOUT after the media stopped" sh -c "ip netns exec $(ns r) '$RELAY
 
 # --- a stranger sends to a's relay port: nothing reaches b ---
 ua sink_b b 10.81.2.2:6000 10.81.1.1:1 0 4
-ua stranger x 10.81.3.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
+# A prober (RTP-bleed): valid RTP, but not the SSRC a latched with.
+ua stranger x 10.81.3.2:4000 "10.81.1.1:$PB" 100 2 0x5555
 wait_pid "$PID_stranger"
 tap "stranger sent its packets" eq "$(st "$T/stranger.stats" sent)" 100
 wait_pid "$PID_sink_b"
 tap "stranger's packets are not forwarded" eq "$(st "$T/sink_b.stats" received)" 0
+tap "relay counted them as strangers ($(field c1 strangers))" ge "$(field c1 strangers)" 100
 
 
 # --- bans: a banned source is dropped before forwarding ---
@@ -130,17 +132,25 @@ ua ua_a3 a 10.81.1.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
 wait_pid "$PID_sink_b3"
 tap "media flows again after unban" eq "$(st "$T/sink_b3.stats" unique)" 100
 
+# --- a's NAT rebinds: same SSRC from a new port; relay re-latches ---
+ua sink_b6 b 10.81.2.2:6000 10.81.1.1:1 0 4
+ua ua_a6r a 10.81.1.2:4001 "10.81.1.1:$PB" 200 3 0xaaaa
+wait_pid "$PID_sink_b6"
+tap "media flows on after a NAT rebinding ($(st "$T/sink_b6.stats" unique)/200)" eq "$(st "$T/sink_b6.stats" unique)" 200
+tap "re-latched to the new source" sh -c "ip netns exec $(ns r) '$RELAYCTL' ctl '$CTL' media.list | grep 'call_id=c1 ' | grep -q 'peers=10.81.1.2:4001'"
+tap "and forwarded in the kernel again" eq "$(field c1 kernel)" 1
+
 # --- capture of the call's media, both sides of the NAT ---
 tap "capture.start for c1" ctl capture.start call_id=c1 path=c1.pcap max_seconds:=10
 ua sink_b4 b 10.81.2.2:6000 10.81.1.1:1 0 2
-ua ua_a4 a 10.81.1.2:4000 "10.81.1.1:$PB" 50 1 0xaaaa
+ua ua_a4 a 10.81.1.2:4001 "10.81.1.1:$PB" 50 1 0xaaaa
 wait_pid "$PID_sink_b4"
 tap "capture.stop" ctl capture.stop path=c1.pcap
-tap "pcap holds a's packets to the relay" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.2.4000 > 10.81.1.1.$PB'"
+tap "pcap holds a's packets to the relay" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.2.4001 > 10.81.1.1.$PB'"
 tap "pcap holds the relay's packets to b" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.1.$PA > 10.81.2.2.6000'"
 
 # --- delete stops forwarding at once ---
-ua ua_a5 a 10.81.1.2:4000 "10.81.1.1:$PB" 400 4 0xaaaa
+ua ua_a5 a 10.81.1.2:4001 "10.81.1.1:$PB" 400 4 0xaaaa
 ua sink_b5 b 10.81.2.2:6000 10.81.1.1:1 0 5
 flowing() { ge "$(st "$T/sink_b5.stats" received)" 50; }
 tap "media flows before delete" wait_until 5 flowing

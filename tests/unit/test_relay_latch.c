@@ -86,6 +86,9 @@ test_latch_non_nat(void)
 	CHECK(latch_addr_eq(&l.peer, &src));
 	/* After latching only the latched source passes. */
 	CHECK_EQ_INT(latch_feed(&l, &sdp, false, &src, p, n), 0);
+	/* Not behind NAT: the latched source never moves, even with its
+	 * SSRC. */
+	CHECK_EQ_INT(latch_feed(&l, &sdp, false, &sdp, p, n), -1);
 	CHECK_EQ_INT(latch_feed(&l, &sdp, false, &sdp, p, n), -1);
 	/* Not RTP before latching: dropped. */
 	memset(&l, 0, sizeof(l));
@@ -100,6 +103,7 @@ test_latch_nat(void)
 	struct ipc_addr sdp = ad("192.168.1.5", 4000);
 	struct ipc_addr src = ad("203.0.113.7", 31000);
 	struct ipc_addr spoof = ad("198.51.100.1", 31000);
+	struct ipc_addr moved;
 	uint8_t p[200];
 	size_t n = rtp(p, 7, 1);
 
@@ -111,7 +115,21 @@ test_latch_nat(void)
 	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &src, p, n), 0);
 	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &src, p, n), 1);
 	CHECK(latch_addr_eq(&l.peer, &src));
+	/* A prober with another SSRC never moves the latch. */
+	rtp(p, 8, 2);
 	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &spoof, p, n), -1);
+	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &spoof, p, n), -1);
+	CHECK(latch_addr_eq(&l.peer, &src));
+	/* The party itself after a NAT rebinding (same SSRC, new port):
+	 * re-latched after two packets. */
+	moved = ad("203.0.113.7", 31002);
+	rtp(p, 7, 3);
+	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &moved, p, n), 0);
+	CHECK(latch_addr_eq(&l.peer, &src));
+	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &moved, p, n), 1);
+	CHECK(latch_addr_eq(&l.peer, &moved));
+	CHECK_EQ_INT(latch_feed(&l, &sdp, true, &src, p, n), 0); /* cand */
+	CHECK(latch_addr_eq(&l.peer, &moved));
 }
 
 static void
