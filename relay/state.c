@@ -4,6 +4,7 @@
  *   C <call-id hex> <tag0 hex> <tag1 hex> <nstreams> {stream}...
  *     stream: <index> <flags> <kernel0> <kernel1> {leg}{leg}
  *     leg:    <port> <nat> <has_sdp> <sdp0> <sdp1> <peer0> <peer1>
+ *             <ssrc0> <ssrc1>   (latched SSRCs: a re-latch must match)
  *     addr:   <family>,<hex>,<port>
  *   D <call-id hex>
  */
@@ -135,6 +136,9 @@ state_encode_call(const struct rcall *c, char *o, size_t cap)
 			n += put_addr(o + n, cap - n, &g->sdp[1]);
 			n += put_addr(o + n, cap - n, &g->lat[0].peer);
 			n += put_addr(o + n, cap - n, &g->lat[1].peer);
+			n += (size_t)snprintf(o + n, cap - n, " %lu %lu",
+			    (unsigned long)g->lat[0].ssrc,
+			    (unsigned long)g->lat[1].ssrc);
 		}
 	}
 	if (n + 1 >= cap)
@@ -342,6 +346,11 @@ state_decode_call(const char *line, size_t len)
 			    !get_addr(&r, &g->lat[0].peer) ||
 			    !get_addr(&r, &g->lat[1].peer))
 				goto bad;
+			for (int k = 0; k < 2; k++) {
+				if (!get_uint(&r, UINT32_MAX, &v))
+					goto bad;
+				g->lat[k].ssrc = (uint32_t)v;
+			}
 		}
 	}
 	while (r.p < r.end && (*r.p == ' ' || *r.p == '\n'))

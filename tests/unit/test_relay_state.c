@@ -29,6 +29,7 @@ make_call(const char *id, uint16_t port)
 	s->leg[0].has_sdp = true;
 	ipc_addr_parse(&s->leg[0].sdp[0], "192.168.0.2", 4000);
 	ipc_addr_parse(&s->leg[0].lat[0].peer, "203.0.113.9", 31000);
+	s->leg[0].lat[0].ssrc = 0xdeadbeef;
 	ipc_addr_parse(&s->leg[1].sdp[0], "2001:db8::5", 6000);
 	return c;
 }
@@ -64,6 +65,7 @@ test_roundtrip(void)
 		CHECK(d->s[0]->leg[0].is_nat);
 		CHECK(latch_addr_eq(&d->s[0]->leg[0].lat[0].peer,
 		    &c->s[0]->leg[0].lat[0].peer));
+		CHECK(d->s[0]->leg[0].lat[0].ssrc == 0xdeadbeef);
 		CHECK(latch_addr_eq(
 		    &d->s[0]->leg[1].sdp[0], &c->s[0]->leg[1].sdp[0]));
 		CHECK_EQ_INT(d->s[0]->leg[0].fd[0], -1);
