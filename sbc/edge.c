@@ -244,8 +244,14 @@ edge_reload(struct edge *e, const char *path, char *applied, size_t alen,
 	}
 	struct token_keys ks;
 	struct pc_conf old = e->conf;
+	/* The key file may be readable only before privileges were dropped:
+	 * an unchanged key setting keeps the keys in memory. */
+	bool same_key = str_eq(nc.edge.topology.key, old.edge.topology.key) &&
+	    str_eq(nc.edge.topology.key_file, old.edge.topology.key_file);
 	e->conf = nc;
-	if (load_keys(e, &ks) != 0) {
+	if (same_key) {
+		ks = e->keys;
+	} else if (load_keys(e, &ks) != 0) {
 		e->conf = old;
 		pcconf_free(&nc);
 		return -1;

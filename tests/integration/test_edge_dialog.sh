@@ -5,7 +5,7 @@
 # target refresh through the hidden Contact and Record-Route) keeps the
 # relay's port, and a call whose media stops is ended by core with a BYE to
 # both parties when the relay reports the timeout (MEDIA_TIMEOUT ->
-# CALL_RELEASE).
+# CALL_RELEASE); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -44,6 +44,7 @@ cat >"$T/pc.json" <<J
 J
 bg sbc core "$CORE" -c "$T/pc.json"
 bg sbc relay "$RELAY" -c "$T/pc.json"
+RELAY_PID=$IT_LAST_PID
 bg sbc edge "$EDGE" -c "$T/pc.json"
 up() { grep -q "connected to core" "$T/edge.log" && grep -q "connected to relay" "$T/edge.log"; }
 tap "edge, core and relay up" wait_until 15 up
@@ -106,5 +107,10 @@ tap "a call without media is ended by core's BYE at alice" call uac_wait.xml qui
 tap "... and at bob" wait_until 20 uas_ok bob-wait
 released() { grep -q "media timeout: releasing call" "$T/edge.log"; }
 tap "the edge turned the relay's MEDIA_TIMEOUT into CALL_RELEASE" released
+# --- without the relay no call is set up half-anchored ---
+kill "$RELAY_PID"
+relay_gone() { grep -q "relay connection lost" "$T/edge.log"; }
+tap "the edge notices the relay is gone" wait_until 10 relay_gone
+tap "an INVITE with SDP is then answered 503 by the edge" call uac_503.xml norelay 5070
 tap "no sanitizer report from the edge" sh -c "! grep -q 'AddressSanitizer\|runtime error' '$T/edge.log'"
 it_end
