@@ -237,6 +237,14 @@ static const struct conf_field user_fields[] = {
         .offset = USER_OFF(ha1_sha256),
         .def = "null",
         .doc = "SHA-256 HA1 instead of a password."},
+    {.key = "max_calls",
+        .type = CONF_UINT,
+        .offset = USER_OFF(max_calls),
+        .def = "0",
+        .min = 0,
+        .max = 100000,
+        .doc = "Most established calls the user may place at once; 0 = "
+               "no limit."},
 };
 static const struct conf_table user_table = {
     .name = "users[]",

@@ -43,6 +43,7 @@ struct pc_core_user {
 	char *password;
 	char *ha1_md5;
 	char *ha1_sha256;
+	uint32_t max_calls; /* 0 = no limit */
 };
 
 struct pc_core_proxy {

@@ -29,6 +29,8 @@ enum dlg_str {
 	/* Record-Route of the answer, one entry per line ('\n'), top first:
 	 * what BYEs we send must carry beyond us. */
 	DLG_S_ROUTE_SET,
+	/* "user@domain" the caller authenticated as; empty if not. */
+	DLG_S_CALLER_USER,
 	DLG_S__COUNT
 };
 

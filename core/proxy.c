@@ -58,6 +58,7 @@ struct px_ctx {
 	uint32_t base_len;
 	struct ipc_flow in_flow;
 	char loophash[17];
+	char caller_user[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* authed */
 	int64_t start_s;
 	bool has_dialog;
 };
@@ -553,6 +554,7 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 		}
 	}
 	s[DLG_S_ROUTE_SET] = slice_make(rs, (uint32_t)rl);
+	s[DLG_S_CALLER_USER] = slice_cstr(x->caller_user);
 	if (dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num, x->start_s,
 	        core_now_s(c)) != NULL)
 		c->st.calls_answered++;
@@ -978,6 +980,39 @@ user_exists(struct core *c, const struct sip_uri *u)
 	return store_user_get(c->store, slice_cstr(user), u->host, &su) == 1;
 }
 
+struct count_ctx {
+	const char *user;
+	uint32_t n;
+};
+
+static int
+count_cb(struct dialog *d, void *arg)
+{
+	struct count_ctx *k = arg;
+
+	if (d->state != DLG_TERMINATED &&
+	    strcmp(d->s[DLG_S_CALLER_USER], k->user) == 0)
+		k->n++;
+	return 0;
+}
+
+/*
+ * Calls a user places now: established dialogs plus INVITEs still being
+ * proxied. Walks the tables, so it is asked only for users with a limit.
+ */
+static uint32_t
+calls_of(struct core *c, const char *user)
+{
+	struct count_ctx k = {user, 0};
+
+	dlg_walk(c->dlg, count_cb, &k);
+	for (struct px_ctx *x = c->proxy->head; x != NULL; x = x->next)
+		if (x->method == SIP_M_INVITE && !x->is_final_sent &&
+		    strcmp(x->caller_user, user) == 0)
+			k.n++;
+	return k.n;
+}
+
 static void
 handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *m, const char *hash, int npop, bool strict_fix)
@@ -994,7 +1029,8 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		return;
 	}
 	bool authed = false;
-	int ar = px_authenticate(c, stx, flow, m, false, &authed);
+	struct store_user who;
+	int ar = px_authenticate(c, stx, flow, m, false, &authed, &who);
 	if (ar <= 0)
 		return; /* answered (challenge or refusal) */
 	char aor[512];
@@ -1008,11 +1044,21 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		handle_redirect(c, stx, flow, m, slice_cstr(aor));
 		return;
 	}
+	char caller[STORE_USER_MAX + STORE_DOMAIN_MAX] = "";
+	if (authed)
+		snprintf(caller, sizeof(caller), "%s@%s", who.user, who.domain);
+	if (authed && m->method == SIP_M_INVITE && who.max_calls > 0 &&
+	    calls_of(c, caller) >= who.max_calls) {
+		px_send_response(c, stx, flow, m, 403,
+		    "Forbidden - Call Limit Reached", NULL);
+		return;
+	}
 	struct px_ctx *x = ctx_new(c, stx, m, flow);
 	if (x == NULL) {
 		px_send_response(c, stx, flow, m, 500, "Out Of Memory", NULL);
 		return;
 	}
+	memcpy(x->caller_user, caller, sizeof(caller));
 	if (targets_from_loc(c, x, slice_cstr(aor)) == 0) {
 		x->is_final_sent = true;
 		if (user_exists(c, &m->ruri))

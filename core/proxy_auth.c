@@ -40,7 +40,7 @@ report_failure(struct core *c, const struct ipc_flow *flow, struct slice user)
 
 int
 px_authenticate(struct core *c, struct tx *stx, const struct ipc_flow *flow,
-    struct sip_msg *m, bool is_register, bool *authed)
+    struct sip_msg *m, bool is_register, bool *authed, struct store_user *who)
 {
 	struct sip_err err;
 	const struct pc_core_auth *ac = &c->conf.core.auth;
@@ -121,5 +121,7 @@ px_authenticate(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		}
 	}
 	*authed = true;
+	if (who != NULL)
+		*who = u;
 	return 1;
 }

@@ -25,7 +25,7 @@ bool px_flow_from_uri(
  * challenge, 403 identity mismatch).
  */
 int px_authenticate(struct core *c, struct tx *stx, const struct ipc_flow *flow,
-    struct sip_msg *m, bool is_register, bool *authed);
+    struct sip_msg *m, bool is_register, bool *authed, struct store_user *who);
 
 /* Refuses with 420 (Unsupported listing them) the option tags of header
  * id not in ok (NULL-terminated, may be NULL); false when it answered. */

@@ -43,7 +43,7 @@ px_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		return;
 	}
 	bool authed = false;
-	if (px_authenticate(c, stx, flow, m, true, &authed) <= 0) {
+	if (px_authenticate(c, stx, flow, m, true, &authed, NULL) <= 0) {
 		c->st.register_refused++;
 		return;
 	}

@@ -62,6 +62,7 @@ users_seed(struct core *c)
 				snprintf(u.ha1[DIGEST_SHA256], sizeof(u.ha1[0]),
 				    "%s", cu->ha1_sha256);
 		}
+		u.max_calls = cu->max_calls;
 		if (store_user_put(c->store, &u, true) < 0) {
 			store_rollback(c->store);
 			return -1;

@@ -420,6 +420,9 @@ out:
 static char inv_nonce[256], inv_realm[128];
 static int inv_nc;
 
+/* Who proxy_authz() signs as. */
+static const char *authz_user = "alice", *authz_pw = "alicepw";
+
 static void
 proxy_authz(const char *method, const char *uri, char *out, size_t cap)
 {
@@ -427,17 +430,17 @@ proxy_authz(const char *method, const char *uri, char *out, size_t cap)
 	    nc[16];
 
 	snprintf(nc, sizeof(nc), "%08x", ++inv_nc);
-	digest_ha1(DIGEST_SHA256, SLICE_LIT("alice"), slice_cstr(inv_realm),
-	    SLICE_LIT("alicepw"), ha1);
+	digest_ha1(DIGEST_SHA256, slice_cstr(authz_user), slice_cstr(inv_realm),
+	    slice_cstr(authz_pw), ha1);
 	digest_ha2(DIGEST_SHA256, slice_cstr(method), slice_cstr(uri), ha2);
 	digest_response(DIGEST_SHA256, slice_cstr(ha1), slice_cstr(inv_nonce),
 	    slice_cstr(nc), SLICE_LIT("cnx"), SLICE_LIT("auth"),
 	    slice_cstr(ha2), resp);
 	snprintf(out, cap,
-	    "Proxy-Authorization: Digest username=\"alice\", realm=\"%s\", "
+	    "Proxy-Authorization: Digest username=\"%s\", realm=\"%s\", "
 	    "nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=SHA-256, "
 	    "qop=auth, nc=%s, cnonce=\"cnx\"\r\n",
-	    inv_realm, inv_nonce, uri, resp, nc);
+	    authz_user, inv_realm, inv_nonce, uri, resp, nc);
 }
 
 #define INVITE_TMPL \
@@ -964,6 +967,64 @@ test_hangup(void)
 }
 
 static void
+frank_invite(const char *id)
+{
+	char authz[1024];
+
+	authz_user = "frank";
+	authz_pw = "frankpw";
+	proxy_authz("INVITE", "sip:bob@example.com", authz, sizeof(authz));
+	authz_user = "alice";
+	authz_pw = "alicepw";
+	send_sip(&alice,
+	    "INVITE sip:bob@example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKf%s\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:frank@example.com>;tag=ft%s\r\n"
+	    "To: <sip:bob@example.com>\r\n"
+	    "Call-ID: frank-%s\r\nCSeq: 1 INVITE\r\n"
+	    "Contact: <sip:frank@10.0.0.1:5060>\r\n%s"
+	    "Content-Length: 0\r\n\r\n",
+	    id, id, id, authz);
+}
+
+static void
+test_call_limit(void)
+{
+	struct out o = {0}, inv = {0};
+
+	/* frank may place one call at a time. */
+	frank_invite("1");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob));
+	ua_respond(&bob, &inv, 200, "bf1", "Contact: <sip:bob@10.0.0.2>\r\n");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 200));
+	frank_invite("2");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 403));
+	CHECK(strstr(o.text, "Call Limit") != NULL);
+	/* After the first call ends, frank can call again. */
+	send_sip(&alice,
+	    "BYE sip:bob@10.0.0.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKfb1\r\n"
+	    "Max-Forwards: 70\r\nRoute: <sip:127.0.0.1:5060;lr>\r\n"
+	    "From: <sip:frank@example.com>;tag=ft1\r\n"
+	    "To: <sip:bob@example.com>;tag=bf1\r\n"
+	    "Call-ID: frank-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_BYE, &bob));
+	ua_respond(&bob, &inv, 200, "", NULL);
+	CHECK(next_sip(&o, 3000) && is_response(&o, 200));
+	frank_invite("3");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&inv, 3000) && is_request(&inv, SIP_M_INVITE, &bob));
+	ua_respond(&bob, &inv, 486, "bf3", NULL);
+	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_ACK, &bob));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 486));
+	out_reset(&o);
+	out_reset(&inv);
+}
+
+static void
 test_serial_fork_and_loop(void)
 {
 	struct out o = {0}, inv = {0};
@@ -1177,6 +1238,8 @@ main(void)
 	    "\"password\": \"bobpw\"},\n"
 	    "  {\"user\": \"dave\", \"domain\": \"example.com\", "
 	    "\"password\": \"davepw\"},\n"
+	    "  {\"user\": \"frank\", \"domain\": \"example.com\", "
+	    "\"password\": \"frankpw\", \"max_calls\": 1},\n"
 	    "  {\"user\": \"carol\", \"domain\": \"redir.example.com\", "
 	    "\"password\": \"carolpw\"}]}\n",
 	    dir, dir);
@@ -1200,6 +1263,7 @@ main(void)
 		TEST_RUN(test_fork);
 		TEST_RUN(test_redirect);
 		TEST_RUN(test_hangup);
+		TEST_RUN(test_call_limit);
 		TEST_RUN(test_serial_fork_and_loop);
 		TEST_RUN(test_restart_keeps_registrations);
 		TEST_RUN(test_ctl_users);
