@@ -149,6 +149,14 @@ tap "capture.stop" ctl capture.stop path=c1.pcap
 tap "pcap holds a's packets to the relay" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.2.4001 > 10.81.1.1.$PB'"
 tap "pcap holds the relay's packets to b" sh -c "tcpdump -nr '$T/k/cap/c1.pcap' 2>/dev/null | grep -q '10.81.1.1.$PA > 10.81.2.2.6000'"
 
+# --- capture of the SIP ports (no call named) ---
+tap "capture.start for the SIP ports" ctl capture.start path=sip.pcap max_seconds:=10
+ua sipper a 10.81.1.2:5999 10.81.1.1:5060 5 1 0x1
+wait_pid "$PID_sipper"
+tap "capture.stop (SIP)" ctl capture.stop path=sip.pcap
+tap "pcap holds what reached port 5060" sh -c "tcpdump -nr '$T/k/cap/sip.pcap' 2>/dev/null | grep -q '10.81.1.2.5999 > 10.81.1.1.5060'"
+tap "and no media" sh -c "! tcpdump -nr '$T/k/cap/sip.pcap' 2>/dev/null | grep -q '4001'"
+
 # --- delete stops forwarding at once ---
 ua ua_a5 a 10.81.1.2:4001 "10.81.1.1:$PB" 400 4 0xaaaa
 ua sink_b5 b 10.81.2.2:6000 10.81.1.1:1 0 5
