@@ -131,20 +131,23 @@ arena_printf(struct arena *a, const char *fmt, ...)
 void
 arena_reset(struct arena *a)
 {
+	/* Keep one chunk of the normal size (big one-off chunks go), so a
+	 * reused arena costs no malloc in the steady state. */
+	struct arena_chunk *keep = NULL;
+	for (struct arena_chunk *c = a->head; c != NULL; c = c->next)
+		if (c->size == a->chunk_size)
+			keep = c;
 	struct arena_chunk *c = a->head;
-	if (c == NULL)
-		return;
-	/* Keep the oldest chunk (the tail): it has the normal size. */
-	struct arena_chunk *keep = c;
-	while (keep->next != NULL)
-		keep = keep->next;
-	while (c != keep) {
+	while (c != NULL) {
 		struct arena_chunk *next = c->next;
-		free(c);
+		if (c != keep)
+			free(c);
 		c = next;
 	}
-	keep->off = 0;
-	keep->next = NULL;
+	if (keep != NULL) {
+		keep->off = 0;
+		keep->next = NULL;
+	}
 	a->head = keep;
 	a->used = 0;
 }

@@ -62,11 +62,36 @@ test_strings(void)
 	arena_free(&a);
 }
 
+static void
+test_reset_keeps_normal_chunk(void)
+{
+	struct arena a;
+	arena_init(&a, 256, 0);
+	CHECK(arena_alloc(&a, 10) != NULL);
+	CHECK(arena_alloc(&a, 5000) != NULL); /* one-off, behind the head */
+	CHECK(arena_alloc(&a, 300) != NULL);
+	arena_reset(&a);
+	CHECK(a.head != NULL && a.used == 0);
+	/* What is kept is a normal chunk: a small allocation fits in it. */
+	char *p = arena_alloc(&a, 200);
+	CHECK(p != NULL);
+	arena_reset(&a);
+	CHECK(arena_alloc(&a, 200) == p);
+	arena_free(&a);
+	arena_init(&a, 64, 0);
+	CHECK(arena_alloc(&a, 1000) != NULL); /* first chunk is big */
+	arena_reset(&a);
+	CHECK(a.head == NULL);
+	CHECK(arena_alloc(&a, 8) != NULL);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_alloc_align);
 	TEST_RUN(test_limit);
 	TEST_RUN(test_strings);
+	TEST_RUN(test_reset_keeps_normal_chunk);
 	return tap_done();
 }
