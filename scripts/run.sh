@@ -51,13 +51,16 @@ make -C "$build" -j"$(nproc)" $progs >"$build/make.log" 2>&1 ||
 pd=$build/mgmt/portcullisd
 pcctl_bin=$build/mgmt/pcctl
 
-# 3. Runtime: configuration with the defaults except where files go.
+# 3. Runtime: configuration with the defaults except where files go, and
+# MD5 offered before SHA-256: a client answers the first challenge it
+# sees, and sipp 3.6 (Debian 12) and many softphones know only MD5.
 mkdir -p "$run/state" "$run/runtime"
 cfg=$run/portcullis.json
 cat >"$cfg" <<JSON
 {
   "runtime_dir": "$run/runtime",
-  "state_dir": "$run/state"
+  "state_dir": "$run/state",
+  "auth": {"algorithms": ["MD5", "SHA-256"]}
 }
 JSON
 "$pd" -n -c "$cfg" >/dev/null || die "configuration rejected"
