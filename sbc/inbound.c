@@ -88,7 +88,9 @@ inbound_ban(struct edge *e, const struct ipc_addr *src, const char *reason)
 	uint32_t t = ban_add(e->ban, src, reason, edge_now(e));
 	e->st.bans++;
 	char a[64];
-	log_info("banned %s for %u s (%s)", ipc_addr_str(src, a, sizeof a), t,
+	struct ipc_addr host = *src;
+	host.port = 0;
+	log_info("banned %s for %u s (%s)", ipc_addr_str(&host, a, sizeof a), t,
 	    reason);
 	if (e->relay != NULL) {
 		struct ipc_ban b = {0};
