@@ -5,7 +5,8 @@
 # target refresh through the hidden Contact and Record-Route) keeps the
 # relay's port, and a call whose media stops is ended by core with a BYE to
 # both parties when the relay reports the timeout (MEDIA_TIMEOUT ->
-# CALL_RELEASE); without the relay an INVITE with SDP gets 503.
+# CALL_RELEASE); a call forked to two devices of bob (two early dialogs,
+# core's CANCEL to the loser); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -53,12 +54,13 @@ SIPP_COMMON="-nostdin -timeout 40s -timeout_error -trace_err"
 tap "bob registers" sh -c "ip netns exec $(ns bob) timeout 30 sipp $SIPP_COMMON \
 	-error_file '$T/reg.err' -sf '$D/reg.xml' -i $P.2.2 -p 5062 -s bob -au bob \
 	-ap b-secret-2 -m 1 $SBC:5060 >'$T/reg.out' 2>&1"
-uas() { # uas SCENARIO NAME
+uas() { # uas SCENARIO NAME [SIP_PORT MEDIA_PORT]
+	local sp=${3:-5062} mp=${4:-6000}
 	rm -f "$T/$2.rc"
 	bg bob "$2" sh -c "timeout 60 sipp $SIPP_COMMON -sf '$D/$1' -i $P.2.2 \
-		-p 5062 -mi $P.2.2 -mp 6000 -s bob -m 1 -trace_msg \
+		-p $sp -mi $P.2.2 -mp $mp -s bob -m 1 -trace_msg \
 		-message_file '$T/$2.msg' -error_file '$T/$2.err'; echo \$? >'$T/$2.rc'"
-	wait_until 5 sh -c "ip netns exec $(ns bob) ss -lun 'sport = :5062' | grep -q 5062"
+	wait_until 5 sh -c "ip netns exec $(ns bob) ss -lun 'sport = :$sp' | grep -q $sp"
 }
 uas_ok() { [ "$(cat "$T/$1.rc" 2>/dev/null)" = 0 ]; }
 printf 'SEQUENTIAL\nbob;\n' >"$T/callee.csv"
@@ -107,6 +109,25 @@ tap "a call without media is ended by core's BYE at alice" call uac_wait.xml qui
 tap "... and at bob" wait_until 20 uas_ok bob-wait
 released() { grep -q "media timeout: releasing call" "$T/edge.log"; }
 tap "the edge turned the relay's MEDIA_TIMEOUT into CALL_RELEASE" released
+# --- forking: bob on two devices; one answers, core cancels the other ---
+tap "bob registers a second device" sh -c "ip netns exec $(ns bob) timeout 30 sipp $SIPP_COMMON \
+	-error_file '$T/reg2.err' -sf '$D/reg.xml' -i $P.2.2 -p 5072 -s bob -au bob \
+	-ap b-secret-2 -m 1 $SBC:5060 >'$T/reg2.out' 2>&1"
+uas uas_cancel.xml fork-ringer 5062 6000
+uas uas.xml fork-answerer 5072 6010
+tap "alice's call forks to both devices and is answered by one" call uac.xml fork 5069
+tap "the answering device completed the call (its BYE went through)" wait_until 20 uas_ok fork-answerer
+tap "the other device got core's CANCEL through the edge and matched it" wait_until 20 uas_ok fork-ringer
+two_early_dialogs() {
+	local tags
+	tags=$(awk '/message received/{r=1} /message sent/{r=0} r' "$T/fork.msg" |
+		grep -A6 '^SIP/2.0 180' | sed -n 's/^To:.*tag=\([^;>]*\).*/\1/p' | sort -u | wc -l)
+	echo "distinct To tags in 180s at alice: $tags"
+	[ "$tags" = 2 ]
+}
+tap "alice saw two early dialogs (two 180s with their own tags)" two_early_dialogs
+tap "alice saw no address of bob's devices" sh -c "! grep -q '$P.2.2' '$T/fork.msg'"
+
 # --- without the relay no call is set up half-anchored ---
 kill "$RELAY_PID"
 relay_gone() { grep -q "relay connection lost" "$T/edge.log"; }
