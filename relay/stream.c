@@ -652,6 +652,19 @@ relay_media_update(struct relay *r, const struct ipc_media_req *q,
 		bool is_nat =
 		    (m->flags & IPC_MSF_NAT) || (q->flags & IPC_MSF_NAT);
 
+		if (m->rtp.port == 0) {
+			/* A rejected or disabled m= line stays port 0: no
+			 * ports for it. */
+			struct ipc_media_stream *o =
+			    &out->streams[out->nstreams++];
+
+			memset(o, 0, sizeof(*o));
+			o->index = m->index;
+			o->flags = m->flags;
+			o->rtp = r->adv;
+			o->rtp.port = 0;
+			continue;
+		}
 		if (s == NULL) {
 			if (c->ns >= IPC_MEDIA_MAX_STREAMS) {
 				set_err(out, -ENOSPC, "too many streams");
@@ -665,7 +678,7 @@ relay_media_update(struct relay *r, const struct ipc_media_req *q,
 			c->s[c->ns++] = s;
 		}
 		s->flags = m->flags & (IPC_MSF_RTCP_MUX | IPC_MSF_HOLD);
-		if (m->rtp.port != 0 && leg_update(r, s, me, m, is_nat)) {
+		if (leg_update(r, s, me, m, is_nat)) {
 			stream_eval(r, s, 0);
 			stream_eval(r, s, 1);
 		}

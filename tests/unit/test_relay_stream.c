@@ -105,6 +105,19 @@ test_offer_answer(void)
 	relay_media_update(&r, &q, false, &o2);
 	CHECK_EQ_INT(o2.status, -EINVAL);
 
+	/* A disabled m= line (port 0) gets port 0 back and no ports. */
+	req(&q, "c1", "ta", "tb", 5000, 0);
+	q.nstreams = 2;
+	q.streams[1] = q.streams[0];
+	q.streams[1].index = 1;
+	q.streams[1].rtp.port = 0;
+	relay_media_update(&r, &q, false, &o2);
+	CHECK_EQ_INT(o2.status, 0);
+	CHECK_EQ_INT(o2.nstreams, 2);
+	CHECK_EQ_INT(o2.streams[1].rtp.port, 0);
+	CHECK_EQ_INT(o2.streams[0].rtp.port, o.streams[0].rtp.port);
+	CHECK_EQ_INT(r.pool.nfree, free0 - 2);
+
 	relay_media_query(&r, &f, &o2);
 	CHECK_EQ_INT(o2.status, 0);
 	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
