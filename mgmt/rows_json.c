@@ -110,8 +110,10 @@ rows_json_args(
 	}
 	json_object_foreach((json_t *)args, key, v)
 	{
-		if (strlen(key) > 255) {
-			snprintf(err, errlen, "argument name too long");
+		size_t klen = strlen(key);
+		if (klen == 0 || klen > 255) {
+			snprintf(err, errlen,
+			    "argument names must be 1-255 bytes long");
 			return -1;
 		}
 		switch (json_typeof(v)) {

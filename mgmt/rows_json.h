@@ -19,8 +19,8 @@ json_t *rows_json_object(const void *buf, size_t len);
 /*
  * Writes a JSON object of scalars as one row: strings, integers (>= 0 as
  * u64, < 0 as i64), booleans; null members are skipped. Returns 0, or -1
- * with a message in err (a nested value, a name longer than 255 bytes, a
- * value longer than 65535 bytes, or rows overflow).
+ * with a message in err (a nested value, an empty name or one longer than
+ * 255 bytes, a value longer than 65535 bytes, or rows overflow).
  */
 int rows_json_args(
     const json_t *args, struct ctl_rows *out, char *err, size_t errlen);

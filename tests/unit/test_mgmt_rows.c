@@ -102,6 +102,12 @@ test_args(void)
 	json_decref(back);
 	json_decref(args);
 
+	/* An empty name would be unreadable by the child. */
+	args = json_pack("{s:i}", "", 1);
+	ctl_rows_init(&r, buf, sizeof(buf));
+	CHECK_EQ_INT(rows_json_args(args, &r, err, sizeof(err)), -1);
+	json_decref(args);
+
 	args = json_pack("{s:[i]}", "list", 1);
 	ctl_rows_init(&r, buf, sizeof(buf));
 	CHECK_EQ_INT(rows_json_args(args, &r, err, sizeof(err)), -1);
