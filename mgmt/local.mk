@@ -25,7 +25,7 @@ mgmt_pcctl_LDADD = $(PC_MGMT_LIBS)
 
 # Unit tests.
 mgmt_tests = tests/unit/test_mgmt_req tests/unit/test_mgmt_rows \
-	tests/unit/test_mgmt_sup
+	tests/unit/test_mgmt_sup tests/unit/test_mgmt_notify
 check_PROGRAMS += $(mgmt_tests)
 TESTS += $(mgmt_tests)
 tests_unit_test_mgmt_req_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -34,6 +34,8 @@ tests_unit_test_mgmt_rows_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_mgmt_rows_LDADD = tests/unit/libtap.a $(PC_MGMT_LIBS)
 tests_unit_test_mgmt_sup_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_mgmt_sup_LDADD = tests/unit/libtap.a $(PC_MGMT_LIBS)
+tests_unit_test_mgmt_notify_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_mgmt_notify_LDADD = tests/unit/libtap.a $(PC_MGMT_LIBS)
 
 # Fuzz target of the management request decoder.
 noinst_PROGRAMS += tests/fuzz/fuzz_mgmt_req
