@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +159,37 @@ capacity(struct relay_app *a)
 		    (unsigned long long)by_fd);
 }
 
+/*
+ * Before dropping root: what relay made (runtime and state directories,
+ * relay.sock, the journal, the capture directory) goes to the service
+ * account, so the edge (same account) can connect and relay can still
+ * write its journal and captures.
+ */
+static void
+hand_over(struct relay_app *a, const char *sock)
+{
+	char path[1024];
+	struct passwd *pw = getpwnam(a->conf.user);
+	struct group *gr = a->conf.group ? getgrnam(a->conf.group) : NULL;
+	gid_t gid;
+	const char *paths[5];
+
+	if (pw == NULL || geteuid() != 0)
+		return;
+	gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
+	snprintf(
+	    path, sizeof(path), "%s/relay-streams.journal", a->conf.state_dir);
+	mkdir(a->conf.relay.capture.dir, 0750);
+	paths[0] = a->conf.runtime_dir;
+	paths[1] = sock;
+	paths[2] = a->conf.state_dir;
+	paths[3] = path;
+	paths[4] = a->conf.relay.capture.dir;
+	for (int i = 0; i < 5; i++)
+		if (chown(paths[i], pw->pw_uid, gid) < 0 && errno != ENOENT)
+			log_warn("chown %s", paths[i]);
+}
+
 static void
 on_signal(struct ev_loop *loop, int signo, void *arg)
 {
@@ -293,6 +326,8 @@ main(int argc, char **argv)
 	ev_signal_add(a.loop, SIGTERM, on_signal, &a);
 	ev_signal_add(a.loop, SIGINT, on_signal, &a);
 
+	if (a.conf.user != NULL)
+		hand_over(&a, path);
 	if (a.conf.user != NULL &&
 	    priv_drop(a.conf.user, a.conf.group, caps, 2, err, sizeof(err)) < 0)
 		log_warnx("relay: not dropping privileges: %s", err);

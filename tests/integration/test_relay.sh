@@ -47,13 +47,11 @@ conf() { # conf FILE KERNEL PORT_LO PORT_HI RUNDIR
 J
 }
 
-mkdir -p "$T/k/cap" "$T/k/state" "$T/u"
+mkdir -p "$T/k" "$T/u"
 # The relay drops to the configured user (default portcullis) when it
-# exists: let it reach its directories as it would under packaging.
+# exists, handing its own directories over first; the test's temporary
+# directory must let it through.
 chmod 711 "$T"
-if id -u portcullis >/dev/null 2>&1; then
-	chown portcullis: "$T/k/cap" "$T/k/state"
-fi
 conf "$T/k.json" auto 30000 30099 "$T/k"
 SOCK=$T/k/relay.sock
 CTL=$T/k/ctl.sock
@@ -81,6 +79,9 @@ eq() { [ "${1:-x}" = "$2" ]; }
 ready() { ctl status | grep -q 'kernel='; }
 tap "relay starts and answers status" wait_until 10 ready
 tap "status says kernel" eq "$(ctl status | tr ' ' '\n' | sed -n 's/^kernel=//p')" 1
+if id -u portcullis >/dev/null 2>&1; then
+	tap "relay.sock belongs to the service account" sh -c "[ \"\$(stat -c %U '$SOCK')\" = portcullis ]"
+fi
 
 # --- call 1: both parties behind NAT, latched from their packets ---
 PA=$(rc offer c1 ta - 10.81.1.2:4000 nat | sed -n 's/.*port=//p')
