@@ -212,13 +212,7 @@ ct_flush(struct ct *c)
 	return r;
 }
 
-/* ---- dump ---- */
-
-struct dump_ctx {
-	ct_dump_cb cb;
-	void *arg;
-	uint8_t family;
-};
+/* ---- lookups ---- */
 
 static int
 attr_cb(const struct nlattr *a, void *data)
@@ -277,8 +271,7 @@ parse_counters(const struct nlattr *nest, uint64_t *pk, uint64_t *by)
 }
 
 static bool
-entry_parse(
-    const struct nlmsghdr *h, const struct dump_ctx *d, struct ct_entry *e)
+entry_parse(const struct nlmsghdr *h, uint8_t family, struct ct_entry *e)
 {
 	const struct nlattr *tb[32] = {0};
 
@@ -286,53 +279,12 @@ entry_parse(
 		return false;
 	memset(e, 0, sizeof(*e));
 	if (tb[CTA_TUPLE_ORIG] == NULL || tb[CTA_TUPLE_REPLY] == NULL ||
-	    !parse_tuple(tb[CTA_TUPLE_ORIG], d->family, &e->orig) ||
-	    !parse_tuple(tb[CTA_TUPLE_REPLY], d->family, &e->reply))
+	    !parse_tuple(tb[CTA_TUPLE_ORIG], family, &e->orig) ||
+	    !parse_tuple(tb[CTA_TUPLE_REPLY], family, &e->reply))
 		return false;
 	parse_counters(tb[CTA_COUNTERS_ORIG], &e->pkts_orig, &e->bytes_orig);
 	parse_counters(tb[CTA_COUNTERS_REPLY], &e->pkts_reply, &e->bytes_reply);
 	return true;
-}
-
-static int
-entry_cb(const struct nlmsghdr *h, void *arg)
-{
-	struct dump_ctx *d = arg;
-	struct ct_entry e;
-
-	if (entry_parse(h, d, &e))
-		d->cb(&e, d->arg);
-	return MNL_CB_OK;
-}
-
-int
-ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg)
-{
-	char buf[256];
-	static char rbuf[1 << 18];
-	struct dump_ctx d = {cb, arg, family};
-	struct nlmsghdr *h =
-	    put_hdr(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, c->seq++);
-	uint32_t seq = h->nlmsg_seq;
-	int fd = mnl_socket_get_fd(c->nl);
-
-	/* Leftover acks of earlier deletes must not be read as the dump. */
-	while (recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT) > 0)
-		;
-	if (mnl_socket_sendto(c->nl, h, h->nlmsg_len) < 0)
-		return -1;
-	for (;;) {
-		ssize_t r = mnl_socket_recvfrom(c->nl, rbuf, sizeof(rbuf));
-		int ret;
-
-		if (r < 0)
-			return -1;
-		ret = mnl_cb_run(rbuf, (size_t)r, seq, c->portid, entry_cb, &d);
-		if (ret < 0)
-			return -1;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
 }
 
 int
@@ -392,17 +344,10 @@ ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
 			     mnl_nlmsg_ok(h, left);
 			     h = mnl_nlmsg_next(h, &left)) {
 				uint32_t k = h->nlmsg_seq - seq0;
-				struct dump_ctx d;
-				struct ct_entry *e;
 
 				if (h->nlmsg_type == NLMSG_ERROR || k >= n)
 					continue;
-				e = &out[k];
-				memset(e, 0, sizeof(*e));
-				d.family = t[k].family;
-				d.arg = e;
-				d.cb = NULL;
-				if (entry_parse(h, &d, e))
+				if (entry_parse(h, t[k].family, &out[k]))
 					found[k] = true;
 			}
 		}

@@ -1,9 +1,9 @@
 /*
  * ct: conntrack over raw ctnetlink (libmnl): deleting the entries of a
  * stream's 5-tuples after its NAT changes (a map change does not affect a
- * flow that already has an entry), and dumping per-flow packet/byte
- * accounting for media timeouts and statistics. Nothing returned is
- * allocated; dump callbacks see data valid only during the call.
+ * flow that already has an entry), and reading per-flow packet/byte
+ * accounting, looked up by tuple, for media timeouts and statistics.
+ * Nothing returned is allocated; results go into the caller's arrays.
  */
 #ifndef PC_RELAY_CT_H
 #define PC_RELAY_CT_H
@@ -39,15 +39,12 @@ void ct_defer(struct ct *c, const struct ct_tuple *t, size_t n);
 /* Sends the queued deletes; as ct_delete(). */
 int ct_flush(struct ct *c);
 
-/* One entry of a dump with its accounting (zero without
+/* One conntrack entry with its accounting (zero without
  * nf_conntrack_acct). */
 struct ct_entry {
 	struct ct_tuple orig, reply;
 	uint64_t pkts_orig, bytes_orig, pkts_reply, bytes_reply;
 };
-typedef void (*ct_dump_cb)(const struct ct_entry *e, void *arg);
-/* Dumps the UDP entries of one family (4 or 6). */
-int ct_dump(struct ct *c, uint8_t family, ct_dump_cb cb, void *arg);
 
 /*
  * Looks up the entries that carry the given tuples (either direction: a
