@@ -268,7 +268,7 @@ wait_pid() {
 uas_start() {
 	rm -f "$IT_TMP/$6.rtp"
 	sipp_bg "$1" "$6" -sf "$ACC_SIPP/${9:-uas.xml}" -i "$3" -p "$4" -t u1 -s "$2" \
-		-key lport "$5" -key rtpn "$7" -key rtpt "$8" -key rtpsend "$RTPSEND" \
+		-key lport "$5" -key rtpn "$7" -key rtpt "$8" -key rtpsend "$ACC_DIR/rtpwrap.sh $RTPSEND" \
 		-key stats "$IT_TMP/$6.rtp" -m 1
 	wait_until 5 udp_listening "$1" "$4"
 }
@@ -282,7 +282,7 @@ uac_start() {
 	printf 'SEQUENTIAL\n%s;\n' "$6" >"$IT_TMP/$7.csv"
 	sipp_bg "$1" "$7" -sf "$ACC_SIPP/${11:-uac.xml}" -i "$3" -p "$4" -t u1 -s "$2" \
 		-au "$2" -ap "$pw" -inf "$IT_TMP/$7.csv" -d "${10}" \
-		-key lport "$5" -key rtpn "$8" -key rtpt "$9" -key rtpsend "$RTPSEND" \
+		-key lport "$5" -key rtpn "$8" -key rtpt "$9" -key rtpsend "$ACC_DIR/rtpwrap.sh $RTPSEND" \
 		-key stats "$IT_TMP/$7.rtp" -m 1 "$SBC:5060"
 }
 # rtp_stat LOG KEY: a counter of rtpsend's stats file (sent, received, unique).
