@@ -10,7 +10,7 @@ common_libpccommon_a_SOURCES = \
 	common/ev.c common/ev.h \
 	common/ipc.c common/ipc.h \
 	common/ipc_msgs.c common/ipc_msgs.h \
-	common/ctl_rows.c common/ctl_rows.h \
+	common/ctl_rows.c common/ctl_rows.h common/ctl_cmds.h \
 	common/conf.c common/conf.h \
 	common/conf_pos.c common/conf_pos.h \
 	common/pcconf.c common/pcconf.h \

@@ -59,7 +59,7 @@ packaging/gen/tmpfiles.d/portcullis.conf: $(srcdir)/packaging/systemd/portcullis
 # through the real field tables, so it cannot drift from the code. Built
 # only when installing (EXTRA_PROGRAMS) so that `make all` does not depend
 # on it.
-EXTRA_PROGRAMS = packaging/pc-conf-defaults
+EXTRA_PROGRAMS += packaging/pc-conf-defaults
 packaging_pc_conf_defaults_SOURCES = packaging/pc-conf-defaults.c
 packaging_pc_conf_defaults_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 packaging_pc_conf_defaults_LDADD = $(PC_COMMON_LIBS)
