@@ -121,14 +121,31 @@ kernel_setup(struct relay_app *a, char *why, size_t cap)
 	return true;
 }
 
+/* Raises the fd limit (is_log false, before streams are restored) or
+ * logs the capacity the limits allow (is_log true, once the mode is
+ * known). */
 static void
-capacity(struct relay_app *a)
+capacity(struct relay_app *a, bool is_log)
 {
 	struct rlimit rl;
 	uint64_t by_ports = a->r.pool.npairs / 2;
 	uint64_t by_fd = 0, by_ct = UINT64_MAX, cap;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		/* Enough for every port of the range, if we may (root with
+		 * CAP_SYS_RESOURCE, up to fs.nr_open); else the hard limit. */
+		rlim_t want = (rlim_t)a->r.pool.npairs * 2 + 128;
+
+		if (want > rl.rlim_max) {
+			struct rlimit up = {want, want};
+			int nr_open = read_sysctl("/proc/sys/fs/nr_open");
+
+			if (nr_open > 0 && want > (rlim_t)nr_open)
+				up.rlim_cur = up.rlim_max = (rlim_t)nr_open;
+			if (up.rlim_max > rl.rlim_max &&
+			    setrlimit(RLIMIT_NOFILE, &up) == 0)
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
@@ -147,6 +164,8 @@ capacity(struct relay_app *a)
 			cap = by_ct;
 	}
 	a->capacity_streams = cap;
+	if (!is_log)
+		return;
 	if (by_ct != UINT64_MAX)
 		log_info("relay: capacity %llu streams (ports allow %llu, file "
 		         "descriptors %llu, conntrack %llu)",
@@ -280,7 +299,7 @@ main(int argc, char **argv)
 	a.r.tick_ms = a.r.timeout_ms / 8 < 5000 ? a.r.timeout_ms / 8 : 5000;
 	if (a.r.tick_ms < 100)
 		a.r.tick_ms = 100;
-	capacity(&a);
+	capacity(&a, false);
 
 	a.state = state_open(a.conf.state_dir, err, sizeof(err));
 	if (a.state == NULL)
@@ -304,7 +323,7 @@ main(int argc, char **argv)
 		         "table inet %s)",
 		    NFT_TABLE_NAME);
 	}
-	capacity(&a);
+	capacity(&a, true);
 	if (a.state != NULL)
 		state_compact(a.state, &a.r);
 	a.ban = ban_new(a.loop, a.r.is_kernel ? a.r.nft : NULL,
