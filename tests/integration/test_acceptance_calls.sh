@@ -90,7 +90,6 @@ tap "call: alice's side completed (407 digest, 180, 200, ACK, BYE)" wait_until 2
 tap "call: bob's side completed (INVITE, 180, 200, ACK, BYE)" wait_until 10 sipp_done_ok call1-bob
 got_ringing() { grep -q '^SIP/2.0 180' "$IT_TMP/call1-alice.msg"; }
 tap "call: alice heard ringing (180)" got_ringing
-rtp_got() { local n; n=$(rtp_stat "$1" unique); echo "unique=$n"; [ "${n:-0}" -ge "$2" ]; }
 tap "call: media alice->bob arrived (>= 225 of 250 RTP packets)" wait_until 8 rtp_got call1-bob 225
 tap "call: media bob->alice arrived (>= 225 of 250 RTP packets)" wait_until 8 rtp_got call1-alice 225
 maps_empty() { [ "$(nft_elems dmap4)" = 0 ] && [ "$(nft_elems smap4)" = 0 ]; }

@@ -176,11 +176,11 @@ table inet accobs {
 	}
 	chain obs_early {
 		type filter hook prerouting priority -350; policy accept;
-		ip saddr $ATTACKER counter name "att_in"
+		ip saddr $WAN.64/27 counter name "att_in"
 	}
 	chain obs_late {
 		type filter hook prerouting priority -250; policy accept;
-		ip saddr $ATTACKER counter name "att_passed"
+		ip saddr $WAN.64/27 counter name "att_passed"
 	}
 	chain obs_forward {
 		type filter hook forward priority 0; policy accept;
@@ -289,3 +289,10 @@ uac_start() {
 rtp_stat() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$IT_TMP/$1.rtp" 2>/dev/null; }
 # media_field CALLNUM KEY: a field of the first media row (pcctl --json media list).
 media_rows() { pcctl --json media list | pq "$1"; }
+# rtp_got LOG N: the phone of LOG received at least N distinct RTP packets.
+rtp_got() {
+	local n
+	n=$(rtp_stat "$1" unique)
+	echo "unique=$n"
+	[ "${n:-0}" -ge "$2" ]
+}

@@ -13,6 +13,9 @@ the server address it is given; every loop is bounded in count and time.
       final answer and how many went unanswered.
   sipua.py options LOCAL_IP:PORT SERVER:PORT [USER_AGENT] [COUNT]
       OPTIONS; prints answered=N of COUNT (wait 1 s each).
+  sipua.py flood LOCAL_IP:PORT SERVER:PORT METHOD COUNT RATE [USER_AGENT]
+      COUNT requests (REGISTER, INVITE with SDP, OPTIONS) at RATE per
+      second (at most 10 s); prints sent=N answered=M.
   sipua.py corpus LOCAL_IP:PORT SERVER:PORT DIR
       sends every DIR/*.sip (LF line ends become CRLF; @ME@ and @PORT@ are
       replaced); each file's first line "; expect: CODES|drop" says what
@@ -179,6 +182,45 @@ def main(a):
                 answered += 1
         print("answered=%d of %d" % (answered, count))
         return 0 if answered else 1
+    if cmd == "flood":
+        ua = UA(a[1], a[2])
+        method, count, rate = a[3], int(a[4]), float(a[5])
+        agent = a[6] if len(a) > 6 else "acceptance-phone/1.0"
+        ua.s.setblocking(False)
+        sent = answered = 0
+        start = time.time()
+        body = ("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+                "m=audio 9000 RTP/AVP 0\r\n" % (ua.me, ua.me))
+        while sent < count and time.time() - start < 10:
+            target = start + sent / rate
+            while True:
+                try:
+                    ua.s.recvfrom(65536)
+                    answered += 1
+                except (BlockingIOError, socket.error):
+                    break
+            delay = target - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if method == "INVITE":
+                ua.request("INVITE", "sip:bob@" + DOMAIN, "intruder",
+                           "Content-Type: application/sdp\r\n", ua=agent,
+                           body=body)
+            elif method == "REGISTER":
+                ua.request("REGISTER", "sip:" + DOMAIN, "intruder",
+                           "Expires: 60\r\n", ua=agent)
+            else:
+                ua.request(method, "sip:" + DOMAIN, "intruder", ua=agent)
+            sent += 1
+        end = time.time() + 1
+        while time.time() < end:
+            try:
+                ua.s.recvfrom(65536)
+                answered += 1
+            except (BlockingIOError, socket.error):
+                time.sleep(0.05)
+        print("sent=%d answered=%d" % (sent, answered))
+        return 0
     if cmd == "corpus":
         return corpus(UA(a[1], a[2]), a[3])
     print(__doc__)
