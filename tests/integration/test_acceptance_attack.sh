@@ -87,4 +87,23 @@ uac_start alice alice $ALICE 5062 7100 bob after-alice 100 5 2000
 tap "attack: a call after the attack completes" wait_until 20 sipp_done_ok after-alice
 tap "attack: with media (>= 90 of 100)" wait_until 8 rtp_got after-bob 90
 
+# ---------- 7. malformed input ----------
+CORPUS=$ACC_DIR/corpus
+corpus_run() {
+	sipua attacker corpus $MAL:5090 $SBC:5060 "$CORPUS" >"$IT_TMP/corpus.out" 2>&1
+	cat "$IT_TMP/corpus.out"
+}
+corpus_run >/dev/null
+for f in "$CORPUS"/*.sip; do
+	name=$(basename "$f" .sip)
+	line=$(grep "^[a-zA-Z]* $name.sip:" "$IT_TMP/corpus.out")
+	tap "bad input: $name -> ${line#*: }" sh -c "case '$line' in 'ok '*) true ;; *) false ;; esac"
+done
+no_restart() { local n; n=$(child_field edge restarts); echo "restarts=$n"; [ "$n" = 0 ]; }
+tap "bad input: the edge never restarted" no_restart
+opt_ok() { sipua carol options $CAROL:5070 $SBC:5060; }
+tap "bad input: the appliance still answers OPTIONS afterwards" opt_ok
+tap "bad input: alice still registers afterwards" ua_register alice alice $ALICE 5062
+tap "no sanitizer report from any daemon" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$IT_TMP/portcullisd.log'"
+
 it_end

@@ -119,7 +119,8 @@ acc_config() {
              "other_rate": 50, "other_burst": 100,
              "flood_drops": 50, "flood_window_s": 5,
              "auth_fail_max": 6, "auth_fail_window_s": 30,
-             "ban_timeout_s": 120, "trusted_multiplier": 10},
+             "ban_timeout_s": 120, "trusted_multiplier": 10,
+             "max_message_size": 4096},
   "topology": {"hide": true, "hide_call_id": true},
   "supervisor": {"restart_backoff_ms": 100}${2:+,
   $2}
