@@ -52,6 +52,99 @@ struct pc_core_proxy {
 	uint32_t unknown_domain; /* 403 or 404 */
 };
 
+/* Trunks, dial plan, ring groups, call admission and CDRs (trunk issue). */
+enum pc_core_transport { PC_CORE_TP_UDP = 0, PC_CORE_TP_TCP, PC_CORE_TP_TLS };
+enum pc_core_in_auth { PC_CORE_IN_AUTH_IP = 0, PC_CORE_IN_AUTH_DIGEST };
+enum pc_core_did_source { PC_CORE_DID_RURI = 0, PC_CORE_DID_TO };
+enum pc_core_group_strategy { PC_CORE_RING_PARALLEL = 0, PC_CORE_RING_SERIAL };
+enum pc_core_route_from {
+	PC_CORE_FROM_USERS = 0,
+	PC_CORE_FROM_TRUNKS,
+	PC_CORE_FROM_ANY
+};
+
+struct pc_core_peer {
+	char *address; /* IP literal (no DNS in this version) */
+	uint32_t port;
+	int transport; /* enum pc_core_transport */
+	uint32_t weight;
+};
+
+struct pc_core_trunk_in {
+	char **acl; /* CIDRs calls from this trunk may come from */
+	size_t nacl;
+	int auth; /* enum pc_core_in_auth */
+	uint32_t strip; /* leading digits removed from the DID */
+	char *prefix; /* prepended to the DID after strip */
+};
+
+struct pc_core_trunk_auth {
+	char *username;
+	char *password;
+	char *realm; /* NULL = any realm the carrier challenges with */
+};
+
+struct pc_core_trunk_reg {
+	bool enabled;
+	uint32_t expires;
+	char *aor; /* NULL = sip:username@first peer */
+	uint32_t retry_s; /* first back-off after a failure */
+};
+
+struct pc_core_trunk {
+	char *name;
+	struct pc_core_peer *peers;
+	size_t npeers;
+	struct pc_core_trunk_in inbound;
+	struct pc_core_trunk_auth outbound_auth;
+	struct pc_core_trunk_reg reg;
+	uint32_t options_interval_s; /* 0 = no probing */
+	uint32_t max_calls; /* 0 = no limit */
+	uint32_t max_cps; /* 0 = no limit */
+	int did_source; /* enum pc_core_did_source */
+	uint32_t failover_timeout_ms;
+};
+
+struct pc_core_route_match {
+	char *prefix;
+	char *regex; /* POSIX extended */
+	char *user; /* exact user part */
+	int from; /* enum pc_core_route_from */
+	char *trunk; /* only calls from this trunk (from = trunks) */
+};
+
+struct pc_core_route {
+	struct pc_core_route_match match;
+	uint32_t priority; /* higher first; ties keep the file order */
+	char *trunk;
+	char *user;
+	char *group;
+	char *uri;
+	uint32_t strip;
+	char *prefix;
+	char *caller_id; /* user part of From written on the way out */
+	char *pai; /* P-Asserted-Identity URI added on the way out */
+	bool privacy; /* Privacy: id (RFC 3325) */
+};
+
+struct pc_core_group {
+	char *name;
+	char **members; /* user names (or user@domain) */
+	size_t nmembers;
+	int strategy; /* enum pc_core_group_strategy */
+};
+
+struct pc_core_call_limits {
+	uint32_t max_total; /* 0 = no limit */
+	uint32_t max_per_user; /* users without their own max_calls; 0 = none */
+};
+
+struct pc_core_cdr {
+	bool enabled;
+	char *json_file; /* NULL = state_dir/cdr.jsonl; "" = no JSON lines */
+	uint32_t keep; /* rows kept in SQLite (oldest dropped) */
+};
+
 struct pc_core_conf {
 	struct pc_core_sip sip;
 	struct pc_core_registrar registrar;
@@ -59,9 +152,19 @@ struct pc_core_conf {
 	struct pc_core_user *users;
 	size_t nusers;
 	struct pc_core_proxy proxy;
+	struct pc_core_trunk *trunks;
+	size_t ntrunks;
+	struct pc_core_route *routes;
+	size_t nroutes;
+	struct pc_core_group *groups;
+	size_t ngroups;
+	struct pc_core_call_limits call_limits;
+	struct pc_core_cdr cdr;
 };
 
 /* Keys of the root object that belong to core (bound CONF_INLINE). */
 extern const struct conf_table pcconf_core_table;
+/* One element of "trunks" (for trunks added live from JSON). */
+extern const struct conf_table pcconf_core_trunk_table;
 
 #endif

@@ -28,9 +28,21 @@ core_now_s(struct core *c)
 	return (int64_t)time(NULL);
 }
 
+int64_t
+core_now_ms(struct core *c)
+{
+	struct timespec ts;
+
+	(void)c;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 core_flush(struct core *c)
 {
+	if (c->cdr != NULL && cdr_flush(c->cdr) < 0)
+		c->st.store_flush_errors++;
 	if (c->store != NULL && c->loc != NULL &&
 	    store_loc_flush(c->store, c->loc, 0) < 0)
 		c->st.store_flush_errors++;
@@ -42,6 +54,8 @@ flush_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	struct core *c = arg;
 
 	if (store_loc_flush(c->store, c->loc, FLUSH_BATCH) < 0)
+		c->st.store_flush_errors++;
+	if (c->cdr != NULL && cdr_flush(c->cdr) < 0)
 		c->st.store_flush_errors++;
 	ev_timer_start(loop, t, loc_dirty_count(c->loc) > 0 ? 1 : FLUSH_MS);
 }
@@ -135,8 +149,19 @@ core_init(struct core *c, struct ev_loop *loop)
 	timers_of(&c->conf, &tt);
 	c->tx = tx_layer_new(loop, &tt, tx_send, c);
 	c->proxy = proxy_new(c);
+	c->trunks = c->route != NULL && c->tx != NULL ? trunks_new(c) : NULL;
+	c->dp = dialplan_new(&c->conf.core);
+	char cdr_path[4096];
+	const char *jp = c->conf.core.cdr.json_file;
+	if (jp == NULL) {
+		snprintf(cdr_path, sizeof(cdr_path), "%s/cdr.jsonl",
+		    c->conf.state_dir);
+		jp = cdr_path;
+	}
+	c->cdr = cdr_new(c->store, jp, c->conf.core.cdr.keep);
 	if (c->auth == NULL || c->loc == NULL || c->route == NULL ||
-	    c->dlg == NULL || c->tx == NULL || c->proxy == NULL) {
+	    c->dlg == NULL || c->tx == NULL || c->proxy == NULL ||
+	    c->trunks == NULL || c->dp == NULL || c->cdr == NULL) {
 		log_error("out of memory at start");
 		return -1;
 	}
@@ -178,6 +203,9 @@ core_fini(struct core *c)
 	}
 	proxy_free(c->proxy);
 	tx_layer_free(c->tx);
+	trunks_free(c->trunks);
+	dialplan_free(c->dp);
+	cdr_free(c->cdr);
 	dlg_table_free(c->dlg);
 	route_free(c->route);
 	loc_free(c->loc);
@@ -202,7 +230,10 @@ core_reload(struct core *c, const char *path, char *applied, size_t acap,
 	if (pcconf_load(path, &nc) < 0)
 		return -1;
 	struct route *nr = route_new(&nc);
-	if (nr == NULL) {
+	struct dialplan *ndp = dialplan_new(&nc.core);
+	if (nr == NULL || ndp == NULL) {
+		route_free(nr);
+		dialplan_free(ndp);
 		pcconf_free(&nc);
 		return -1;
 	}
@@ -241,8 +272,14 @@ core_reload(struct core *c, const char *path, char *applied, size_t acap,
 	tmp = c->conf.runtime_dir;
 	c->conf.runtime_dir = old.runtime_dir;
 	old.runtime_dir = tmp;
+	dialplan_free(c->dp);
+	c->dp = ndp;
+	if (trunks_apply(c->trunks, &c->conf.core) < 0)
+		log_warnx("reload: out of memory applying the trunks");
 	pcconf_free(&old);
-	snprintf(applied, acap, "domains,sip,registrar,auth,proxy,log_level");
+	snprintf(applied, acap,
+	    "domains,sip,registrar,auth,proxy,log_level,trunks,routes,groups,"
+	    "call_limits");
 	log_info("configuration reloaded from %s", path ? path : "(defaults)");
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "cdr.h"
+#include "dialplan.h"
 #include "dialog.h"
 #include "ev.h"
 #include "ipc.h"
@@ -19,6 +21,7 @@
 #include "pcconf.h"
 #include "route.h"
 #include "store.h"
+#include "trunk.h"
 #include "tx.h"
 
 struct core_stats {
@@ -36,6 +39,14 @@ struct core_stats {
 	uint64_t redirects;
 	uint64_t retransmissions_absorbed;
 	uint64_t store_flush_errors;
+	uint64_t calls_rejected_total; /* call_limits.max_total */
+	uint64_t calls_rejected_user; /* per-user limits */
+	uint64_t calls_rejected_trunk; /* trunk max_calls / max_cps */
+	uint64_t trunk_failovers; /* next peer or trunk tried */
+	uint64_t trunk_auth_answers; /* carrier challenges answered */
+	uint64_t trunk_calls_in;
+	uint64_t trunk_calls_out;
+	uint64_t did_not_found;
 };
 
 #define CORE_MAX_EDGES 16
@@ -52,6 +63,10 @@ struct core {
 	struct dlg_table *dlg;
 	struct route *route;
 	struct proxy *proxy;
+	struct trunks *trunks;
+	struct dialplan *dp;
+	struct cdr *cdr;
+	uint32_t calls_total; /* calls holding a call-limit slot */
 
 	int listen_fd; /* core.sock */
 	struct ipc_chan *edges[CORE_MAX_EDGES];
@@ -67,6 +82,8 @@ struct core {
 
 /* Wall-clock seconds (registrations and nonces survive restarts). */
 int64_t core_now_s(struct core *c);
+/* Wall-clock milliseconds (CDRs). */
+int64_t core_now_ms(struct core *c);
 
 /* dispatch_edge.c */
 int edge_listen(struct core *c, const char *path);

@@ -34,8 +34,22 @@ enum dlg_str {
 	DLG_S__COUNT
 };
 
+/* What call admission and the CDR need of a call, from its INVITE to its
+ * end; moved from the proxy context into the dialog at the answer. */
+struct call_acct {
+	char trunk_in[32]; /* trunk the call came from; "" = a user */
+	char trunk_out[32]; /* trunk it went to; "" = not a trunk */
+	char caller[128];
+	char callee[128];
+	int64_t start_ms, answer_ms; /* wall clock */
+	bool is_counted; /* holds a slot of the call limits */
+	bool is_open; /* its CDR is still to be written */
+	bool is_outbound; /* went to a trunk */
+};
+
 struct dialog {
 	struct hnode node;
+	struct call_acct acct;
 	enum dlg_state state;
 	struct ipc_flow caller_flow, callee_flow;
 	uint32_t caller_cseq, callee_cseq;

@@ -96,6 +96,18 @@ cmd_stats(struct core *c, struct reply *r)
 	ctl_rows_u64(
 	    &r->rows, "retransmissions_absorbed", s->retransmissions_absorbed);
 	ctl_rows_u64(&r->rows, "store_flush_errors", s->store_flush_errors);
+	ctl_rows_u64(&r->rows, "calls_rejected_total", s->calls_rejected_total);
+	ctl_rows_u64(&r->rows, "calls_rejected_user", s->calls_rejected_user);
+	ctl_rows_u64(&r->rows, "calls_rejected_trunk", s->calls_rejected_trunk);
+	ctl_rows_u64(&r->rows, "trunk_failovers", s->trunk_failovers);
+	ctl_rows_u64(&r->rows, "trunk_auth_answers", s->trunk_auth_answers);
+	ctl_rows_u64(&r->rows, "trunk_calls_in", s->trunk_calls_in);
+	ctl_rows_u64(&r->rows, "trunk_calls_out", s->trunk_calls_out);
+	ctl_rows_u64(&r->rows, "did_not_found", s->did_not_found);
+	ctl_rows_u64(&r->rows, "calls_active", c->calls_total);
+	ctl_rows_u64(&r->rows, "cdr_written", cdr_written(c->cdr));
+	ctl_rows_u64(&r->rows, "cdr_pending", cdr_pending(c->cdr));
+	ctl_rows_u64(&r->rows, "cdr_dropped", cdr_dropped(c->cdr));
 	ctl_rows_u64(&r->rows, "registrations", loc_count(c->loc));
 	ctl_rows_u64(
 	    &r->rows, "registrations_unsaved", loc_dirty_count(c->loc));
@@ -510,6 +522,135 @@ cmd_calls(struct core *c, struct reply *r, const char *cmd, const void *args,
 	reply_ok(r);
 }
 
+/* One row per trunk and peer (a trunk without peers has one row with an
+ * empty peer). */
+static void
+cmd_trunks_list(struct core *c, struct reply *r)
+{
+	char peer[64];
+	int64_t now = core_now_s(c);
+
+	for (int i = 0; i < trunks_count(c->trunks); i++) {
+		struct trunk *t = trunks_at(c->trunks, i);
+		for (int k = 0; k < (t->npeers > 0 ? t->npeers : 1); k++) {
+			const struct trunk_peer *pe =
+			    t->npeers > 0 ? &t->peers[k] : NULL;
+			ctl_rows_str(&r->rows, "name", t->name);
+			ctl_rows_str(&r->rows, "peer",
+			    pe ? ipc_addr_str(
+			             &pe->flow.remote, peer, sizeof(peer))
+			       : "");
+			ctl_rows_str(&r->rows, "state",
+			    pe == NULL ? "none"
+			        : t->cf->options_interval_s == 0
+			        ? (pe->is_up ? "unprobed" : "down")
+			        : (pe->is_up ? "up" : "down"));
+			ctl_rows_u64(&r->rows, "weight", pe ? pe->weight : 0);
+			ctl_rows_str(&r->rows, "registration",
+			    trunk_reg_state_name(t->reg_state));
+			ctl_rows_i64(&r->rows, "reg_code", t->reg_code);
+			ctl_rows_i64(&r->rows, "reg_expires_s",
+			    t->reg_state == TRUNK_REG_REGISTERED &&
+			            t->reg_expires_at > now
+			        ? t->reg_expires_at - now
+			        : 0);
+			ctl_rows_u64(&r->rows, "registrations", t->reg_count);
+			ctl_rows_u64(&r->rows, "calls", t->calls);
+			ctl_rows_u64(&r->rows, "max_calls", t->cf->max_calls);
+			ctl_rows_u64(&r->rows, "rejected",
+			    t->rejected_calls + t->rejected_cps);
+			ctl_rows_u64(&r->rows, "probes_failed",
+			    pe ? pe->probes_failed : 0);
+			ctl_rows_bool(&r->rows, "live_added", t->owned != NULL);
+			row_done(r);
+		}
+	}
+	reply_ok(r);
+}
+
+static void
+cmd_trunks_change(struct core *c, struct reply *r, const char *cmd,
+    const void *args, size_t alen)
+{
+	struct slice v;
+	char name[64], err[512];
+
+	if (strcmp(cmd, "trunks.remove") == 0) {
+		if (!arg_str(args, alen, "name", name, sizeof(name))) {
+			reply_err(
+			    r, -EINVAL, CTL_E_BAD_ARGS, "name is required");
+			return;
+		}
+		if (trunks_remove(c->trunks, name) < 0) {
+			reply_err(r, -ENOENT, CTL_E_NOT_FOUND, "no such trunk");
+			return;
+		}
+		log_info("trunk %s removed", name);
+		reply_ok(r);
+		return;
+	}
+	/* trunks.add: args "trunk" = the trunk's JSON object, as in the
+	 * configuration file. */
+	if (!ctl_rows_get_str(args, alen, "trunk", &v) || v.len == 0 ||
+	    v.len > 65536) {
+		reply_err(r, -EINVAL, CTL_E_BAD_ARGS,
+		    "trunk (a JSON object like an element of \"trunks\") is "
+		    "required");
+		return;
+	}
+	char *json = malloc(v.len + 1);
+	if (json == NULL) {
+		reply_err(r, -ENOMEM, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(json, v.p, v.len);
+	json[v.len] = '\0';
+	int rc = trunks_add_json(c->trunks, json, err, sizeof(err));
+	free(json);
+	if (rc < 0) {
+		reply_err(r, -EINVAL,
+		    strstr(err, "exists") ? CTL_E_EXISTS : CTL_E_BAD_ARGS, err);
+		return;
+	}
+	reply_ok(r);
+}
+
+static int
+cdr_row(const struct store_cdr *d, void *arg)
+{
+	struct reply *r = arg;
+
+	ctl_rows_i64(&r->rows, "id", d->id);
+	ctl_rows_str(&r->rows, "call_id", d->call_id);
+	ctl_rows_i64(&r->rows, "start_ms", d->start_ms);
+	ctl_rows_i64(&r->rows, "answer_ms", d->answer_ms);
+	ctl_rows_i64(&r->rows, "end_ms", d->end_ms);
+	ctl_rows_i64(&r->rows, "duration_ms", d->duration_ms);
+	ctl_rows_str(&r->rows, "caller", d->caller);
+	ctl_rows_str(&r->rows, "callee", d->callee);
+	ctl_rows_str(&r->rows, "trunk", d->trunk);
+	ctl_rows_str(&r->rows, "direction", d->direction);
+	ctl_rows_i64(&r->rows, "status", d->status);
+	ctl_rows_str(&r->rows, "reason", d->reason);
+	row_done(r);
+	return 0;
+}
+
+static void
+cmd_cdr_list(struct core *c, struct reply *r, const void *args, size_t alen)
+{
+	uint64_t limit = 100;
+
+	ctl_rows_get_u64(args, alen, "limit", &limit);
+	/* What is queued is listed too: write it first. */
+	if (cdr_flush(c->cdr) < 0 ||
+	    store_cdr_list(c->store, (size_t)limit, cdr_row, r) < 0) {
+		reply_err(r, -EIO, CTL_E_INTERNAL, store_errmsg(c->store));
+		return;
+	}
+	reply_ok(r);
+}
+
 static void
 ctl_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 {
@@ -593,8 +734,12 @@ ctl_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 	    strcmp(cmd, "calls.hangup") == 0) {
 		cmd_calls(c, &r, cmd, args, alen);
 	} else if (strcmp(cmd, "cdr.list") == 0) {
-		reply_err(&r, -ENOSYS, CTL_E_UNAVAILABLE,
-		    "CDRs are not implemented yet");
+		cmd_cdr_list(c, &r, args, alen);
+	} else if (strcmp(cmd, "trunks.list") == 0) {
+		cmd_trunks_list(c, &r);
+	} else if (strcmp(cmd, "trunks.add") == 0 ||
+	    strcmp(cmd, "trunks.remove") == 0) {
+		cmd_trunks_change(c, &r, cmd, args, alen);
 	} else {
 		reply_err(&r, -ENOSYS, CTL_E_UNKNOWN_CMD, cmd);
 	}

@@ -13,7 +13,9 @@ core_libcore_a_SOURCES = \
 	core/core.h core/core.c core/core_run.h \
 	core/users.c core/dispatch_edge.c core/dispatch_ctl.c \
 	core/proxy.c core/proxy.h core/proxy_int.h core/proxy_auth.c \
-	core/proxy_reg.c core/proxy_bye.c
+	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c \
+	core/trunk.c core/trunk.h core/dialplan.c core/dialplan.h \
+	core/cdr.c core/cdr.h
 
 pkglibexec_PROGRAMS += core/portcullis-core
 core_portcullis_core_SOURCES = core/main.c

@@ -16,53 +16,6 @@
 #include "reg.h"
 #include "sip_edit.h"
 
-#define PX_MAX_BRANCHES 16
-#define PX_MAX_TARGETS 32
-#define BRANCH_PREFIX "z9hG4bKpc"
-
-struct px_target {
-	char *uri;
-	char *path; /* may be NULL */
-	struct ipc_flow flow;
-	uint16_t q;
-};
-
-struct px_branch {
-	struct px_ctx *ctx;
-	struct tx *tx; /* NULL once ended */
-	int code; /* final code, 0 while pending */
-	char *resp; /* final non-2xx, our Via removed */
-	uint32_t resp_len;
-	bool has_provisional;
-	bool cancel_pending;
-	bool is_cancelled;
-	struct ipc_flow flow;
-	char branch[48];
-};
-
-struct px_ctx {
-	struct core *c;
-	struct px_ctx *next, *prev;
-	struct tx *stx;
-	enum sip_method method;
-	bool is_final_sent;
-	bool is_cancelled;
-	bool is_in_dialog;
-	bool add_rr;
-	int nbranches;
-	/* Allocated as needed: most contexts have one branch and target. */
-	struct px_branch *br[PX_MAX_BRANCHES];
-	struct px_target *targets;
-	int ntargets, next_target;
-	char *base; /* request to fork, see above */
-	uint32_t base_len;
-	struct ipc_flow in_flow;
-	char loophash[17];
-	char caller_user[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* authed */
-	int64_t start_s;
-	bool has_dialog;
-};
-
 struct proxy {
 	struct px_ctx *head;
 	size_t n;
@@ -298,7 +251,29 @@ ctx_free(struct px_ctx *x)
 
 	if (x->stx != NULL)
 		tx_set_user(x->stx, NULL, NULL);
+	if (x->acct.is_open) {
+		struct slice cid = SLICE_NULL;
+		char cidbuf[256] = "";
+		struct arena a;
+		struct sip_msg req;
+		struct sip_err err;
+		arena_init(&a, 8192, 512 * 1024);
+		if (x->base != NULL &&
+		    sip_msg_parse(&req, x->base, x->base_len, &a, &err) == 0 &&
+		    sip_msg_call_id(&req, &cid, &err) == 0)
+			slice_copy_cstr(cid, cidbuf, sizeof(cidbuf));
+		arena_free(&a);
+		int code = x->final_code ? x->final_code : 500;
+		char reason[32];
+		snprintf(reason, sizeof(reason), "%s",
+		    code == 487                     ? "cancel"
+		        : code >= 200 && code < 300 ? "answered"
+		        : x->final_code == 0        ? "aborted"
+		                                    : "failed");
+		px_acct_end(x->c, &x->acct, slice_cstr(cidbuf), code, reason);
+	}
 	for (int i = 0; i < x->nbranches; i++) {
+		px_trunk_branch_stop(x, x->br[i]);
 		if (x->br[i]->tx != NULL)
 			tx_detach(x->br[i]->tx);
 		free(x->br[i]->resp);
@@ -307,6 +282,8 @@ ctx_free(struct px_ctx *x)
 	for (int i = 0; i < x->ntargets; i++) {
 		free(x->targets[i].uri);
 		free(x->targets[i].path);
+		free(x->targets[i].from_user);
+		free(x->targets[i].extra);
 	}
 	free(x->targets);
 	free(x->base);
@@ -447,6 +424,7 @@ best_branch(struct px_ctx *x)
 }
 
 static void start_next_group(struct px_ctx *x);
+static void ctx_maybe_done(struct px_ctx *x);
 
 static void
 send_final_from_stored(struct px_ctx *x, int code, const char *reason)
@@ -473,7 +451,15 @@ group_done(struct px_ctx *x)
 		return;
 	if (!x->is_cancelled && x->next_target < x->ntargets) {
 		struct px_branch *b = best_branch(x);
-		if (b == NULL || b->code < 600) {
+		/* Toward trunks, only a peer's failure moves on (408, 5xx);
+		 * a 404 or 486 is the callee's answer. */
+		bool go_on = b == NULL ||
+		    (x->is_trunk_call ? b->code == 408 ||
+		                (b->code >= 500 && b->code < 600)
+		                      : b->code < 600);
+		if (go_on) {
+			if (x->is_trunk_call)
+				x->c->st.trunk_failovers++;
 			start_next_group(x);
 			if (pending_branches(x) > 0)
 				return;
@@ -481,10 +467,12 @@ group_done(struct px_ctx *x)
 	}
 	x->is_final_sent = true;
 	if (x->is_cancelled) {
+		x->final_code = 487;
 		send_final_from_stored(x, 487, "Request Terminated");
 		return;
 	}
 	struct px_branch *b = best_branch(x);
+	x->final_code = b ? b->code : 408;
 	if (b == NULL || b->resp == NULL) {
 		send_final_from_stored(
 		    x, b ? b->code : 408, b ? NULL : "Request Timeout");
@@ -492,6 +480,7 @@ group_done(struct px_ctx *x)
 	}
 	int code = b->code;
 	if (code == 503) {
+		x->final_code = 500;
 		/* §16.7 step 6: a 503 is not passed on (it would make the
 		 * caller think we are overloaded). */
 		send_final_from_stored(x, 500, "Server Internal Error");
@@ -555,9 +544,19 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	}
 	s[DLG_S_ROUTE_SET] = slice_make(rs, (uint32_t)rl);
 	s[DLG_S_CALLER_USER] = slice_cstr(x->caller_user);
-	if (dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num, x->start_s,
-	        core_now_s(c)) != NULL)
+	struct dialog *d = dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num,
+	    x->start_s, core_now_s(c));
+	if (d != NULL) {
 		c->st.calls_answered++;
+		/* The call's slots and CDR now end with the dialog. */
+		d->acct = x->acct;
+		d->acct.answer_ms = core_now_ms(c);
+		if (b->target >= 0 && b->target < x->ntargets)
+			memcpy(d->acct.trunk_out, x->targets[b->target].trunk,
+			    sizeof(d->acct.trunk_out));
+		x->acct.is_counted = false;
+		x->acct.is_open = false;
+	}
 out:
 	arena_free(&a);
 }
@@ -574,6 +573,10 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	if (code == TX_EV_TIMER_C) {
 		send_cancel(b);
 		return;
+	}
+	if (code > 0) {
+		b->got_response = true;
+		px_trunk_branch_stop(x, b);
 	}
 	if (code < 0) { /* timer B/F: the branch answers 408 itself */
 		b->code = 408;
@@ -609,6 +612,8 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		else /* further 2xx (other branches, retransmissions) */
 			core_send_sip(c, &x->in_flow, out.p, out.len);
 		x->is_final_sent = true;
+		if (first)
+			x->final_code = code;
 		if (first && x->method == SIP_M_INVITE && !x->is_in_dialog)
 			make_dialog(x, b, resp);
 		if (first)
@@ -616,6 +621,16 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		arena_free(&a);
 		/* 2xx retransmissions after this are forwarded statelessly
 		 * (handle_response), so the context need not wait for them. */
+		ctx_maybe_done(x);
+		return;
+	}
+	/* A carrier's challenge: answered once on a new branch. */
+	if ((code == 401 || code == 407) && !b->is_auth_retry &&
+	    !x->is_cancelled && px_trunk_auth_retry(x, b, resp)) {
+		b->code = code;
+		b->tx = NULL;
+		tx_detach(t);
+		arena_free(&a);
 		ctx_maybe_done(x);
 		return;
 	}
@@ -629,6 +644,7 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	if (code >= 600 && !x->is_final_sent) {
 		cancel_pending(x, b);
 		x->is_final_sent = true;
+		x->final_code = code;
 		if (x->stx != NULL && b->resp != NULL)
 			tx_server_respond(x->stx, code, b->resp, b->resp_len);
 		else
@@ -647,6 +663,7 @@ branch_tx_freed(struct tx *t, void *arg)
 
 	(void)t;
 	b->tx = NULL;
+	px_trunk_branch_stop(x, b);
 	if (b->code == 0) {
 		b->code = 408;
 		if (pending_branches(x) == 0)
@@ -655,10 +672,9 @@ branch_tx_freed(struct tx *t, void *arg)
 	ctx_maybe_done(x);
 }
 
-/* Sends the base request to one target as a new branch. */
-static bool
-start_branch(struct px_ctx *x, const char *uri, const char *path,
-    const struct ipc_flow *flow)
+bool
+px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
+    const struct ipc_flow *flow, const char *extra)
 {
 	struct core *c = x->c;
 	struct arena a;
@@ -674,6 +690,9 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 		return false;
 	b->ctx = x;
 	b->flow = *flow;
+	b->target = ti;
+	const struct px_target *tg =
+	    ti >= 0 && ti < x->ntargets ? &x->targets[ti] : NULL;
 	px_make_branch(x->loophash, b->branch, sizeof(b->branch));
 	arena_init(&a, 16384, 512 * 1024);
 	if (sip_msg_parse(&m, x->base, x->base_len, &a, &err) < 0) {
@@ -686,6 +705,16 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 		sip_edit_set_ruri(&e, slice_cstr(uri));
 	if (path != NULL && path[0] != '\0')
 		sip_edit_prepend(&e, "Route", slice_cstr(path));
+	if (tg != NULL && (tg->from_user != NULL || tg->is_anonymous) &&
+	    !px_rewrite_from(&e, &m, tg, &a)) {
+		arena_free(&a);
+		free(b);
+		return false;
+	}
+	if (tg != NULL && tg->extra != NULL)
+		px_append_lines(&e, tg->extra, &a);
+	if (extra != NULL)
+		px_append_lines(&e, extra, &a);
 	if (x->add_rr) {
 		route_rr(c->route, x->in_flow.listener, rr, sizeof(rr));
 		sip_edit_prepend(&e, "Record-Route", slice_cstr(rr));
@@ -714,6 +743,8 @@ start_branch(struct px_ctx *x, const char *uri, const char *path,
 		return false;
 	}
 	tx_set_user(b->tx, b, branch_tx_freed);
+	if (tg != NULL && tg->trunk[0] != '\0')
+		px_trunk_branch_started(x, b);
 	return true;
 }
 
@@ -727,8 +758,9 @@ start_next_group(struct px_ctx *x)
 	uint16_t q = x->targets[x->next_target].q;
 	while (
 	    x->next_target < x->ntargets && x->targets[x->next_target].q == q) {
-		struct px_target *t = &x->targets[x->next_target++];
-		start_branch(x, t->uri, t->path, &t->flow);
+		int ti = x->next_target++;
+		struct px_target *t = &x->targets[ti];
+		px_start_branch(x, ti, t->uri, t->path, &t->flow, NULL);
 	}
 }
 
@@ -1013,15 +1045,23 @@ calls_of(struct core *c, const char *user)
 	return k.n;
 }
 
+uint32_t
+px_calls_of(struct core *c, const char *user)
+{
+	return calls_of(c, user);
+}
+
 static void
 handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *m, const char *hash, int npop, bool strict_fix)
 {
 	struct sip_err err;
 	struct arena a;
+	struct trunk *from_trunk = trunks_for_flow(c->trunks, flow);
 
-	/* Requests for a domain we do not serve: no open relay. */
-	if (!route_is_domain(c->route, m->ruri.host) &&
+	/* Requests for a domain we do not serve: no open relay (a carrier's
+	 * request names its own idea of us and is routed by its DID). */
+	if (from_trunk == NULL && !route_is_domain(c->route, m->ruri.host) &&
 	    !route_is_me(c->route, m->ruri.host, m->ruri.port)) {
 		uint32_t code = c->conf.core.proxy.unknown_domain;
 		px_send_response(c, stx, flow, m, (int)code,
@@ -1030,16 +1070,21 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	}
 	bool authed = false;
 	struct store_user who;
-	int ar = px_authenticate(c, stx, flow, m, false, &authed, &who);
-	if (ar <= 0)
-		return; /* answered (challenge or refusal) */
+	memset(&who, 0, sizeof(who));
+	if (from_trunk == NULL ||
+	    from_trunk->cf->inbound.auth == PC_CORE_IN_AUTH_DIGEST) {
+		int ar = px_authenticate(c, stx, flow, m, false, &authed, &who);
+		if (ar <= 0)
+			return; /* answered (challenge or refusal) */
+	}
 	char aor[512];
-	if (reg_make_aor(&m->ruri, aor, sizeof(aor)) < 0 ||
-	    m->ruri.user.len == 0) {
+	if (from_trunk == NULL &&
+	    (reg_make_aor(&m->ruri, aor, sizeof(aor)) < 0 ||
+	        m->ruri.user.len == 0)) {
 		px_send_response(c, stx, flow, m, 404, "Not Found", NULL);
 		return;
 	}
-	if (m->method == SIP_M_INVITE &&
+	if (from_trunk == NULL && m->method == SIP_M_INVITE &&
 	    route_is_redirect(c->route, m->ruri.host)) {
 		handle_redirect(c, stx, flow, m, slice_cstr(aor));
 		return;
@@ -1047,26 +1092,42 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	char caller[STORE_USER_MAX + STORE_DOMAIN_MAX] = "";
 	if (authed)
 		snprintf(caller, sizeof(caller), "%s@%s", who.user, who.domain);
-	if (authed && m->method == SIP_M_INVITE && who.max_calls > 0 &&
-	    calls_of(c, caller) >= who.max_calls) {
-		px_send_response(c, stx, flow, m, 403,
-		    "Forbidden - Call Limit Reached", NULL);
-		return;
-	}
 	struct px_ctx *x = ctx_new(c, stx, m, flow);
 	if (x == NULL) {
 		px_send_response(c, stx, flow, m, 500, "Out Of Memory", NULL);
 		return;
 	}
 	memcpy(x->caller_user, caller, sizeof(caller));
-	if (targets_from_loc(c, x, slice_cstr(aor)) == 0) {
+	int rc = px_route(c, x, m, from_trunk, aor, sizeof(aor));
+	if (rc == 0 && m->method == SIP_M_INVITE)
+		rc = px_admit(c, x, from_trunk, &who, authed);
+	if (rc == 404 && from_trunk != NULL)
+		c->st.did_not_found++;
+	if (rc != 0) {
 		x->is_final_sent = true;
-		if (user_exists(c, &m->ruri))
+		x->final_code = rc;
+		px_send_response(c, stx, flow, m, rc,
+		    rc == 404       ? "Not Found"
+		        : rc == 486 ? "Busy Here - Call Limit Reached"
+		        : rc == 503 ? "Service Unavailable - Call Limit Reached"
+		                    : "Server Internal Error",
+		    rc == 503 ? "Retry-After: 5\r\n" : NULL);
+		ctx_free(x);
+		return;
+	}
+	if (x->ntargets == 0 && targets_from_loc(c, x, slice_cstr(aor)) == 0) {
+		x->is_final_sent = true;
+		x->final_code = 404;
+		if (from_trunk != NULL)
+			c->st.did_not_found++;
+		if (from_trunk == NULL && user_exists(c, &m->ruri)) {
+			x->final_code = 480;
 			px_send_response(c, stx, flow, m, 480,
 			    "Temporarily Unavailable", NULL);
-		else
+		} else {
 			px_send_response(
 			    c, stx, flow, m, 404, "Not Found", NULL);
+		}
 		ctx_free(x);
 		return;
 	}
@@ -1118,7 +1179,8 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	x->base = base.len ? memdup0(base.p, base.len) : NULL;
 	x->base_len = base.len;
 	arena_free(&a);
-	if (x->base == NULL || !start_branch(x, NULL, NULL, &dst)) {
+	if (x->base == NULL ||
+	    !px_start_branch(x, -1, NULL, NULL, &dst, NULL)) {
 		x->is_final_sent = true;
 		px_send_response(
 		    c, stx, flow, m, 500, "Server Internal Error", NULL);
@@ -1126,9 +1188,14 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		return;
 	}
 	if (m->method == SIP_M_BYE && d != NULL) {
+		struct sip_err err;
+		const struct sip_nameaddr *from = sip_msg_from(m, &err);
+		bool by_caller = from != NULL && dlg_is_caller(d, from->tag);
 		d->state = DLG_TERMINATED;
 		d->end_s = core_now_s(c);
 		snprintf(d->end_reason, sizeof(d->end_reason), "bye");
+		px_acct_end(c, &d->acct, slice_cstr(d->s[DLG_S_CALL_ID]), 200,
+		    by_caller ? "bye caller" : "bye callee");
 		dlg_remove(c->dlg, d);
 	}
 }

@@ -110,6 +110,8 @@ proxy_hangup(struct core *c, struct slice call_id, const char *reason)
 			*p = ' ';
 	send_bye(c, d, true);
 	send_bye(c, d, false);
+	px_acct_end(
+	    c, &d->acct, slice_cstr(d->s[DLG_S_CALL_ID]), 200, d->end_reason);
 	dlg_remove(c->dlg, d);
 	return 0;
 }

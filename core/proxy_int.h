@@ -11,6 +11,68 @@
 #include "core.h"
 #include "sip_msg.h"
 
+#define BRANCH_PREFIX "z9hG4bKpc"
+#define PX_MAX_BRANCHES 16
+#define PX_MAX_TARGETS 32
+
+struct px_target {
+	char *uri;
+	char *path; /* may be NULL */
+	struct ipc_flow flow;
+	uint16_t q;
+	/* Toward a trunk: its name, the From user and headers the route
+	 * asks for (all may be NULL / empty). */
+	char trunk[32];
+	char *from_user;
+	char *extra; /* header lines, CRLF-terminated */
+	bool is_anonymous;
+};
+
+struct px_branch {
+	struct px_ctx *ctx;
+	struct tx *tx; /* NULL once ended */
+	int code; /* final code, 0 while pending */
+	char *resp; /* final non-2xx, our Via removed */
+	uint32_t resp_len;
+	bool has_provisional;
+	bool cancel_pending;
+	bool is_cancelled;
+	struct ipc_flow flow;
+	char branch[48];
+	int target; /* index into ctx targets; -1 = none (in-dialog) */
+	bool is_auth_retry; /* carries our answer to a challenge */
+	bool got_response;
+	bool has_fo_timer;
+	struct ev_timer fo_timer; /* trunk failover timeout */
+};
+
+struct px_ctx {
+	struct core *c;
+	struct px_ctx *next, *prev;
+	struct tx *stx;
+	enum sip_method method;
+	bool is_final_sent;
+	bool is_cancelled;
+	bool is_in_dialog;
+	bool add_rr;
+	int nbranches;
+	/* Allocated as needed: most contexts have one branch and target. */
+	struct px_branch *br[PX_MAX_BRANCHES];
+	struct px_target *targets;
+	int ntargets, next_target;
+	char *base; /* request to fork, see above */
+	uint32_t base_len;
+	struct ipc_flow in_flow;
+	char loophash[17];
+	char caller_user[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* authed */
+	int64_t start_s;
+	bool has_dialog;
+	bool is_trunk_call; /* targets are trunk peers: fail over on
+			       408/5xx only */
+	int final_code;
+	struct call_acct acct;
+};
+
 /* Builds a response to req (with a To tag when > 100) and sends it through
  * stx, or statelessly on flow when stx is NULL. extra: header lines. */
 void px_send_response(struct core *c, struct tx *stx,
@@ -34,6 +96,43 @@ bool px_check_require(struct core *c, struct tx *stx,
     const char *const *ok);
 /* A branch parameter: magic cookie, our prefix, the loop hash, random. */
 void px_make_branch(const char *loophash, char *out, size_t cap);
+/* Sends the base request to target ti (-1: to flow with uri) as a new
+ * branch; extra: header lines added to this branch only. */
+bool px_start_branch(struct px_ctx *x, int ti, const char *uri,
+    const char *path, const struct ipc_flow *flow, const char *extra);
+
+/* proxy_trunk.c: dial plan, trunks, call limits, CDRs. */
+/*
+ * Fills x's targets from the dial plan (trunks, users, groups, URIs).
+ * For a call from a trunk, aor receives DID@first-domain, looked up by
+ * the caller when no rule matched. Returns 0 (targets filled, or none:
+ * the caller looks up aor), or a response code (>= 400) to answer.
+ */
+int px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
+    struct trunk *from_trunk, char *aor, size_t aorcap);
+/* Call admission: 0 or the response code to refuse with. */
+int px_admit(struct core *c, struct px_ctx *x, struct trunk *from_trunk,
+    const struct store_user *who, bool authed);
+/* The call ended (never answered, or its dialog ended): frees its slots
+ * and queues its CDR. */
+void px_acct_end(struct core *c, struct call_acct *a, struct slice call_id,
+    int status, const char *reason);
+/* A carrier challenged branch b: answers it on a new branch; false when
+ * there is nothing to answer with. */
+bool px_trunk_auth_retry(
+    struct px_ctx *x, struct px_branch *b, struct sip_msg *resp);
+/* Arms the failover timer of a branch toward a trunk. */
+void px_trunk_branch_started(struct px_ctx *x, struct px_branch *b);
+void px_trunk_branch_stop(struct px_ctx *x, struct px_branch *b);
+/* From rewritten for a target (caller ID, anonymity); false on failure. */
+struct sip_edit;
+bool px_rewrite_from(struct sip_edit *e, struct sip_msg *m,
+    const struct px_target *tg, struct arena *a);
+/* Appends "Name: value\r\n" lines to an edit. */
+void px_append_lines(struct sip_edit *e, const char *lines, struct arena *a);
+/* Calls of a user in progress (dialogs and INVITEs being proxied). */
+uint32_t px_calls_of(struct core *c, const char *user);
+
 /* REGISTER (proxy_reg.c). */
 void px_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *m);

@@ -16,6 +16,7 @@ struct route_listener {
 	char *advertise; /* NULL if none */
 	uint16_t port;
 	int transport; /* enum pc_transport */
+	int role; /* enum pc_role */
 };
 
 struct route {
@@ -55,6 +56,7 @@ route_new(const struct pc_conf *conf)
 		    : NULL;
 		r->l[i].port = (uint16_t)pl->port;
 		r->l[i].transport = pl->transport;
+		r->l[i].role = pl->role;
 	}
 	if (conf->ndomains > 0) {
 		r->domains = dup_list(conf->domains, conf->ndomains);
@@ -223,4 +225,29 @@ const char *
 route_first_domain(const struct route *r)
 {
 	return r->ndomains > 0 ? r->domains[0] : "localhost";
+}
+
+uint16_t
+route_listener_trunk(const struct route *r, uint8_t ipc_transport)
+{
+	int want = ipc_transport == IPC_TP_TCP ? PC_TP_TCP
+	    : ipc_transport == IPC_TP_TLS      ? PC_TP_TLS
+	                                       : PC_TP_UDP;
+	for (size_t i = 0; i < r->nl; i++)
+		if (r->l[i].transport == want && r->l[i].role == PC_ROLE_TRUNK)
+			return (uint16_t)i;
+	return route_listener_for(r, ipc_transport);
+}
+
+int
+route_hostport(const struct route *r, uint16_t listener, char *buf, size_t cap)
+{
+	char hb[80];
+
+	if (r->nl == 0)
+		return snprintf(buf, cap, "127.0.0.1:5060");
+	if (listener >= r->nl)
+		listener = 0;
+	const struct route_listener *l = &r->l[listener];
+	return snprintf(buf, cap, "%s:%u", host_of(l, hb, sizeof(hb)), l->port);
 }

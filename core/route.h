@@ -36,6 +36,11 @@ int route_via(const struct route *r, uint16_t listener, char *buf, size_t cap);
 int route_rr(const struct route *r, uint16_t listener, char *buf, size_t cap);
 /* The listener index to send from for a transport (first match, else 0). */
 uint16_t route_listener_for(const struct route *r, uint8_t ipc_transport);
+/* A listener of role trunk for the transport, else route_listener_for. */
+uint16_t route_listener_trunk(const struct route *r, uint8_t ipc_transport);
+/* "host:port" (advertised address) of listener idx. */
+int route_hostport(
+    const struct route *r, uint16_t listener, char *buf, size_t cap);
 /* The first served domain (for users without one). */
 const char *route_first_domain(const struct route *r);
 

@@ -23,6 +23,9 @@ enum {
 	ST_META_SET,
 	ST_LOC_PUT,
 	ST_LOC_DEL,
+	ST_CDR_PUT,
+	ST_CDR_LIST,
+	ST_CDR_TRIM,
 	ST__COUNT
 };
 
@@ -50,6 +53,15 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "registered_at, cseq, reg_id, q, flow) VALUES (?1, ?2, "
                    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_LOC_DEL] = "DELETE FROM location WHERE id = ?1",
+    [ST_CDR_PUT] = "INSERT INTO cdr (call_id, start_ms, answer_ms, end_ms, "
+                   "duration_ms, caller, callee, trunk, direction, status, "
+                   "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                   "?10, ?11)",
+    [ST_CDR_LIST] = "SELECT id, call_id, start_ms, answer_ms, end_ms, "
+                    "duration_ms, caller, callee, trunk, direction, status, "
+                    "reason FROM cdr ORDER BY id DESC LIMIT ?1",
+    [ST_CDR_TRIM] = "DELETE FROM cdr WHERE id <= (SELECT max(id) FROM cdr) "
+                    "- ?1",
 };
 
 /* Each entry brings the schema from version i to i + 1. */
@@ -65,6 +77,11 @@ static const char *const migrations[] = {
     "registered_at INTEGER NOT NULL, cseq INTEGER NOT NULL, reg_id INTEGER "
     "NOT NULL, q INTEGER NOT NULL, flow BLOB NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    "CREATE TABLE cdr (id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, "
+    "start_ms INTEGER NOT NULL, answer_ms INTEGER NOT NULL, end_ms INTEGER "
+    "NOT NULL, duration_ms INTEGER NOT NULL, caller TEXT NOT NULL, callee "
+    "TEXT NOT NULL, trunk TEXT NOT NULL, direction TEXT NOT NULL, status "
+    "INTEGER NOT NULL, reason TEXT NOT NULL);",
 };
 
 struct store {
@@ -462,4 +479,74 @@ store_loc_load(struct store *s, struct loc *l, int64_t now)
 	}
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_cdr_put(struct store *s, const struct store_cdr *r)
+{
+	sqlite3_stmt *q = stmt(s, ST_CDR_PUT);
+
+	sqlite3_bind_text(q, 1, r->call_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, r->start_ms);
+	sqlite3_bind_int64(q, 3, r->answer_ms);
+	sqlite3_bind_int64(q, 4, r->end_ms);
+	sqlite3_bind_int64(q, 5, r->duration_ms);
+	sqlite3_bind_text(q, 6, r->caller, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 7, r->callee, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 8, r->trunk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 9, r->direction, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 10, r->status);
+	sqlite3_bind_text(q, 11, r->reason, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+cdr_col(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+int
+store_cdr_list(struct store *s, size_t limit, store_cdr_cb cb, void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_CDR_LIST);
+	struct store_cdr r;
+	int n = 0, rc;
+
+	sqlite3_bind_int64(q, 1, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(q, 0);
+		cdr_col(q, 1, r.call_id, sizeof(r.call_id));
+		r.start_ms = sqlite3_column_int64(q, 2);
+		r.answer_ms = sqlite3_column_int64(q, 3);
+		r.end_ms = sqlite3_column_int64(q, 4);
+		r.duration_ms = sqlite3_column_int64(q, 5);
+		cdr_col(q, 6, r.caller, sizeof(r.caller));
+		cdr_col(q, 7, r.callee, sizeof(r.callee));
+		cdr_col(q, 8, r.trunk, sizeof(r.trunk));
+		cdr_col(q, 9, r.direction, sizeof(r.direction));
+		r.status = sqlite3_column_int(q, 10);
+		cdr_col(q, 11, r.reason, sizeof(r.reason));
+		n++;
+		if (cb(&r, arg) != 0)
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ERROR ? -1 : n;
+}
+
+int
+store_cdr_trim(struct store *s, uint64_t keep)
+{
+	sqlite3_stmt *q = stmt(s, ST_CDR_TRIM);
+
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)keep);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

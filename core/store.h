@@ -64,6 +64,26 @@ int store_loc_flush(struct store *s, struct loc *l, size_t max);
  * how many, or -1. Expired rows are deleted. */
 long store_loc_load(struct store *s, struct loc *l, int64_t now);
 
+/* Call detail records (cdr.c writes them behind, in batches). */
+struct store_cdr {
+	int64_t id;
+	char call_id[256];
+	int64_t start_ms, answer_ms, end_ms, duration_ms; /* wall clock; 0 =
+							     none */
+	char caller[256];
+	char callee[256];
+	char trunk[32];
+	char direction[12]; /* "inbound", "outbound", "internal" */
+	int status; /* final response code of the INVITE */
+	char reason[64]; /* how it ended: "bye caller", "cancel", "408" ... */
+};
+int store_cdr_put(struct store *s, const struct store_cdr *r);
+/* Newest first, at most limit (0 = all); cb non-zero stops. Count or -1. */
+typedef int (*store_cdr_cb)(const struct store_cdr *r, void *arg);
+int store_cdr_list(struct store *s, size_t limit, store_cdr_cb cb, void *arg);
+/* Drops all but the newest keep records. */
+int store_cdr_trim(struct store *s, uint64_t keep);
+
 const char *store_errmsg(struct store *s);
 
 #endif

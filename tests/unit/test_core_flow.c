@@ -1001,7 +1001,7 @@ test_call_limit(void)
 	CHECK(next_sip(&o, 3000) && is_response(&o, 200));
 	frank_invite("2");
 	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
-	CHECK(next_sip(&o, 3000) && is_response(&o, 403));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 486));
 	CHECK(strstr(o.text, "Call Limit") != NULL);
 	/* After the first call ends, frank can call again. */
 	send_sip(&alice,

@@ -1,0 +1,708 @@
+/*
+ * Trunks at run time. Why probes and registrations go through the
+ * transaction layer like proxied requests: retransmissions, timeouts and
+ * response matching are the same, and core has no socket of its own.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core.h"
+#include "digest.h"
+#include "log.h"
+#include "proxy_int.h"
+#include "sip_edit.h"
+#include "trunk.h"
+
+#define PROBE_TICK_MS 1000
+
+struct trunks {
+	struct core *c;
+	struct trunk **v;
+	int n, cap;
+	struct ev_timer probe_timer;
+};
+
+static void reg_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+const char *
+trunk_reg_state_name(enum trunk_reg_state s)
+{
+	switch (s) {
+	case TRUNK_REG_REGISTERING:
+		return "registering";
+	case TRUNK_REG_REGISTERED:
+		return "registered";
+	case TRUNK_REG_FAILED:
+		return "failed";
+	default:
+		return "off";
+	}
+}
+
+static uint8_t
+ipc_tp(int t)
+{
+	return t == PC_CORE_TP_TCP ? IPC_TP_TCP
+	    : t == PC_CORE_TP_TLS  ? IPC_TP_TLS
+	                           : IPC_TP_UDP;
+}
+
+/* ---- probes ------------------------------------------------------------ */
+
+/* What a probe or registration in flight remembers of its trunk: the
+ * trunk may be removed or replaced meanwhile, so it is looked up again. */
+struct tref {
+	struct trunks *ts;
+	uint64_t gen;
+	int peer;
+};
+
+static uint64_t next_gen = 1;
+
+static struct trunk *
+tref_get(const struct tref *r)
+{
+	for (int i = 0; i < r->ts->n; i++)
+		if (r->ts->v[i]->gen == r->gen)
+			return r->ts->v[i];
+	return NULL;
+}
+
+static void
+probe_cb(struct tx *tx, int code, struct sip_msg *m, void *arg)
+{
+	struct tref *p = arg;
+	struct trunk *t = tref_get(p);
+
+	(void)m;
+	if (code > 0 && code < 200)
+		return;
+	tx_detach(tx); /* no on_free after this: the reference is ours */
+	int peer = p->peer;
+	free(p);
+	if (t == NULL || peer >= t->npeers)
+		return;
+	struct trunk_peer *pe = &t->peers[peer];
+	bool up = code > 0; /* any final response: the peer is alive */
+	if (up != pe->is_up)
+		log_info("trunk %s: peer %d is %s", t->name, peer,
+		    up ? "up" : "down");
+	pe->is_up = up;
+	if (!up)
+		pe->probes_failed++;
+	pe->is_probing = false;
+}
+
+static void
+tref_freed(struct tx *tx, void *arg)
+{
+	(void)tx;
+	free(arg);
+}
+
+static void
+send_probe(struct trunks *ts, struct trunk *t, int i)
+{
+	struct core *c = ts->c;
+	struct trunk_peer *pe = &t->peers[i];
+	char branch[64], via[256], hp[96], cid[24], tag[12], buf[2048],
+	    peer[64];
+
+	px_make_branch("0000000000000000", branch, sizeof(branch));
+	sip_random_token(cid, 20);
+	cid[20] = '\0';
+	sip_random_token(tag, 10);
+	tag[10] = '\0';
+	int n = route_via(c->route, pe->flow.listener, via, sizeof(via));
+	route_hostport(c->route, pe->flow.listener, hp, sizeof(hp));
+	ipc_addr_str(&pe->flow.remote, peer, sizeof(peer));
+	(void)n;
+	int len = snprintf(buf, sizeof(buf),
+	    "OPTIONS sip:%s SIP/2.0\r\nVia: %s;branch=%s\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:portcullis@%s>;tag=%s\r\n"
+	    "To: <sip:%s>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    peer, via, branch, hp, tag, peer, cid);
+	if (len <= 0 || (size_t)len >= sizeof(buf))
+		return;
+	struct tref *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return;
+	p->ts = ts;
+	p->gen = t->gen;
+	p->peer = i;
+	struct tx *tx = tx_client_new(c->tx, &pe->flow, SIP_M_OPTIONS, branch,
+	    buf, (uint32_t)len, probe_cb, p);
+	if (tx == NULL) {
+		free(p);
+		return;
+	}
+	tx_set_user(tx, p, tref_freed);
+	pe->is_probing = true;
+	pe->probes_sent++;
+}
+
+static void
+probe_tick(struct ev_loop *loop, struct ev_timer *tm, void *arg)
+{
+	struct trunks *ts = arg;
+	uint64_t now = ev_now_ms(loop);
+
+	for (int k = 0; k < ts->n; k++) {
+		struct trunk *t = ts->v[k];
+		uint32_t iv = t->cf->options_interval_s;
+		if (iv == 0)
+			continue;
+		for (int i = 0; i < t->npeers; i++) {
+			struct trunk_peer *pe = &t->peers[i];
+			if (pe->is_probing || now < pe->next_probe_ms)
+				continue;
+			pe->next_probe_ms = now + (uint64_t)iv * 1000;
+			send_probe(ts, t, i);
+		}
+	}
+	ev_timer_start(loop, tm, PROBE_TICK_MS);
+}
+
+/* ---- trunk table ------------------------------------------------------- */
+
+static struct trunk *
+trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
+{
+	struct core *c = ts->c;
+	struct trunk *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->cf = cf;
+	t->ts = ts;
+	t->gen = next_gen++;
+	snprintf(t->name, sizeof(t->name), "%s", cf->name);
+	for (size_t i = 0; i < cf->npeers && t->npeers < TRUNK_MAX_PEERS; i++) {
+		struct trunk_peer *pe = &t->peers[t->npeers];
+		const struct pc_core_peer *cp = &cf->peers[i];
+		memset(&pe->flow, 0, sizeof(pe->flow));
+		if (!ipc_addr_parse(
+		        &pe->flow.remote, cp->address, (uint16_t)cp->port))
+			continue;
+		pe->flow.transport = ipc_tp(cp->transport);
+		pe->flow.listener =
+		    route_listener_trunk(c->route, pe->flow.transport);
+		pe->flow.role = IPC_FLOW_ROLE_TRUNK;
+		snprintf(pe->flow.trunk, sizeof(pe->flow.trunk), "%s", t->name);
+		pe->weight = cp->weight;
+		pe->is_up = true;
+		t->npeers++;
+	}
+	ev_timer_init(&t->reg_timer, reg_timer_cb, t);
+	if (cf->reg.enabled)
+		ev_timer_start(c->loop, &t->reg_timer, 0);
+	return t;
+}
+
+static void
+trunk_drop(struct trunks *ts, struct trunk *t)
+{
+	ev_timer_stop(ts->c->loop, &t->reg_timer);
+	if (t->owned != NULL) {
+		conf_free(&pcconf_core_trunk_table, t->owned);
+		free(t->owned);
+	}
+	free(t);
+}
+
+struct trunks *
+trunks_new(struct core *c)
+{
+	struct trunks *ts = calloc(1, sizeof(*ts));
+
+	if (ts == NULL)
+		return NULL;
+	ts->c = c;
+	ev_timer_init(&ts->probe_timer, probe_tick, ts);
+	if (trunks_apply(ts, &c->conf.core) < 0) {
+		free(ts);
+		return NULL;
+	}
+	ev_timer_start(c->loop, &ts->probe_timer, 0);
+	return ts;
+}
+
+void
+trunks_free(struct trunks *ts)
+{
+	if (ts == NULL)
+		return;
+	ev_timer_stop(ts->c->loop, &ts->probe_timer);
+	for (int i = 0; i < ts->n; i++)
+		trunk_drop(ts, ts->v[i]);
+	free(ts->v);
+	free(ts);
+}
+
+static int
+push(struct trunks *ts, struct trunk *t)
+{
+	if (ts->n == ts->cap) {
+		int nc = ts->cap ? ts->cap * 2 : 8;
+		struct trunk **nv = realloc(ts->v, (size_t)nc * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		ts->v = nv;
+		ts->cap = nc;
+	}
+	ts->v[ts->n++] = t;
+	return 0;
+}
+
+int
+trunks_apply(struct trunks *ts, const struct pc_core_conf *cc)
+{
+	struct trunk **old = ts->v;
+	int nold = ts->n;
+
+	ts->v = NULL;
+	ts->n = ts->cap = 0;
+	for (size_t i = 0; i < cc->ntrunks; i++) {
+		struct trunk *t = trunk_make(ts, &cc->trunks[i]);
+		if (t == NULL || push(ts, t) < 0)
+			return -1;
+		for (int k = 0; k < nold; k++)
+			if (old[k] != NULL &&
+			    strcmp(old[k]->name, t->name) == 0)
+				t->calls = old[k]->calls;
+	}
+	for (int k = 0; k < nold; k++) {
+		if (old[k]->owned != NULL &&
+		    trunks_find(ts, old[k]->name) == NULL) {
+			push(ts, old[k]);
+			continue;
+		}
+		trunk_drop(ts, old[k]);
+	}
+	free(old);
+	return 0;
+}
+
+int
+trunks_add_json(struct trunks *ts, const char *json, char *err, size_t errcap)
+{
+	struct conf_errors errs;
+	struct pc_core_trunk *cf = calloc(1, sizeof(*cf));
+
+	memset(&errs, 0, sizeof(errs));
+	if (cf == NULL) {
+		snprintf(err, errcap, "out of memory");
+		return -1;
+	}
+	if (conf_load_string(json, strlen(json), "trunk",
+	        &pcconf_core_trunk_table, cf, &errs) < 0) {
+		snprintf(err, errcap, "%s",
+		    errs.n > 0 ? errs.msg[0] : "invalid trunk");
+		conf_errors_free(&errs);
+		free(cf);
+		return -1;
+	}
+	conf_errors_free(&errs);
+	if (trunks_find(ts, cf->name) != NULL) {
+		snprintf(err, errcap, "trunk %s exists", cf->name);
+		conf_free(&pcconf_core_trunk_table, cf);
+		free(cf);
+		return -1;
+	}
+	struct trunk *t = trunk_make(ts, cf);
+	if (t == NULL || push(ts, t) < 0) {
+		snprintf(err, errcap, "out of memory");
+		conf_free(&pcconf_core_trunk_table, cf);
+		free(cf);
+		free(t);
+		return -1;
+	}
+	t->owned = cf;
+	return 0;
+}
+
+int
+trunks_remove(struct trunks *ts, const char *name)
+{
+	for (int i = 0; i < ts->n; i++) {
+		if (strcmp(ts->v[i]->name, name) != 0)
+			continue;
+		trunk_drop(ts, ts->v[i]);
+		memmove(&ts->v[i], &ts->v[i + 1],
+		    (size_t)(ts->n - i - 1) * sizeof(ts->v[0]));
+		ts->n--;
+		return 0;
+	}
+	return -1;
+}
+
+int
+trunks_count(const struct trunks *ts)
+{
+	return ts->n;
+}
+
+struct trunk *
+trunks_at(struct trunks *ts, int i)
+{
+	return i >= 0 && i < ts->n ? ts->v[i] : NULL;
+}
+
+struct trunk *
+trunks_find(struct trunks *ts, const char *name)
+{
+	for (int i = 0; i < ts->n; i++)
+		if (strcmp(ts->v[i]->name, name) == 0)
+			return ts->v[i];
+	return NULL;
+}
+
+static bool
+cidr_match(const char *cidr, const struct ipc_addr *a)
+{
+	char buf[64];
+	uint8_t net[16];
+	const char *slash = strchr(cidr, '/');
+	size_t hl = slash ? (size_t)(slash - cidr) : strlen(cidr);
+
+	if (hl >= sizeof(buf))
+		return false;
+	memcpy(buf, cidr, hl);
+	buf[hl] = '\0';
+	int fam = strchr(buf, ':') ? 6 : 4;
+	if (fam != a->family ||
+	    inet_pton(fam == 6 ? AF_INET6 : AF_INET, buf, net) != 1)
+		return false;
+	int bits = fam == 6 ? 128 : 32;
+	int plen = slash ? atoi(slash + 1) : bits;
+	if (plen < 0 || plen > bits)
+		return false;
+	for (int i = 0; i < plen; i++) {
+		uint8_t m = (uint8_t)(0x80 >> (i % 8));
+		if ((net[i / 8] & m) != (a->addr[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+struct trunk *
+trunks_for_flow(struct trunks *ts, const struct ipc_flow *flow)
+{
+	char tag[sizeof(flow->trunk) + 1];
+
+	memcpy(tag, flow->trunk, sizeof(flow->trunk));
+	tag[sizeof(flow->trunk)] = '\0';
+	if (tag[0] != '\0') {
+		struct trunk *t = trunks_find(ts, tag);
+		if (t != NULL)
+			return t;
+	}
+	for (int k = 0; k < ts->n; k++) {
+		struct trunk *t = ts->v[k];
+		for (int i = 0; i < t->npeers; i++) {
+			const struct ipc_addr *p = &t->peers[i].flow.remote;
+			if (p->family == flow->remote.family &&
+			    memcmp(p->addr, flow->remote.addr, 16) == 0)
+				return t;
+		}
+	}
+	for (int k = 0; k < ts->n; k++) {
+		struct trunk *t = ts->v[k];
+		for (size_t i = 0; i < t->cf->inbound.nacl; i++)
+			if (cidr_match(t->cf->inbound.acl[i], &flow->remote))
+				return t;
+	}
+	return NULL;
+}
+
+int
+trunk_peer_order(struct trunk *t, int *idx, int max)
+{
+	int n = 0;
+	bool used[TRUNK_MAX_PEERS] = {false};
+
+	for (int pass = 0; pass < 2; pass++) {
+		bool want_up = pass == 0;
+		for (;;) {
+			uint64_t total = 0;
+			for (int i = 0; i < t->npeers; i++)
+				if (!used[i] && t->peers[i].is_up == want_up)
+					total += t->peers[i].weight + 1;
+			if (total == 0 || n >= max)
+				break;
+			/* +1 so weight 0 is possible but comes last. */
+			uint64_t pick = 0;
+			bool any_weight = false;
+			for (int i = 0; i < t->npeers; i++)
+				if (!used[i] && t->peers[i].is_up == want_up &&
+				    t->peers[i].weight > 0)
+					any_weight = true;
+			pick = (uint64_t)random() % total;
+			int chosen = -1;
+			for (int i = 0; i < t->npeers; i++) {
+				if (used[i] || t->peers[i].is_up != want_up)
+					continue;
+				if (any_weight && t->peers[i].weight == 0)
+					continue;
+				uint64_t w = t->peers[i].weight + 1;
+				if (chosen < 0)
+					chosen = i;
+				if (pick < w) {
+					chosen = i;
+					break;
+				}
+				pick -= w;
+			}
+			used[chosen] = true;
+			idx[n++] = chosen;
+		}
+	}
+	return n;
+}
+
+int
+trunk_admit(struct trunk *t, uint64_t now_ms)
+{
+	if (t->cf->max_calls > 0 && t->calls >= t->cf->max_calls) {
+		t->rejected_calls++;
+		return 503;
+	}
+	if (t->cf->max_cps > 0) {
+		uint64_t sec = now_ms / 1000;
+		if (sec != t->cps_second) {
+			t->cps_second = sec;
+			t->cps_count = 0;
+		}
+		if (t->cps_count >= t->cf->max_cps) {
+			t->rejected_cps++;
+			return 503;
+		}
+		t->cps_count++;
+	}
+	t->calls++;
+	return 0;
+}
+
+void
+trunk_release(struct trunk *t)
+{
+	if (t->calls > 0)
+		t->calls--;
+}
+
+/* ---- digest answers ---------------------------------------------------- */
+
+int
+trunk_auth_line(const struct trunk *t, struct sip_msg *resp, const char *method,
+    const char *uri, char *out, size_t cap)
+{
+	const struct pc_core_trunk_auth *oa = &t->cf->outbound_auth;
+	struct sip_auth ch;
+	struct sip_err err;
+	bool proxy = resp->status == 407;
+	const struct sip_hdr *h = sip_msg_hdr(resp,
+	    proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE);
+
+	if (oa->username == NULL || oa->password == NULL || h == NULL ||
+	    sip_auth_parse(h->value, &ch, &err) < 0 ||
+	    !slice_eq_cstr_nocase(ch.scheme, "Digest") || ch.nonce.len == 0)
+		return -1;
+	if (oa->realm != NULL && !slice_eq_cstr(ch.realm, oa->realm))
+		return -1;
+	int alg = digest_alg_parse(ch.algorithm);
+	if (alg < 0)
+		return -1;
+	bool qop_auth = false;
+	/* qop is a list in a challenge: "auth", "auth,auth-int". */
+	for (uint32_t i = 0; i + 4 <= ch.qop.len; i++)
+		if (strncasecmp(ch.qop.p + i, "auth", 4) == 0 &&
+		    (i + 4 == ch.qop.len || ch.qop.p[i + 4] == ',' ||
+		        ch.qop.p[i + 4] == ' '))
+			qop_auth = true;
+	char ha1[DIGEST_HEX_MAX], ha2[DIGEST_HEX_MAX], rsp[DIGEST_HEX_MAX];
+	char cnonce[17];
+	sip_random_token(cnonce, 16);
+	cnonce[16] = '\0';
+	digest_ha1((enum digest_alg)alg, slice_cstr(oa->username), ch.realm,
+	    slice_cstr(oa->password), ha1);
+	digest_ha2(
+	    (enum digest_alg)alg, slice_cstr(method), slice_cstr(uri), ha2);
+	digest_response((enum digest_alg)alg, slice_cstr(ha1), ch.nonce,
+	    qop_auth ? SLICE_LIT("00000001") : SLICE_NULL,
+	    qop_auth ? slice_cstr(cnonce) : SLICE_NULL,
+	    qop_auth ? SLICE_LIT("auth") : SLICE_NULL, slice_cstr(ha2), rsp);
+	int n = snprintf(out, cap,
+	    "%s: Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", "
+	    "uri=\"%s\", response=\"%s\"",
+	    proxy ? "Proxy-Authorization" : "Authorization", oa->username,
+	    (int)ch.realm.len, ch.realm.p, (int)ch.nonce.len, ch.nonce.p, uri,
+	    rsp);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	size_t off = (size_t)n;
+	if (ch.algorithm.len > 0)
+		off += (size_t)snprintf(out + off, cap - off, ", algorithm=%s",
+		    digest_alg_name((enum digest_alg)alg));
+	if (qop_auth && off < cap)
+		off += (size_t)snprintf(out + off, cap - off,
+		    ", qop=auth, nc=00000001, cnonce=\"%s\"", cnonce);
+	if (ch.opaque.len > 0 && off < cap)
+		off += (size_t)snprintf(out + off, cap - off,
+		    ", opaque=\"%.*s\"", (int)ch.opaque.len, ch.opaque.p);
+	if (off < cap)
+		off += (size_t)snprintf(out + off, cap - off, "\r\n");
+	return off < cap ? (int)off : -1;
+}
+
+/* ---- registration (RFC 3261 §10.2, client side) ----------------------- */
+
+static void send_register(struct trunk *t, const char *auth_line);
+
+static void
+reg_retry_later(struct trunk *t)
+{
+	struct core *c = t->ts->c;
+	uint64_t base = t->cf->reg.retry_s;
+	uint64_t wait = base;
+
+	for (uint32_t i = 1; i < t->reg_fails && wait < base * 20; i++)
+		wait *= 2;
+	if (wait > base * 20)
+		wait = base * 20;
+	t->reg_state = TRUNK_REG_FAILED;
+	ev_timer_start(c->loop, &t->reg_timer, wait * 1000);
+}
+
+static int64_t
+granted_expires(struct sip_msg *m, int64_t asked)
+{
+	struct sip_err err;
+	const struct sip_contact *cv;
+	int n = sip_msg_contacts(m, &cv, &err);
+
+	/* Our Contact's expires param, else Expires, else what we asked. */
+	for (int i = 0; i < n; i++)
+		if (cv[i].expires >= 0)
+			return cv[i].expires;
+	int64_t e = sip_msg_expires(m, &err);
+	return e >= 0 ? e : asked;
+}
+
+static void
+reg_cb(struct tx *tx, int code, struct sip_msg *m, void *arg)
+{
+	struct trunk *t = tref_get(arg);
+
+	if (code > 0 && code < 200)
+		return;
+	tx_detach(tx); /* no on_free after this: the reference is ours */
+	free(arg);
+	if (t == NULL)
+		return;
+	struct core *c = t->ts->c;
+	t->reg_code = code < 0 ? 408 : code;
+	if ((code == 401 || code == 407) && !t->reg_authed_once) {
+		char line[1024], uri[128];
+		char peer[64];
+		ipc_addr_str(&t->peers[0].flow.remote, peer, sizeof(peer));
+		snprintf(uri, sizeof(uri), "sip:%s", peer);
+		if (trunk_auth_line(t, m, "REGISTER", uri, line, sizeof(line)) >
+		    0) {
+			send_register(t, line);
+			return;
+		}
+	}
+	if (code >= 200 && code < 300) {
+		int64_t g = granted_expires(m, t->cf->reg.expires);
+		if (g <= 0) {
+			t->reg_fails++;
+			reg_retry_later(t);
+			return;
+		}
+		t->reg_state = TRUNK_REG_REGISTERED;
+		t->reg_fails = 0;
+		t->reg_count++;
+		t->reg_expires_at = core_now_s(c) + g;
+		/* Refresh ahead of expiry: at 4/5 of the time, at least 5 s
+		 * before it. */
+		int64_t at = g * 4 / 5;
+		if (g - at < 5)
+			at = g > 5 ? g - 5 : 1;
+		log_info(
+		    "trunk %s: registered for %lld s", t->name, (long long)g);
+		ev_timer_start(c->loop, &t->reg_timer, (uint64_t)at * 1000);
+		return;
+	}
+	log_warnx("trunk %s: registration failed (%d)", t->name, t->reg_code);
+	t->reg_fails++;
+	reg_retry_later(t);
+}
+
+static void
+send_register(struct trunk *t, const char *auth_line)
+{
+	struct core *c = t->ts->c;
+	const struct pc_core_trunk *cf = t->cf;
+	struct trunk_peer *pe = &t->peers[0];
+	char branch[64], via[256], hp[96], peer[64], aor[256], buf[4096];
+
+	if (t->npeers == 0)
+		return;
+	ipc_addr_str(&pe->flow.remote, peer, sizeof(peer));
+	route_via(c->route, pe->flow.listener, via, sizeof(via));
+	route_hostport(c->route, pe->flow.listener, hp, sizeof(hp));
+	if (cf->reg.aor != NULL)
+		snprintf(aor, sizeof(aor), "%s", cf->reg.aor);
+	else
+		snprintf(aor, sizeof(aor), "sip:%s@%s",
+		    cf->outbound_auth.username, peer);
+	if (t->reg_call_id[0] == '\0') {
+		sip_random_token(t->reg_call_id, 24);
+		t->reg_call_id[24] = '\0';
+		sip_random_token(t->reg_from_tag, 12);
+		t->reg_from_tag[12] = '\0';
+	}
+	px_make_branch("0000000000000000", branch, sizeof(branch));
+	int len = snprintf(buf, sizeof(buf),
+	    "REGISTER sip:%s SIP/2.0\r\nVia: %s;branch=%s\r\n"
+	    "Max-Forwards: 70\r\nFrom: <%s>;tag=%s\r\nTo: <%s>\r\n"
+	    "Call-ID: %s\r\nCSeq: %u REGISTER\r\n"
+	    "Contact: <sip:%s@%s>\r\nExpires: %u\r\n%s"
+	    "Content-Length: 0\r\n\r\n",
+	    peer, via, branch, aor, t->reg_from_tag, aor, t->reg_call_id,
+	    ++t->reg_cseq, cf->outbound_auth.username, hp, cf->reg.expires,
+	    auth_line ? auth_line : "");
+	if (len <= 0 || (size_t)len >= sizeof(buf))
+		return;
+	struct tref *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return;
+	r->ts = t->ts;
+	r->gen = t->gen;
+	t->reg_authed_once = auth_line != NULL;
+	if (t->reg_state != TRUNK_REG_REGISTERED)
+		t->reg_state = TRUNK_REG_REGISTERING;
+	struct tx *tx = tx_client_new(c->tx, &pe->flow, SIP_M_REGISTER, branch,
+	    buf, (uint32_t)len, reg_cb, r);
+	if (tx == NULL) {
+		free(r);
+		t->reg_fails++;
+		reg_retry_later(t);
+		return;
+	}
+	tx_set_user(tx, r, tref_freed);
+}
+
+static void
+reg_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
+{
+	struct trunk *t = arg;
+
+	(void)loop;
+	(void)tm;
+	send_register(t, NULL);
+}
