@@ -23,7 +23,8 @@ MAL=$WAN.80
 for a in $ATT_INV $ATT_OPT $ATT_SCAN $ATT_GUESS $MAL; do
 	in_ns attacker ip addr add $a/24 dev pub0
 done
-tap "appliance starts" net_start_appliance
+net_start_appliance
+tap "appliance starts" status_ok
 
 # ---------- 5. attack ----------
 tap "attack: alice registers (behind NAT)" ua_register alice alice $ALICE 5062
@@ -82,8 +83,8 @@ PASS2=$(obs att_passed)
 tap "attack: 200 packets from banned sources arrive at the sbc ($IN1 -> $IN2)" sh -c "[ $((IN2 - IN1)) -ge 200 ]"
 tap "attack: none of them gets past the ban ($PASS1 -> $PASS2)" sh -c "[ '$PASS1' = '$PASS2' ]"
 tap "attack: the banned sources got no answer" sh -c "! grep -v 'answered=0$' '$IT_TMP/after-ban.out'"
-uas_start bob bob $BOB 5062 7000 after-bob 100 5
-uac_start alice alice $ALICE 5062 7100 bob after-alice 100 5 2000
+uas_start bob bob $BOB 5062 7010 after-bob 100 5
+uac_start alice alice $ALICE 5062 7110 bob after-alice 100 5 2000
 tap "attack: a call after the attack completes" wait_until 20 sipp_done_ok after-alice
 tap "attack: with media (>= 90 of 100)" wait_until 8 rtp_got after-bob 90
 

@@ -18,7 +18,8 @@ it_begin
 acc_need
 net_up
 obs_up
-tap "appliance starts: portcullisd with edge, core and relay" net_start_appliance
+net_start_appliance
+tap "appliance starts: portcullisd with edge, core and relay" status_ok
 
 # ---------- 1. registration ----------
 cap_start alice
@@ -122,8 +123,8 @@ media_clear() { media_rows 'len(r) == 0'; }
 calls_clear() { pcctl --json calls list | pq 'len(r) == 0'; }
 
 # hold and resume
-uas_start bob bob $BOB 5062 7000 hold-bob 175 7 uas_hold.xml
-uac_start alice alice $ALICE 5062 7100 bob hold-alice 175 7 1300 uac_hold.xml
+uas_start bob bob $BOB 5062 7010 hold-bob 175 7 uas_hold.xml
+uac_start alice alice $ALICE 5062 7110 bob hold-alice 175 7 1300 uac_hold.xml
 tap "hold: alice's call with hold and resume re-INVITEs completed" wait_until 25 sipp_done_ok hold-alice
 tap "hold: bob answered the hold and the resume" wait_until 10 sipp_done_ok hold-bob
 hold_seen() { grep -q '^a=sendonly' "$IT_TMP/hold-bob.msg" && grep -q '^a=recvonly' "$IT_TMP/hold-alice.msg"; }
@@ -144,7 +145,7 @@ hold_sdp_relay() {
 tap "hold: every SDP alice received names the relay" hold_sdp_relay
 tap "hold: media alice->bob flowed around hold/resume (>= 155 of 175)" wait_until 8 rtp_got hold-bob 155
 tap "hold: media bob->alice flowed around hold/resume (>= 155 of 175)" wait_until 8 rtp_got hold-alice 155
-same_port() { [ "$(tr -d '\r' <"$IT_TMP/hold-alice.msg" | grep '^m=audio' | grep -v ' 7100 ' | sort -u | wc -l)" = 1 ]; }
+same_port() { [ "$(tr -d '\r' <"$IT_TMP/hold-alice.msg" | grep '^m=audio' | grep -v ' 7110 ' | sort -u | wc -l)" = 1 ]; }
 tap "hold: the relay kept the same port for alice through hold and resume" same_port
 tap "hold: no media stream left after BYE" wait_until 5 media_clear
 
@@ -177,8 +178,8 @@ tap "fork: bob registers a second device" ua_register bob bob $BOB 5064
 two_bob() { pcctl --json reg list | pq 'len([x for x in r if "bob@" in json.dumps(x)]) >= 2'; }
 tap "fork: reg list shows both of bob's devices" two_bob
 uas_start bob bob $BOB 5064 7002 fork-bob2 0 1 uas_ring.xml
-uas_start bob bob $BOB 5062 7000 fork-bob1 100 6
-uac_start alice alice $ALICE 5062 7100 bob fork-alice 100 6 2000
+uas_start bob bob $BOB 5062 7020 fork-bob1 100 6
+uac_start alice alice $ALICE 5062 7120 bob fork-alice 100 6 2000
 tap "fork: alice's call is answered by one of bob's devices" wait_until 20 sipp_done_ok fork-alice
 tap "fork: bob's first device answered and got the BYE" wait_until 10 sipp_done_ok fork-bob1
 tap "fork: bob's second device rang and was cancelled (487)" wait_until 10 sipp_done_ok fork-bob2
