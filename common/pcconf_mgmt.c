@@ -112,6 +112,15 @@ static const struct conf_field management_fields[] = {
         .max = 600000,
         .doc = "How long portcullisd waits for a process to answer a "
                "management command."},
+    {.key = "idle_timeout_s",
+        .type = CONF_UINT,
+        .offset = MF(idle_timeout_s),
+        .def = "300",
+        .min = 1,
+        .max = 86400,
+        .doc = "A management connection without a complete request for "
+               "this long is closed, so idle clients cannot hold the "
+               "max_clients slots."},
     {.key = "metrics_listen",
         .type = CONF_STR,
         .offset = MF(metrics_listen),

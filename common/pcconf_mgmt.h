@@ -19,6 +19,7 @@ struct pc_mgmt_management {
 	uint32_t max_clients;
 	uint32_t max_request_bytes;
 	uint32_t request_timeout_ms;
+	uint32_t idle_timeout_s;
 	char *metrics_listen; /* "127.0.0.1:9090"; empty = off */
 };
 

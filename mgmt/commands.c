@@ -688,6 +688,9 @@ local_config_reload(struct job *j)
 	if (om->max_clients != nm->max_clients)
 		json_array_append_new(
 		    restart, json_string("management.max_clients"));
+	if (om->idle_timeout_s != nm->idle_timeout_s)
+		json_array_append_new(
+		    restart, json_string("management.idle_timeout_s"));
 	if (om->max_request_bytes != nm->max_request_bytes)
 		json_array_append_new(
 		    restart, json_string("management.max_request_bytes"));

@@ -34,6 +34,7 @@ struct client {
 	bool is_closing; /* close once out is written */
 	bool has_eof;
 	bool in_process;
+	struct ev_timer idle;
 	struct client *next;
 };
 
@@ -50,6 +51,20 @@ struct mgmt_sock {
 static struct log_rl rl_denied = LOG_RL_INIT(60000, 5);
 
 static void client_process(struct client *c);
+static void client_close(struct client *c);
+
+/* Only time without a complete request counts: a long-running command
+ * (users.import) is not idleness. */
+static void
+idle_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct client *c = arg;
+	if (c->is_busy || c->out_off < c->out_len) {
+		ev_timer_start(loop, &c->idle, c->m->cfg.idle_timeout_ms);
+		return;
+	}
+	client_close(c);
+}
 
 static void
 client_free(struct client *c)
@@ -62,6 +77,7 @@ client_free(struct client *c)
 			break;
 		}
 	m->nclients--;
+	ev_timer_stop(m->loop, &c->idle);
 	if (c->passfd >= 0)
 		close(c->passfd);
 	free(c->in);
@@ -205,6 +221,7 @@ client_process(struct client *c)
 		int fd = c->passfd;
 		c->passfd = -1;
 		c->is_busy = true;
+		ev_timer_start(c->m->loop, &c->idle, c->m->cfg.idle_timeout_ms);
 		client_update(c);
 		cmd_exec(c->m->x, &req, fd, cmd_done, c);
 		if (!c->is_busy && !client_flush(c))
@@ -357,6 +374,8 @@ accept_cb(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 		c->fd = fd;
 		c->in = in;
 		c->passfd = -1;
+		ev_timer_init(&c->idle, idle_cb, c);
+		ev_timer_start(loop, &c->idle, m->cfg.idle_timeout_ms);
 		if (ev_io_add(loop, fd, EV_READ, client_cb, c) < 0) {
 			close(fd);
 			free(in);

@@ -19,6 +19,7 @@ struct mgmt_sock_cfg {
 	gid_t gid; /* management group, or (gid_t)-1 for none */
 	uint32_t max_clients;
 	uint32_t max_request_bytes;
+	uint32_t idle_timeout_ms; /* no complete request for this long */
 };
 
 struct mgmt_sock;

@@ -391,6 +391,7 @@ main(int argc, char **argv)
 	    .gid = mgid,
 	    .max_clients = conf->mgmt.management.max_clients,
 	    .max_request_bytes = conf->mgmt.management.max_request_bytes,
+	    .idle_timeout_ms = conf->mgmt.management.idle_timeout_s * 1000,
 	};
 	d.ms = mgmt_sock_new(d.loop, &d.ctx, &mc);
 	if (d.ms == NULL)

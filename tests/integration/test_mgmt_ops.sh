@@ -25,7 +25,7 @@ write_cfg() {
   "log_level": "$1",
   "auth": {"algorithms": ["MD5"]},
   "supervisor": {"restart_backoff_ms": 100},
-  "management": {"metrics_listen": "127.0.0.1:9191"}
+  "management": {"metrics_listen": "127.0.0.1:9191", "idle_timeout_s": 2}
 }
 JSON
 }
@@ -164,6 +164,22 @@ except urllib.error.HTTPError as e:
 PY
 }
 tap "/metrics over loopback HTTP" metrics
+
+# --- idle clients ---
+idle_closed() {
+	python3 - "$sock" <<'PY'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"sta')          # never completed
+s.settimeout(10)
+t = time.time()
+assert s.recv(100) == b"", "expected the server to close"
+assert 1.5 < time.time() - t < 6, time.time() - t
+PY
+}
+tap "an idle management client is closed after idle_timeout_s" idle_closed
+tap "and the socket keeps serving" status_ok
 
 # --- pcctl itself ---
 tap "pcctl --help" sh -c "'$PCCTL_BIN' --help | grep -q 'users import'"
