@@ -3,6 +3,7 @@
 # in an "sbc" namespace on a public segment, alice and bob each behind a
 # masquerading NAT, carol and a trunk on the public side (see
 # acceptance/net.sh). Proves, through real sipp phones and real RTP:
+#  (and a carrier trunk's unauthenticated call in to bob)
 #  1. registration with digest (MD5 and SHA-256) from behind NAT, a wrong
 #     password refused, registrations in `pcctl reg list`;
 #  2. alice calls bob: ringing, answer, media both ways through the relay,
@@ -25,6 +26,7 @@ tap "appliance starts: portcullisd with edge, core and relay" status_ok
 cap_start alice
 cap_start bob
 cap_start carol
+cap_start trunk
 
 tap "reg: alice registers from behind NAT (MD5 digest, sipp)" ua_register alice alice $ALICE 5062
 tap "reg: bob registers from behind NAT (MD5 digest, sipp)" ua_register bob bob $BOB 5062
@@ -99,6 +101,20 @@ no_media() { media_rows 'len(r) == 0'; }
 tap "call: pcctl media list is empty after BYE" wait_until 5 no_media
 no_calls() { pcctl --json calls list | pq 'len(r) == 0'; }
 tap "call: pcctl calls list is empty after BYE" wait_until 5 no_calls
+
+# the carrier peer (trunk, public side, no digest) calls bob
+trunk_call() {
+	printf 'SEQUENTIAL\nbob;\n' >"$IT_TMP/trunk.csv"
+	sipp_run trunk trunk-call -sf "$ACC_SIPP/uac_trunk.xml" -i $TRUNK -p 5060 -t u1 \
+		-s +15551234 -inf "$IT_TMP/trunk.csv" -d 2000 -key lport 7500 -key rtpn 100 \
+		-key rtpt 5 -key rtpsend "$ACC_DIR/rtpwrap.sh $RTPSEND" -key stats "$IT_TMP/trunk-call.rtp" \
+		-m 1 "$SBC:5060"
+}
+uas_start bob bob $BOB 5062 7030 trunk-bob 100 5
+tap "call: the carrier trunk calls bob (behind NAT): completed" trunk_call
+tap "call: bob's side of the trunk call completed" wait_until 10 sipp_done_ok trunk-bob
+tap "call: media trunk->bob arrived (>= 90 of 100)" wait_until 8 rtp_got trunk-bob 90
+tap "call: media bob->trunk arrived (>= 90 of 100)" wait_until 8 rtp_got trunk-call 90
 
 # carol (public, no NAT) calls alice (behind NAT; her second device, the
 # SHA-256 one, is registered too and does not answer).
@@ -190,6 +206,7 @@ tap "fork: bob's second device rang and was cancelled (487)" wait_until 10 sipp_
 cap_stop alice
 cap_stop bob
 cap_stop carol
+cap_stop trunk
 # payload_lacks PCAP ADDR...: no packet names ADDR (IP headers are binary,
 # so a text search finds only what SIP headers and SDP carry).
 payload_lacks() {
@@ -220,14 +237,18 @@ tap "topology: bob received nothing naming alice, carol or the inside" \
 	payload_lacks "$IT_TMP/bob.pcap" $INNER $ALICE $ALICE_PUB $CAROL
 tap "topology: carol received nothing naming alice, bob or the inside" \
 	payload_lacks "$IT_TMP/carol.pcap" $INNER $ALICE $ALICE_PUB $BOB $BOB_PUB
+tap "topology: the trunk received nothing naming bob or the inside" \
+	payload_lacks "$IT_TMP/trunk.pcap" $INNER $BOB $BOB_PUB $ALICE $ALICE_PUB $CAROL
 tap "topology: every packet alice received came from the sbc" only_from $ALICE "$IT_TMP/alice.pcap" $SBC
 tap "topology: every packet bob received came from the sbc" only_from $BOB "$IT_TMP/bob.pcap" $SBC
 tap "topology: every packet carol received came from the sbc" only_from $CAROL "$IT_TMP/carol.pcap" $SBC
+tap "topology: every packet the trunk received came from the sbc" only_from $TRUNK "$IT_TMP/trunk.pcap" $SBC
 captured_calls() {
 	strings -n 6 "$IT_TMP/bob.pcap" | grep -q 'INVITE sip:bob' &&
 		strings -n 6 "$IT_TMP/bob.pcap" | grep -q "c=IN IP4 $SBC" &&
 		strings -n 6 "$IT_TMP/carol.pcap" | grep -q 'INVITE sip:carol' &&
-		strings -n 6 "$IT_TMP/alice.pcap" | grep -q "c=IN IP4 $SBC"
+		strings -n 6 "$IT_TMP/alice.pcap" | grep -q "c=IN IP4 $SBC" &&
+		strings -n 6 "$IT_TMP/trunk.pcap" | grep -q "c=IN IP4 $SBC"
 }
 tap "topology: the captures hold the calls' INVITEs and SDP (not vacuous)" captured_calls
 tap "no sanitizer report from any daemon" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$IT_TMP/portcullisd.log'"
