@@ -3,7 +3,6 @@
 # in an "sbc" namespace on a public segment, alice and bob each behind a
 # masquerading NAT, carol and a trunk on the public side (see
 # acceptance/net.sh). Proves, through real sipp phones and real RTP:
-#  (and a carrier trunk's unauthenticated call in to bob)
 #  1. registration with digest (MD5 and SHA-256) from behind NAT, a wrong
 #     password refused, registrations in `pcctl reg list`;
 #  2. alice calls bob: ringing, answer, media both ways through the relay,
@@ -12,7 +11,8 @@
 #  3. topology: nothing carol, alice or bob receives names the sbc's
 #     inside, core, or the other party (headers and SDP);
 #  4. re-INVITE hold/resume, CANCEL before answer, busy, no answer,
-#     forking to two devices of one user.
+#     forking to two devices of one user;
+#  and calls from carol (public) and from the carrier trunk (no digest).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/acceptance/net.sh"
 it_begin

@@ -97,8 +97,8 @@ reload_refused() {
 	echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["ok"] is False and d["error"]["message"] else 1)'
 }
 tap "reload: a bad configuration is refused with an error" reload_refused
-names_fault() { pcctl --json config reload | grep -q 'invite_rate\|port'; }
-tap "reload: the error names the faulty key" names_fault
+names_fault() { grep -Eq 'portcullis.json:[0-9]+:[0-9]+: limits.invite_rate: must be between' "$IT_TMP/reload.out" && grep -Eq 'portcullis.json:[0-9]+:[0-9]+: listen\[3\].port' "$IT_TMP/reload.out"; }
+tap "reload: the error names both faulty keys with file:line:column" names_fault
 same_pids() { [ "$(for c in edge core relay; do child_field $c pid; done | tr '\n' ' ')" = "$PIDS" ] && status_ok; }
 tap "reload: every process keeps running (same pids)" same_pids
 cp "$IT_TMP/good.json" "$ACC_CONF"
