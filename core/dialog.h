@@ -41,6 +41,7 @@ struct call_acct {
 	char trunk_out[32]; /* trunk it went to; "" = not a trunk */
 	char caller[128];
 	char callee[128];
+	char call_id[128]; /* cut short if longer */
 	int64_t start_ms, answer_ms; /* wall clock */
 	bool is_counted; /* holds a slot of the call limits */
 	bool is_open; /* its CDR is still to be written */

@@ -252,17 +252,6 @@ ctx_free(struct px_ctx *x)
 	if (x->stx != NULL)
 		tx_set_user(x->stx, NULL, NULL);
 	if (x->acct.is_open) {
-		struct slice cid = SLICE_NULL;
-		char cidbuf[256] = "";
-		struct arena a;
-		struct sip_msg req;
-		struct sip_err err;
-		arena_init(&a, 8192, 512 * 1024);
-		if (x->base != NULL &&
-		    sip_msg_parse(&req, x->base, x->base_len, &a, &err) == 0 &&
-		    sip_msg_call_id(&req, &cid, &err) == 0)
-			slice_copy_cstr(cid, cidbuf, sizeof(cidbuf));
-		arena_free(&a);
 		int code = x->final_code ? x->final_code : 500;
 		char reason[32];
 		snprintf(reason, sizeof(reason), "%s",
@@ -270,7 +259,7 @@ ctx_free(struct px_ctx *x)
 		        : code >= 200 && code < 300 ? "answered"
 		        : x->final_code == 0        ? "aborted"
 		                                    : "failed");
-		px_acct_end(x->c, &x->acct, slice_cstr(cidbuf), code, reason);
+		px_acct_end(x->c, &x->acct, SLICE_NULL, code, reason);
 	}
 	for (int i = 0; i < x->nbranches; i++) {
 		px_trunk_branch_stop(x, x->br[i]);
@@ -412,7 +401,7 @@ best_branch(struct px_ctx *x)
 
 	for (int i = 0; i < x->nbranches; i++) {
 		struct px_branch *b = x->br[i];
-		if (b->code < 300)
+		if (b->code < 300 || b->is_superseded)
 			continue;
 		if (best == NULL ||
 		    class_rank(b->code) < class_rank(best->code) ||
@@ -628,6 +617,7 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	if ((code == 401 || code == 407) && !b->is_auth_retry &&
 	    !x->is_cancelled && px_trunk_auth_retry(x, b, resp)) {
 		b->code = code;
+		b->is_superseded = true;
 		b->tx = NULL;
 		tx_detach(t);
 		arena_free(&a);

@@ -41,6 +41,7 @@ struct px_branch {
 	char branch[48];
 	int target; /* index into ctx targets; -1 = none (in-dialog) */
 	bool is_auth_retry; /* carries our answer to a challenge */
+	bool is_superseded; /* challenged; its retry speaks for it */
 	bool got_response;
 	bool has_fo_timer;
 	struct ev_timer fo_timer; /* trunk failover timeout */

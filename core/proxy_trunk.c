@@ -224,6 +224,12 @@ px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
 		memset(a, 0, sizeof(*a));
 		a->is_open = true;
 		a->start_ms = core_now_ms(c);
+		struct slice cid;
+		if (sip_msg_call_id(m, &cid, &err) == 0) {
+			if (cid.len >= sizeof(a->call_id))
+				cid.len = sizeof(a->call_id) - 1;
+			slice_copy_cstr(cid, a->call_id, sizeof(a->call_id));
+		}
 		if (from != NULL)
 			snprintf(a->caller, sizeof(a->caller), "%.*s@%.*s",
 			    (int)from->uri.user.len, from->uri.user.p,
@@ -363,7 +369,10 @@ px_acct_end(struct core *c, struct call_acct *a, struct slice call_id,
 	if (!c->conf.core.cdr.enabled || c->cdr == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
-	slice_copy_cstr(call_id, r.call_id, sizeof(r.call_id));
+	if (call_id.len > 0)
+		slice_copy_cstr(call_id, r.call_id, sizeof(r.call_id));
+	else
+		snprintf(r.call_id, sizeof(r.call_id), "%s", a->call_id);
 	r.start_ms = a->start_ms;
 	r.answer_ms = a->answer_ms;
 	r.end_ms = core_now_ms(c);
