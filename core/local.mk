@@ -25,7 +25,8 @@ CORE_LIBS = core/libcore.a $(PC_COMMON_LIBS) $(SQLITE_LIBS)
 CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
 
 core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg tests/unit/test_tx \
-	tests/unit/test_core_flow tests/unit/test_proxy
+	tests/unit/test_core_flow tests/unit/test_proxy tests/unit/test_dialplan \
+	tests/unit/test_cdr tests/unit/test_trunk
 check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
@@ -35,6 +36,9 @@ tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_tx_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_core_flow_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_proxy_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_dialplan_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_cdr_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_trunk_LDADD = $(CORE_TEST_LDADD)
 
 # Fuzz target: what core does with any SIP message from edge.
 noinst_PROGRAMS += tests/fuzz/fuzz_core_sip

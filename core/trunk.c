@@ -603,6 +603,7 @@ reg_cb(struct tx *tx, int code, struct sip_msg *m, void *arg)
 	free(arg);
 	if (t == NULL)
 		return;
+	t->reg_in_flight = false;
 	struct core *c = t->ts->c;
 	t->reg_code = code < 0 ? 408 : code;
 	if ((code == 401 || code == 407) && !t->reg_authed_once) {
@@ -650,7 +651,7 @@ send_register(struct trunk *t, const char *auth_line)
 	struct trunk_peer *pe = &t->peers[0];
 	char branch[64], via[256], hp[96], peer[64], aor[256], buf[4096];
 
-	if (t->npeers == 0)
+	if (t->npeers == 0 || t->reg_in_flight)
 		return;
 	ipc_addr_str(&pe->flow.remote, peer, sizeof(peer));
 	route_via(c->route, pe->flow.listener, via, sizeof(via));
@@ -695,6 +696,7 @@ send_register(struct trunk *t, const char *auth_line)
 		return;
 	}
 	tx_set_user(tx, r, tref_freed);
+	t->reg_in_flight = true;
 }
 
 static void

@@ -59,6 +59,7 @@ struct trunk {
 	char reg_call_id[40];
 	char reg_from_tag[20];
 	bool reg_authed_once; /* the current REGISTER carried credentials */
+	bool reg_in_flight; /* one registration transaction at a time */
 	struct ev_timer reg_timer;
 	struct trunks *ts;
 	uint64_t gen; /* identity for requests in flight */

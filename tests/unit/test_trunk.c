@@ -1,0 +1,356 @@
+/*
+ * Unit tests of core/trunk.c in a core state with the injectable clock,
+ * its SIP output read from a socketpair standing in for edge: OPTIONS
+ * probes marking a silent peer down, the weighted peer order, UAC
+ * registration answering the carrier's challenge and refreshing before
+ * expiry, per-trunk call and calls-per-second admission, who a flow
+ * belongs to, and trunks added and removed live.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/core_run.h"
+#include "core/proxy.h"
+#include "digest.h"
+#include "hash.h"
+#include "ipc.h"
+#include "log.h"
+#include "sip_edit.h"
+#include "tap.h"
+
+static struct core core;
+static struct ev_loop *loop;
+static uint64_t now_ms = 1000;
+static char dir[] = "/tmp/pc-test-trunk.XXXXXX";
+static int peer = -1;
+
+struct out {
+	struct ipc_flow flow;
+	char text[IPC_MAX_MSG];
+	struct sip_msg m;
+	struct arena a;
+	bool is_parsed;
+};
+
+static uint64_t
+clock_fn(void *arg)
+{
+	(void)arg;
+	return now_ms;
+}
+
+static void
+advance(uint64_t ms)
+{
+	for (uint64_t i = 0; i < ms; i += 50) {
+		now_ms += 50;
+		ev_run_timers(loop);
+	}
+}
+
+static void
+out_reset(struct out *o)
+{
+	if (o->is_parsed)
+		arena_free(&o->a);
+	o->is_parsed = false;
+}
+
+static bool
+next_out(struct out *o)
+{
+	static uint8_t buf[IPC_MAX_MSG];
+	struct ipc_msg m;
+	struct sip_err err;
+
+	out_reset(o);
+	for (;;) {
+		if (ipc_recv(peer, &ipc_cat_core, buf, sizeof(buf), &m) != 1)
+			return false;
+		if (m.hdr.type != IPC_SIP_OUT)
+			continue;
+		struct ipc_sip_out so;
+		memcpy(&so, m.body, sizeof(so));
+		o->flow = so.flow;
+		memcpy(o->text, m.body + sizeof(so), so.sip_len);
+		o->text[so.sip_len] = '\0';
+		arena_init(&o->a, 16384, 0);
+		o->is_parsed = true;
+		return sip_msg_parse(&o->m, o->text, so.sip_len, &o->a, &err) ==
+		    0;
+	}
+}
+
+/* The next request of method to remote ip (others are skipped). */
+static bool
+next_req(struct out *o, enum sip_method meth, const char *ip)
+{
+	struct ipc_addr want;
+
+	ipc_addr_parse(&want, ip, 5060);
+	while (next_out(o))
+		if (o->m.is_request && o->m.method == meth &&
+		    ipc_addr_eq(&o->flow.remote, &want))
+			return true;
+	return false;
+}
+
+static void
+drain(void)
+{
+	struct out o = {0};
+
+	while (next_out(&o))
+		;
+	out_reset(&o);
+}
+
+/* Answers a request core sent, as its peer. */
+static void
+respond(struct out *req, int code, const char *extra)
+{
+	struct arena a;
+
+	arena_init(&a, 8192, 0);
+	struct slice r = sip_build_response(&req->m, code, "X",
+	    SLICE_LIT("peer1"), extra ? slice_cstr(extra) : SLICE_NULL, &a);
+	struct ipc_flow f = req->flow;
+	proxy_sip_in(&core, &f, r.p, r.len);
+	arena_free(&a);
+}
+
+static struct trunk *t1;
+
+static void
+test_probes_and_order(void)
+{
+	struct out o = {0};
+	int idx[4];
+
+	advance(1000);
+	CHECK(next_req(&o, SIP_M_OPTIONS, "10.9.0.2"));
+	CHECK_EQ_INT(o.flow.role, IPC_FLOW_ROLE_TRUNK);
+	CHECK(strcmp(o.flow.trunk, "t1") == 0);
+	respond(&o, 200, NULL);
+	drain();
+	/* 10.9.0.1 never answers its probe: down after timer F. */
+	advance(40000);
+	drain();
+	CHECK(!t1->peers[0].is_up);
+	CHECK(t1->peers[1].is_up);
+	CHECK(t1->peers[0].probes_failed >= 1);
+	CHECK_EQ_INT(trunk_peer_order(t1, idx, 4), 2);
+	CHECK_EQ_INT(idx[0], 1); /* up first */
+	CHECK_EQ_INT(idx[1], 0);
+	out_reset(&o);
+}
+
+static void
+test_weights(void)
+{
+	int idx[4], first1 = 0;
+
+	/* Both up: weight 0 (peer 0) only as the fall-back. */
+	t1->peers[0].is_up = true;
+	for (int i = 0; i < 50; i++) {
+		CHECK(trunk_peer_order(t1, idx, 4) == 2);
+		if (idx[0] == 1)
+			first1++;
+	}
+	CHECK_EQ_INT(first1, 50);
+}
+
+static void
+test_register(void)
+{
+	struct out o = {0};
+	char cnonce_line[2048];
+
+	/* The REGISTER went at start, to the first peer, and was not
+	 * answered (timer F): one is retried after the back-off. */
+	CHECK(t1->reg_state == TRUNK_REG_FAILED ||
+	    t1->reg_state == TRUNK_REG_REGISTERING);
+	bool seen = false;
+	for (int i = 0; i < 400 && !seen; i++) {
+		advance(500);
+		seen = next_req(&o, SIP_M_REGISTER, "10.9.0.1");
+	}
+	CHECK(seen);
+	CHECK(strstr(o.text, "To: <sip:pcx@10.9.0.1:5060>") != NULL);
+	CHECK(strstr(o.text, "Expires: 60") != NULL);
+	respond(&o, 401,
+	    "WWW-Authenticate: Digest realm=\"c.test\", nonce=\"n0nce\", "
+	    "algorithm=MD5, qop=\"auth\"\r\n");
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	const struct sip_hdr *h = sip_msg_hdr(&o.m, SIP_HDR_AUTHORIZATION);
+	CHECK(h != NULL);
+	if (h != NULL) {
+		struct sip_auth cr;
+		struct sip_err err;
+		char ha1[DIGEST_HEX_MAX], ha2[DIGEST_HEX_MAX],
+		    rsp[DIGEST_HEX_MAX];
+		CHECK(sip_auth_parse(h->value, &cr, &err) == 0);
+		CHECK(slice_eq_cstr(cr.username, "pcx"));
+		digest_ha1(DIGEST_MD5, SLICE_LIT("pcx"), SLICE_LIT("c.test"),
+		    SLICE_LIT("secret"), ha1);
+		digest_ha2(DIGEST_MD5, SLICE_LIT("REGISTER"), cr.uri, ha2);
+		digest_response(DIGEST_MD5, slice_cstr(ha1), cr.nonce, cr.nc,
+		    cr.cnonce, cr.qop, slice_cstr(ha2), rsp);
+		CHECK(slice_eq_cstr(cr.response, rsp));
+		CHECK(slice_eq_cstr(cr.qop, "auth"));
+	}
+	snprintf(cnonce_line, sizeof(cnonce_line),
+	    "Contact: <sip:pcx@127.0.0.1:5060>;expires=60\r\n");
+	respond(&o, 200, cnonce_line);
+	CHECK_EQ_INT(t1->reg_state, TRUNK_REG_REGISTERED);
+	uint32_t count = t1->reg_count;
+	drain();
+	/* Refreshed before the 60 s run out (at 4/5 of them). */
+	advance(47000);
+	CHECK(!next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	advance(2000);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	respond(&o, 200, "Expires: 30\r\n");
+	CHECK_EQ_INT((int)t1->reg_count, (int)count + 1);
+	/* A failure backs off: retry_s (5), then doubled. */
+	drain();
+	advance(24500);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	respond(&o, 500, NULL);
+	CHECK_EQ_INT(t1->reg_state, TRUNK_REG_FAILED);
+	drain();
+	advance(4500);
+	CHECK(!next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	advance(1000);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	respond(&o, 403, NULL);
+	drain();
+	advance(9000);
+	CHECK(!next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	advance(1500);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	respond(&o, 200, "Expires: 3600\r\n");
+	drain();
+	out_reset(&o);
+}
+
+static void
+test_admission(void)
+{
+	char err[256];
+
+	CHECK_EQ_INT(trunk_admit(t1, 5000), 0);
+	CHECK_EQ_INT(trunk_admit(t1, 5000), 0);
+	CHECK_EQ_INT(trunk_admit(t1, 5000), 503); /* max_calls 2 */
+	trunk_release(t1);
+	CHECK_EQ_INT(trunk_admit(t1, 5000), 0);
+	trunk_release(t1);
+	trunk_release(t1);
+	CHECK_EQ_INT((int)t1->calls, 0);
+	CHECK_EQ_INT((int)t1->rejected_calls, 1);
+
+	CHECK(
+	    trunks_add_json(core.trunks,
+	        "{\"name\": \"fast\", \"max_cps\": 2, \"options_interval_s\": "
+	        "0, \"peers\": [{\"address\": \"10.9.0.9\"}]}",
+	        err, sizeof(err)) == 0);
+	struct trunk *f = trunks_find(core.trunks, "fast");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	CHECK_EQ_INT(trunk_admit(f, 7000), 0);
+	CHECK_EQ_INT(trunk_admit(f, 7999), 0);
+	CHECK_EQ_INT(trunk_admit(f, 7999), 503); /* 2 per second */
+	CHECK_EQ_INT(trunk_admit(f, 8000), 0);
+	CHECK_EQ_INT((int)f->rejected_cps, 1);
+}
+
+static void
+test_flow_and_live(void)
+{
+	struct ipc_flow fl;
+	char err[256];
+
+	memset(&fl, 0, sizeof(fl));
+	ipc_addr_parse(&fl.remote, "10.9.0.2", 5099);
+	CHECK(trunks_for_flow(core.trunks, &fl) == t1); /* a peer, any port */
+	ipc_addr_parse(&fl.remote, "192.0.2.77", 5060);
+	CHECK(trunks_for_flow(core.trunks, &fl) == t1); /* the ACL */
+	ipc_addr_parse(&fl.remote, "198.51.100.1", 5060);
+	CHECK(trunks_for_flow(core.trunks, &fl) == NULL);
+	snprintf(fl.trunk, sizeof(fl.trunk), "fast");
+	CHECK(trunks_for_flow(core.trunks, &fl) ==
+	    trunks_find(core.trunks, "fast")); /* the listener's tag */
+	CHECK(trunks_add_json(
+	          core.trunks, "{\"name\": \"fast\"}", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "exists") != NULL);
+	CHECK(trunks_add_json(core.trunks, "{\"name\": 3}", err, sizeof(err)) <
+	    0);
+	CHECK(trunks_add_json(core.trunks, "not json", err, sizeof(err)) < 0);
+	int n = trunks_count(core.trunks);
+	CHECK_EQ_INT(trunks_remove(core.trunks, "fast"), 0);
+	CHECK_EQ_INT(trunks_remove(core.trunks, "fast"), -1);
+	CHECK_EQ_INT(trunks_count(core.trunks), n - 1);
+	/* Probes of a removed trunk in flight are harmless. */
+	advance(40000);
+	drain();
+}
+
+int
+main(void)
+{
+	char path[256];
+
+	log_init("test_trunk", LOG_LVL_ERROR);
+	hash_seed_random();
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/pc.json", dir);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return 1;
+	fprintf(f,
+	    "{\"state_dir\": \"%s/state\", \"runtime_dir\": \"%s/run\",\n"
+	    " \"trunks\": [{\"name\": \"t1\", \"max_calls\": 2,\n"
+	    "  \"options_interval_s\": 10,\n"
+	    "  \"peers\": [{\"address\": \"10.9.0.1\", \"weight\": 0},\n"
+	    "             {\"address\": \"10.9.0.2\", \"weight\": 5}],\n"
+	    "  \"inbound\": {\"acl\": [\"192.0.2.0/24\"]},\n"
+	    "  \"outbound_auth\": {\"username\": \"pcx\", \"password\": "
+	    "\"secret\"},\n"
+	    "  \"register\": {\"enabled\": true, \"expires\": 60, "
+	    "\"retry_s\": 5}}]}\n",
+	    dir, dir);
+	fclose(f);
+	if (pcconf_load(path, &core.conf) < 0)
+		return 1;
+	loop = ev_loop_new();
+	ev_set_clock(loop, clock_fn, NULL);
+	if (core_init(&core, loop) < 0)
+		return 1;
+	int sv[2];
+	if (ipc_socketpair(sv) < 0)
+		return 1;
+	peer = sv[1];
+	core.edges[0] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	t1 = trunks_find(core.trunks, "t1");
+	if (t1 == NULL)
+		return 1;
+	TEST_RUN(test_probes_and_order);
+	TEST_RUN(test_weights);
+	TEST_RUN(test_register);
+	TEST_RUN(test_admission);
+	TEST_RUN(test_flow_and_live);
+	core_fini(&core);
+	ev_loop_free(loop);
+	close(peer);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
