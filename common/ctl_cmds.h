@@ -28,7 +28,17 @@
  *                          "user@domain,password"; one transaction
  *   "calls.list"           rows: call_id, from, to, state, start_s, ...
  *   "calls.hangup"         args: call_id
- *   "cdr.list"             args: limit (u64)
+ *   "cdr.list"             args: limit (u64, default 100) -> rows newest
+ *                          first: id, call_id, start_ms, answer_ms, end_ms,
+ *                          duration_ms, caller, callee, trunk, direction,
+ *                          status, reason
+ *   "trunks.list"          rows per trunk and peer: name, peer, state
+ *                          (up/down/unprobed), weight, registration
+ *                          (off/registering/registered/failed), reg_code,
+ *                          reg_expires_s, registrations, calls, max_calls,
+ *                          rejected, probes_failed, live_added
+ *   "trunks.add"           args: trunk (str: one "trunks" element as JSON)
+ *   "trunks.remove"        args: name
  * edge:
  *   "bans.list"            the user-space ban list (when relay is absent)
  *   "flows.list"           connections and NAT flows
