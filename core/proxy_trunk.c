@@ -192,8 +192,8 @@ px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
     struct trunk *from_trunk, char *aor, size_t aorcap)
 {
 	struct sip_err err;
-	char user[DIALPLAN_NUM_MAX * 2], number[DIALPLAN_NUM_MAX];
-	char did[DIALPLAN_NUM_MAX], caller_uri[256] = "";
+	char user[DIALPLAN_NUM_MAX * 2], number[DIALPLAN_NUM_MAX * 2];
+	char did[DIALPLAN_NUM_MAX * 2], caller_uri[256] = "";
 	const struct sip_uri *src = &m->ruri;
 
 	if (from_trunk != NULL &&
