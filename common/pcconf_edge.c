@@ -125,6 +125,14 @@ static const struct conf_field topo_fields[] = {
         .offset = offsetof(struct pc_edge_topology, hide_call_id),
         .def = "false",
         .doc = "Also replace the Call-ID by a token."},
+    {.key = "max_token_len",
+        .type = CONF_UINT,
+        .offset = offsetof(struct pc_edge_topology, max_token_len),
+        .def = "768",
+        .min = 64,
+        .max = 8000,
+        .doc = "Longest token written into a header; the hidden text of a "
+               "longer one is kept in a table and the token names the row."},
 };
 
 static const struct conf_table topo_table = {

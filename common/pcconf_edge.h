@@ -41,6 +41,7 @@ struct pc_edge_topology {
 	char *key; /* 64 hex digits; overrides key_file */
 	char *key_file; /* default STATE_DIR/topology.key, made at start */
 	bool hide_call_id;
+	uint32_t max_token_len; /* longer tokens name a table row */
 };
 
 struct pc_edge_nat {

@@ -81,12 +81,6 @@ dispatch_core_stop(struct edge *e)
 	e->core = NULL;
 }
 
-static bool
-is_local_cb(void *arg, struct slice host, uint16_t port)
-{
-	return listen_is_local(arg, host, port);
-}
-
 /* RFC 3261 §18.2.2 with RFC 3581: where a response goes over UDP. */
 static bool
 response_dest(struct sip_msg *m, struct ipc_addr *dst)
@@ -174,7 +168,8 @@ dispatch_core_sip_out(
 	if (e->conf.edge.topology.hide) {
 		struct sip_edit ed;
 		sip_edit_init(&ed, m, &arena);
-		struct topo t = {&e->keys, is_local_cb, e};
+		struct topo t;
+		edge_topo(e, &t);
 		struct topo_self self = {l->host, l->local.port, l->transport};
 		char v6[72];
 		if (strchr(l->host, ':') != NULL) {

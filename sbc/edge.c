@@ -16,6 +16,8 @@
 #include "listen.h"
 #include "log.h"
 #include "sdp_rw.h"
+#include "topo.h"
+#include "toprow.h"
 
 #define MAX_UDP_FLOWS 200000
 
@@ -112,7 +114,8 @@ edge_init(struct edge *e)
 	if (load_keys(e, &e->keys) != 0)
 		return -1;
 	e->cids = callid_new(200000);
-	if (e->cids == NULL)
+	e->rows = toprow_new(200000);
+	if (e->cids == NULL || e->rows == NULL)
 		return -1;
 	return sdp_rw_init(e);
 }
@@ -133,6 +136,7 @@ edge_free(struct edge *e)
 	htable_free(&e->udp_flows);
 	sdp_rw_free(e);
 	callid_free(e->cids);
+	toprow_free(e->rows);
 	rate_free(e->rate);
 	ban_free(e->ban);
 	token_keys_clear(&e->keys);
@@ -204,6 +208,24 @@ edge_udp_flows_list(struct edge *e, struct ctl_rows *rows)
 	htable_walk(&e->udp_flows, flow_cb, &w);
 }
 
+static bool
+topo_is_local(void *arg, struct slice host, uint16_t port)
+{
+	return listen_is_local(arg, host, port);
+}
+
+void
+edge_topo(struct edge *e, struct topo *t)
+{
+	memset(t, 0, sizeof *t);
+	t->keys = &e->keys;
+	t->is_local = topo_is_local;
+	t->arg = e;
+	t->rows = e->rows;
+	t->max_token = e->conf.edge.topology.max_token_len;
+	t->now_ms = edge_now(e);
+}
+
 void
 edge_housekeeping(struct edge *e)
 {
@@ -213,6 +235,7 @@ edge_housekeeping(struct edge *e)
 	htable_walk(&e->udp_flows, flow_cb, &w);
 	rate_expire(e->rate, now, 600 * 1000);
 	callid_expire(e->cids, now, 12ull * 3600 * 1000);
+	toprow_expire(e->rows, now, 12ull * 3600 * 1000);
 	sdp_rw_housekeeping(e);
 }
 

@@ -76,6 +76,7 @@ struct edge {
 	struct ban *ban;
 	struct token_keys keys;
 	struct callid_tab *cids; /* Call-ID creators (hide_call_id) */
+	struct toprow *rows; /* texts of over-long tokens */
 
 	/* stream connections: by id and by remote address + transport */
 	struct htable conns_by_id;
@@ -116,6 +117,9 @@ void edge_udp_flow_seen(
     struct edge *e, const struct listener *l, const struct ipc_addr *src);
 struct ctl_rows;
 void edge_udp_flows_list(struct edge *e, struct ctl_rows *rows);
+/* The topology-hiding context for a message handled now. */
+struct topo;
+void edge_topo(struct edge *e, struct topo *t);
 /* Periodic work (every second): expiries. */
 void edge_housekeeping(struct edge *e);
 

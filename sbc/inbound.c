@@ -26,12 +26,6 @@ static bool arena_ready;
 static struct sip_msg msg;
 static struct log_rl rl_bad = LOG_RL_INIT(10000, 10);
 
-static bool
-is_local_cb(void *arg, struct slice host, uint16_t port)
-{
-	return listen_is_local(arg, host, port);
-}
-
 void
 inbound_flow(struct edge *e, struct listener *l, struct conn *conn,
     const struct ipc_addr *src, struct ipc_flow *f)
@@ -253,7 +247,8 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 	}
 	struct slice cid = SLICE_NULL;
 	if (ec->topology.hide) {
-		struct topo t = {&e->keys, is_local_cb, e};
+		struct topo t;
+		edge_topo(e, &t);
 		if (topo_restore(&t, &msg, &ed, &cid) < 0) {
 			e->st.topo_bad_tokens++;
 			log_ratelimited(&rl_bad, LOG_LVL_INFO,

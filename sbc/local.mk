@@ -12,6 +12,7 @@ sbc_libedge_a_SOURCES = \
 	sbc/nat.c sbc/nat.h \
 	sbc/topo.c sbc/topo.h \
 	sbc/callid.c sbc/callid.h \
+	sbc/toprow.c sbc/toprow.h \
 	sbc/edge.c sbc/edge.h \
 	sbc/listen.c sbc/listen.h \
 	sbc/udp.c sbc/udp.h \

@@ -15,6 +15,7 @@
 #include "hdrtext.h"
 #include "ipc_msgs.h"
 #include "topo.h"
+#include "toprow.h"
 
 #define TOKEN_BUF (TOKEN_TEXT_LEN(TOKEN_MAX_PLAIN) + 1)
 
@@ -69,7 +70,19 @@ seal(const struct topo *t, struct arena *a, char purpose, struct slice pt)
 	char *buf = arena_alloc(a, TOKEN_BUF);
 	if (buf == NULL)
 		return SLICE_NULL;
-	int n = token_seal(t->keys, purpose, pt.p, pt.len, buf, TOKEN_BUF);
+	int n;
+	if (t->rows != NULL && t->max_token != 0 &&
+	    TOKEN_TEXT_LEN(pt.len) > t->max_token) {
+		/* Too long for real phones: the text stays in a row and the
+		 * token (lower-case purpose) names the row. */
+		uint8_t id[TOPROW_ID_LEN];
+		if (toprow_put(t->rows, pt, id, t->now_ms) != 0)
+			return SLICE_NULL;
+		n = token_seal(t->keys, (char)(purpose | 0x20), id, sizeof id,
+		    buf, TOKEN_BUF);
+	} else {
+		n = token_seal(t->keys, purpose, pt.p, pt.len, buf, TOKEN_BUF);
+	}
 	if (n < 0)
 		return SLICE_NULL;
 	return slice_make(buf, (uint32_t)n);
@@ -85,6 +98,17 @@ open_tok(const struct topo *t, struct arena *a, char purpose, struct slice tok)
 		return SLICE_NULL;
 	int n =
 	    token_open(t->keys, purpose, tok.p, tok.len, buf, TOKEN_MAX_PLAIN);
+	if (n < 0 && t->rows != NULL) {
+		uint8_t id[TOPROW_ID_LEN];
+		if (token_open(t->keys, (char)(purpose | 0x20), tok.p, tok.len,
+		        id, sizeof id) != (int)sizeof id)
+			return SLICE_NULL;
+		struct slice row = toprow_get(t->rows, id, t->now_ms);
+		if (row.p == NULL || row.len > TOKEN_MAX_PLAIN)
+			return SLICE_NULL; /* expired or from another edge */
+		memcpy(buf, row.p, row.len);
+		n = (int)row.len;
+	}
 	if (n < 0)
 		return SLICE_NULL;
 	buf[n] = '\0';

@@ -18,11 +18,18 @@
 #include "sip_msg.h"
 #include "token.h"
 
+struct toprow;
+
 struct topo {
 	const struct token_keys *keys;
 	/* Is host:port (port 0 = any) an address of this edge? */
 	bool (*is_local)(void *arg, struct slice host, uint16_t port);
 	void *arg;
+	/* Optional: a token longer than max_token characters keeps its text
+	 * in rows and carries only the row id (toprow.h). */
+	struct toprow *rows;
+	uint32_t max_token;
+	uint64_t now_ms;
 };
 
 /* Where the message leaves from: written into the edge's entries. */

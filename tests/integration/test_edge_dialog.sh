@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dialog cases through portcullis-edge with the real core and relay, with
-# topology hiding on: a CANCEL after 180 reaches the callee and matches its
+# topology hiding on (max_token_len 200, so long tokens go through the
+# edge's row table): a CANCEL after 180 reaches the callee and matches its
 # INVITE (the edge keeps core's branch), a re-INVITE from the callee (hold,
 # target refresh through the hidden Contact and Record-Route) keeps the
 # relay's port, and a call whose media stops is ended by core with a BYE to
@@ -41,7 +42,7 @@ cat >"$T/pc.json" <<J
            "hold_timeout_s": 3},
  "auth": {"realm": "example.test", "algorithms": ["MD5"]},
  "users": [{"user": "bob", "domain": "example.test", "password": "b-secret-2"}],
- "topology": {"hide": true, "hide_call_id": true}}
+ "topology": {"hide": true, "hide_call_id": true, "max_token_len": 200}}
 J
 bg sbc core "$CORE" -c "$T/pc.json"
 bg sbc relay "$RELAY" -c "$T/pc.json"

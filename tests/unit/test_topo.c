@@ -10,6 +10,7 @@
 #include "sip_msg.h"
 #include "tap.h"
 #include "topo.h"
+#include "toprow.h"
 
 static struct token_keys keys;
 static struct arena ar;
@@ -23,7 +24,7 @@ is_local(void *arg, struct slice host, uint16_t port)
 	    (port == 0 || port == 5060);
 }
 
-static const struct topo T = {&keys, is_local, NULL};
+static struct topo T = {&keys, is_local, NULL, NULL, 0, 0};
 static const struct topo_self SELF = {"203.0.113.1", 5060, 1};
 
 /* Parses text, applies fn, renders; the result lives in ar. */
@@ -264,6 +265,43 @@ test_call_id(void)
 }
 
 static void
+test_long_tokens_use_rows(void)
+{
+	struct toprow *rows = toprow_new(100);
+	T.rows = rows;
+	T.max_token = 60;
+	int rc;
+	const char *out = apply(invite, true, &rc);
+	CHECK_EQ_INT(rc, 0);
+	char via[2048], rr[2048];
+	snprintf(via, sizeof via, "%s", hdr(out, "Via"));
+	snprintf(rr, sizeof rr, "%s", hdr(out, "Record-Route"));
+	/* The Via token names a row: short. */
+	const char *pcv = strstr(via, "pcv=");
+	CHECK(pcv != NULL && strlen(pcv + 4) <= 60);
+	CHECK(toprow_count(rows) >= 2);
+	char ok[8192];
+	snprintf(ok, sizeof ok,
+	    "SIP/2.0 200 OK\r\nVia: %s\r\nRecord-Route: %s\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\nCall-ID: c1@10.0.0.2\r\n"
+	    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+	    via, rr);
+	const char *in = apply(ok, false, &rc);
+	CHECK_EQ_INT(rc, 2);
+	CHECK(strstr(hdr(in, "Via"), "received=192.0.2.9;rport=40000") != NULL);
+	/* After a restart (empty table) the row is gone: dropped, never
+	 * guessed. */
+	toprow_free(rows);
+	T.rows = toprow_new(100);
+	apply(ok, false, &rc);
+	CHECK_EQ_INT(rc, -1);
+	toprow_free(T.rows);
+	T.rows = NULL;
+	T.max_token = 0;
+}
+
+static void
 test_callid_table(void)
 {
 	struct callid_tab *t = callid_new(2);
@@ -294,6 +332,7 @@ main(void)
 	TEST_RUN(test_tampered_dropped);
 	TEST_RUN(test_call_id);
 	TEST_RUN(test_callid_table);
+	TEST_RUN(test_long_tokens_use_rows);
 	arena_free(&ar);
 	return tap_done();
 }
