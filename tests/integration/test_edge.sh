@@ -9,7 +9,8 @@
 # nor anything inside); a NATed UA reachable for an incoming call; a
 # REGISTER flood banned while calls from others keep working; a burst of
 # malformed INVITEs (UDP and TCP) answered while the edge keeps serving;
-# ctl stats/flows.list/bans.list; a live reload adding a listener ACL.
+# ctl stats/flows.list/bans.list/log.level; a live reload adding a listener
+# ACL; failed authentications (AUTH_FAILED from core) banning the guesser.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -242,5 +243,20 @@ probe_denied() { ! in_ns mal timeout 5 python3 "$D/mutate.py" probe $SBC 5060; }
 tap "the denied network gets no answer after the reload" probe_denied
 tap "others are still served after the reload" options alice $P.1.2 5094 200
 tap "the edge still never restarted" sh -c "[ \$(grep -c 'ready:' '$T/edge.log') = 1 ]"
+
+# --- failed authentications reported by core ban the guesser ---
+guess() {
+	local i
+	for i in $(seq 1 12); do
+		register carol carol wrong-password 192.168.93.2 $((5200 + i)) u1
+	done
+	return 0
+}
+tap "twelve REGISTERs with a wrong password from behind the NAT" guess
+auth_banned() { grep -q "banned $P.4.2 .*(auth failures)" "$T/edge.log"; }
+tap "core's AUTH_FAILED reports get the source banned" wait_until 10 auth_banned
+tap "ctl log.level changes the level" sh -c "'$RELAYCTL' ctl '$T/edge-ctl.sock' log.level level=debug"
+bad_level() { ! edge_ctl log.level level=loud; }
+tap "ctl log.level refuses an unknown level" bad_level
 
 it_end
