@@ -42,7 +42,7 @@ acc_need() {
 		"$IT_BUILD/core/portcullis-core" "$IT_BUILD/relay/portcullis-relay"; do
 		[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 	done
-	for f in sipp tcpdump nft python3; do
+	for f in sipp tcpdump tshark strings nft python3; do
 		command -v "$f" >/dev/null || { echo "Bail out! $f not installed"; exit 1; }
 	done
 }
