@@ -10,6 +10,8 @@
 
 #include "priv.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -160,4 +162,23 @@ priv_drop(const char *user, const char *group, const int *keep_caps,
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, errlen, "PR_SET_NO_NEW_PRIVS");
 	return 0;
+}
+
+void
+priv_hand_over(const char *user, const char *group, const char *const *paths,
+    size_t npaths)
+{
+	if (geteuid() != 0 || user == NULL)
+		return;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL)
+		return;
+	struct group *gr = group != NULL ? getgrnam(group) : NULL;
+	gid_t gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
+	for (size_t i = 0; i < npaths; i++) {
+		if (paths[i] == NULL)
+			continue;
+		if (chown(paths[i], pw->pw_uid, gid) < 0 && errno != ENOENT)
+			log_warn("chown %s", paths[i]);
+	}
 }

@@ -22,4 +22,14 @@
 int priv_drop(const char *user, const char *group, const int *keep_caps,
     size_t ncaps, char *err, size_t errlen);
 
+/*
+ * Before priv_drop(): gives the files a process made as root (sockets,
+ * databases, keys, directories) to user:group so it can still use them
+ * afterwards and its siblings (same account) can connect. Missing paths
+ * and NULL entries are skipped; does nothing when not root or when the
+ * user does not exist. Failures are logged, not fatal.
+ */
+void priv_hand_over(const char *user, const char *group,
+    const char *const *paths, size_t npaths);
+
 #endif

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,23 +48,21 @@ static void
 hand_over(struct core *c, const char *sock)
 {
 	static const char *const state_files[] = {"", "/portcullis.db",
-	    "/portcullis.db-wal", "/portcullis.db-shm", "/nonce.key", NULL};
-	struct passwd *pw = getpwnam(c->conf.user);
-	struct group *gr = c->conf.group ? getgrnam(c->conf.group) : NULL;
-	char path[4096];
+	    "/portcullis.db-wal", "/portcullis.db-shm", "/nonce.key"};
+	char paths[7][4096];
+	const char *p[7];
+	size_t n = 0;
 
-	if (pw == NULL)
-		return;
-	gid_t gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
-	if (chown(c->conf.runtime_dir, pw->pw_uid, gid) < 0 ||
-	    chown(sock, pw->pw_uid, gid) < 0)
-		log_warn("chown %s", sock);
-	for (int i = 0; state_files[i] != NULL; i++) {
-		snprintf(path, sizeof(path), "%s%s", c->conf.state_dir,
+	p[n++] = c->conf.runtime_dir;
+	p[n++] = sock;
+	for (size_t i = 0; i < sizeof state_files / sizeof state_files[0];
+	     i++) {
+		snprintf(paths[n], sizeof paths[n], "%s%s", c->conf.state_dir,
 		    state_files[i]);
-		if (chown(path, pw->pw_uid, gid) < 0 && errno != ENOENT)
-			log_warn("chown %s", path);
+		p[n] = paths[n];
+		n++;
 	}
+	priv_hand_over(c->conf.user, c->conf.group, p, n);
 }
 
 static void

@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -187,26 +185,16 @@ capacity(struct relay_app *a, bool is_log)
 static void
 hand_over(struct relay_app *a, const char *sock)
 {
-	char path[1024];
-	struct passwd *pw = getpwnam(a->conf.user);
-	struct group *gr = a->conf.group ? getgrnam(a->conf.group) : NULL;
-	gid_t gid;
-	const char *paths[5];
+	char journal[1024];
 
-	if (pw == NULL || geteuid() != 0)
+	if (geteuid() != 0)
 		return;
-	gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
-	snprintf(
-	    path, sizeof(path), "%s/relay-streams.journal", a->conf.state_dir);
+	snprintf(journal, sizeof(journal), "%s/relay-streams.journal",
+	    a->conf.state_dir);
 	mkdir(a->conf.relay.capture.dir, 0750);
-	paths[0] = a->conf.runtime_dir;
-	paths[1] = sock;
-	paths[2] = a->conf.state_dir;
-	paths[3] = path;
-	paths[4] = a->conf.relay.capture.dir;
-	for (int i = 0; i < 5; i++)
-		if (chown(paths[i], pw->pw_uid, gid) < 0 && errno != ENOENT)
-			log_warn("chown %s", paths[i]);
+	const char *paths[] = {a->conf.runtime_dir, sock, a->conf.state_dir,
+	    journal, a->conf.relay.capture.dir};
+	priv_hand_over(a->conf.user, a->conf.group, paths, 5);
 }
 
 static void

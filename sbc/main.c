@@ -76,6 +76,14 @@ drop_privileges(struct edge *e)
 		    user);
 		return;
 	}
+	/* The token key made at first start must stay readable for
+	 * reloads after the drop. */
+	char key[4096];
+	snprintf(key, sizeof key, "%s/topology.key",
+	    e->conf.state_dir ? e->conf.state_dir : "");
+	const char *paths[] = {
+	    e->conf.edge.topology.key_file == NULL ? key : NULL};
+	priv_hand_over(user, e->conf.group, paths, 1);
 	if (priv_drop(user, e->conf.group, NULL, 0, err, sizeof err) != 0)
 		fatalx("dropping privileges: %s", err);
 }
