@@ -115,8 +115,9 @@ static const struct conf_field capture_fields[] = {
     {.key = "dir",
         .type = CONF_STR,
         .offset = offsetof(struct pc_capture_conf, dir),
-        .def = "\"/var/lib/portcullis/capture\"",
-        .doc = "Directory for pcap files named without a path."},
+        .def = "null",
+        .doc = "Directory pcap files are written to (capture requests name "
+               "a file in it); default STATE_DIR/capture."},
     {.key = "max_bytes",
         .type = CONF_UINT,
         .offset = offsetof(struct pc_capture_conf, max_bytes),

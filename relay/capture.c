@@ -4,7 +4,9 @@
  * leaving from the port facing the other party: both sides of the NAT.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,29 @@ on_timer(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	cap_end(arg, "time limit");
 }
 
+/* True when path names a file directly inside dir (both resolved). */
+static bool
+capture_path_in_dir(const char *path, const char *dir)
+{
+	char parent[PATH_MAX], rparent[PATH_MAX], rdir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *name = slash + 1;
+
+	if (slash == NULL || *name == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return false;
+	size_t n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1; /* "/file" */
+	if (n >= sizeof(parent))
+		return false;
+	memcpy(parent, path, n);
+	parent[n] = '\0';
+	if (realpath(parent, rparent) == NULL || realpath(dir, rdir) == NULL)
+		return false;
+	return strcmp(rparent, rdir) == 0;
+}
+
 int
 capture_start(struct capture_mgr *m, const char *path, const char *filter,
     uint32_t max_bytes, uint32_t max_seconds, char *err, size_t errlen)
@@ -129,9 +154,19 @@ capture_start(struct capture_mgr *m, const char *path, const char *filter,
 		snprintf(err, errlen, "no capture path");
 		return -EINVAL;
 	}
+	/* Management-group members start captures; confining the files to
+	 * capture.dir keeps them from making the relay write elsewhere. */
 	if (strchr(path, '/') == NULL) {
+		if (strcmp(path, ".") == 0 || strcmp(path, "..") == 0) {
+			snprintf(err, errlen, "not a file name: %s", path);
+			return -EINVAL;
+		}
 		mkdir(m->dir, 0750);
 		snprintf(full, sizeof(full), "%s/%s", m->dir, path);
+	} else if (!capture_path_in_dir(path, m->dir)) {
+		snprintf(err, errlen,
+		    "captures are written only in capture.dir (%s)", m->dir);
+		return -EPERM;
 	} else {
 		snprintf(full, sizeof(full), "%s", path);
 	}

@@ -250,6 +250,10 @@ main(int argc, char **argv)
 	log_init("relay", LOG_LVL_INFO);
 	if (pcconf_load(a.conf_path, &a.conf) < 0)
 		return 1;
+	if (a.conf.relay.capture.dir == NULL &&
+	    asprintf(
+	        &a.conf.relay.capture.dir, "%s/capture", a.conf.state_dir) < 0)
+		fatalx("out of memory");
 	lvl = log_level_parse(a.conf.log_level ? a.conf.log_level : "info");
 	log_set_level(lvl < 0 ? LOG_LVL_INFO : (enum log_level)lvl);
 	m = &a.conf.relay.media;

@@ -111,15 +111,17 @@ tap "bans add of a non-address is an error" sh -c "'$PCCTL_BIN' --socket '$sock'
 
 # --- capture (relay, libpcap) ---
 capture() {
-	# Under state_dir: relay writes it after dropping privileges.
-	local cap=$IT_TMP/st/sip.pcap
-	pcctl --json capture start --path "$cap" --max-seconds 30 | json_ok || return 1
+	# In capture.dir (default STATE_DIR/capture), where relay may write
+	# after dropping privileges.
+	local cap=$IT_TMP/st/capture/sip.pcap
+	pcctl --json capture start --path sip.pcap --max-seconds 30 | json_ok || return 1
 	sipp_reg alice alice-pw-2 5178 || return 1
-	pcctl --json capture stop --path "$cap" | json_ok || return 1
+	pcctl --json capture stop --path sip.pcap | json_ok || return 1
 	wait_until 5 test -s "$cap" &&
 		python3 -c 'import sys; m = open(sys.argv[1], "rb").read(4); sys.exit(0 if m in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1)' "$cap"
 }
 tap "capture start/stop writes a pcap" capture
+tap "a capture outside capture.dir is refused" sh -c "'$PCCTL_BIN' --socket '$sock' --json capture start --path /tmp/elsewhere.pcap | grep -q 'only in capture.dir'"
 tap "capture stop of an unknown capture is an error" sh -c "'$PCCTL_BIN' --socket '$sock' capture stop --path /nonexistent.pcap; [ \$? = 1 ]"
 
 # --- log level and reload ---
