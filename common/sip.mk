@@ -2,7 +2,7 @@
 # portcullis-sipcheck tool.
 common_libpccommon_a_SOURCES += \
 	common/sip_err.h \
-	common/sip_hdr.c \
+	common/sip_hdr.c common/sip_lex.h \
 	common/sip_msg.c common/sip_msg.h \
 	common/sip_uri.c common/sip_uri.h \
 	common/sip_edit.c common/sip_edit.h \

@@ -8,21 +8,8 @@
  */
 #include <stddef.h>
 
+#include "sip_lex.h"
 #include "sip_msg.h"
-
-/* Inline case-insensitive compare of n bytes: names on the hot path. */
-static inline bool
-eq_nocase_n(const char *a, const char *b, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x != y &&
-		    ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' ||
-		        (x | 0x20) > 'z'))
-			return false;
-	}
-	return true;
-}
 
 struct hdr_name {
 	const char *name;
@@ -430,33 +417,16 @@ sip_reason_phrase(int status)
 
 /* ---- small scanners shared by framing and credentials ------------------ */
 
-static bool tok_tab[256];
+/* The token table sip_lex.h's is_tok() reads. */
+bool sip_lex_tok[256];
 
 __attribute__((constructor)) static void
 tok_init(void)
 {
 	for (int c = 0; c < 256; c++)
-		tok_tab[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') ||
+		sip_lex_tok[c] = (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
-}
-
-static inline bool
-is_tok(char c)
-{
-	return tok_tab[(unsigned char)c];
-}
-
-static inline bool
-is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static inline struct slice
-sl_from(struct slice s, uint32_t i)
-{
-	return slice_make(s.p + i, s.len - i);
 }
 
 static struct slice

@@ -7,54 +7,9 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
+#include "sip_lex.h"
 #include "sip_msg.h"
 #include "sip_uri.h"
-
-/* Inline case-insensitive compare of n bytes: names on the hot path. */
-static inline bool
-eq_nocase_n(const char *a, const char *b, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x != y &&
-		    ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' ||
-		        (x | 0x20) > 'z'))
-			return false;
-	}
-	return true;
-}
-
-/* Local inline forms of slice_find/slice_trim: these run per parameter
- * and per header on the hot path. */
-static inline int32_t
-find_ch(struct slice s, char c)
-{
-	/* Most slices here are a few bytes: a loop beats a libc call. */
-	if (s.len < 32) {
-		for (uint32_t i = 0; i < s.len; i++)
-			if (s.p[i] == c)
-				return (int32_t)i;
-		return -1;
-	}
-	const char *q = memchr(s.p, c, s.len);
-	return q == NULL ? -1 : (int32_t)(q - s.p);
-}
-
-static inline struct slice
-trim_ws(struct slice s)
-{
-	while (s.len > 0 &&
-	    (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r' ||
-	        s.p[0] == '\n')) {
-		s.p++;
-		s.len--;
-	}
-	while (s.len > 0 &&
-	    (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
-	        s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
-		s.len--;
-	return s;
-}
 
 enum {
 	C_UNRES = 1 << 0, /* alphanum / mark */
