@@ -7,6 +7,7 @@ common_libpccommon_a_SOURCES = \
 	common/log.c common/log.h \
 	common/arena.c common/arena.h \
 	common/hash.c common/hash.h \
+	common/lru.c common/lru.h \
 	common/ev.c common/ev.h \
 	common/ipc.c common/ipc.h \
 	common/ipc_msgs.c common/ipc_msgs.h \
@@ -29,7 +30,7 @@ COMMON_TEST_LDADD = tests/unit/libtap.a $(PC_COMMON_LIBS)
 common_tests = tests/unit/test_slice tests/unit/test_arena tests/unit/test_hash \
 	tests/unit/test_ev tests/unit/test_ipc tests/unit/test_ctl_rows \
 	tests/unit/test_conf tests/unit/test_pcconf tests/unit/test_digest \
-	tests/unit/test_log tests/unit/test_priv
+	tests/unit/test_log tests/unit/test_priv tests/unit/test_lru
 check_PROGRAMS += $(common_tests)
 TESTS += $(common_tests)
 tests_unit_test_slice_LDADD = $(COMMON_TEST_LDADD)
@@ -43,6 +44,7 @@ tests_unit_test_pcconf_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_digest_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_log_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_priv_LDADD = $(COMMON_TEST_LDADD)
+tests_unit_test_lru_LDADD = $(COMMON_TEST_LDADD)
 
 # Fuzz targets of the infrastructure decoders.
 noinst_PROGRAMS += tests/fuzz/fuzz_ipc tests/fuzz/fuzz_conf tests/fuzz/fuzz_ctl_rows

@@ -6,57 +6,25 @@
 #include <string.h>
 
 #include "callid.h"
-#include "hash.h"
+#include "lru.h"
 
 #define CID_MAX 255
 #define TAG_MAX 63
 
 struct cid_ent {
-	struct hnode node;
-	struct cid_ent *prev, *next; /* head = most recent */
-	uint64_t seen_ms;
+	struct lru_node node;
 	char cid[CID_MAX + 1];
 	char tag[TAG_MAX + 1];
 };
 
 struct callid_tab {
-	struct htable tab;
-	struct cid_ent *head, *tail;
-	uint32_t n, max;
+	struct lru lru;
 };
 
 static void
-unlink_ent(struct callid_tab *t, struct cid_ent *e)
+free_ent(struct lru_node *n)
 {
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		t->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		t->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-push(struct callid_tab *t, struct cid_ent *e)
-{
-	e->next = t->head;
-	if (t->head != NULL)
-		t->head->prev = e;
-	t->head = e;
-	if (t->tail == NULL)
-		t->tail = e;
-}
-
-static void
-drop(struct callid_tab *t, struct cid_ent *e)
-{
-	htable_remove(&t->tab, &e->node);
-	unlink_ent(t, e);
-	t->n--;
-	free(e);
+	free(container_of(n, struct cid_ent, node));
 }
 
 struct callid_tab *
@@ -65,11 +33,10 @@ callid_new(uint32_t max_entries)
 	struct callid_tab *t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return NULL;
-	if (htable_init(&t->tab, 1024) != 0) {
+	if (lru_init(&t->lru, max_entries, 1024, free_ent) != 0) {
 		free(t);
 		return NULL;
 	}
-	t->max = max_entries ? max_entries : 1;
 	return t;
 }
 
@@ -78,18 +45,16 @@ callid_free(struct callid_tab *t)
 {
 	if (t == NULL)
 		return;
-	while (t->head != NULL)
-		drop(t, t->head);
-	htable_free(&t->tab);
+	lru_fini(&t->lru);
 	free(t);
 }
 
 static struct cid_ent *
 find(struct callid_tab *t, struct slice cid, uint64_t hv)
 {
-	for (struct hnode *n = htable_first(&t->tab, hv); n != NULL;
+	for (struct hnode *n = htable_first(&t->lru.tab, hv); n != NULL;
 	     n = htable_next(n, hv)) {
-		struct cid_ent *e = container_of(n, struct cid_ent, node);
+		struct cid_ent *e = container_of(n, struct cid_ent, node.h);
 		if (strlen(e->cid) == cid.len &&
 		    memcmp(e->cid, cid.p, cid.len) == 0)
 			return e;
@@ -106,22 +71,15 @@ callid_note(
 	uint64_t hv = hash_bytes(cid.p, cid.len);
 	struct cid_ent *e = find(t, cid, hv);
 	if (e != NULL) {
-		unlink_ent(t, e);
-		push(t, e);
-		e->seen_ms = now_ms;
+		lru_touch(&t->lru, &e->node, now_ms);
 		return;
 	}
-	if (t->n >= t->max && t->tail != NULL)
-		drop(t, t->tail);
 	e = calloc(1, sizeof *e);
 	if (e == NULL)
 		return;
 	memcpy(e->cid, cid.p, cid.len);
 	memcpy(e->tag, tag.p, tag.len);
-	e->seen_ms = now_ms;
-	htable_insert(&t->tab, &e->node, hv);
-	push(t, e);
-	t->n++;
+	lru_insert(&t->lru, &e->node, hv, now_ms);
 }
 
 bool
@@ -133,21 +91,18 @@ callid_is_creator(
 	struct cid_ent *e = find(t, cid, hash_bytes(cid.p, cid.len));
 	if (e == NULL)
 		return false;
-	unlink_ent(t, e);
-	push(t, e);
-	e->seen_ms = now_ms;
+	lru_touch(&t->lru, &e->node, now_ms);
 	return strlen(e->tag) == tag.len && memcmp(e->tag, tag.p, tag.len) == 0;
 }
 
 void
 callid_expire(struct callid_tab *t, uint64_t now_ms, uint64_t idle_ms)
 {
-	while (t->tail != NULL && t->tail->seen_ms + idle_ms <= now_ms)
-		drop(t, t->tail);
+	lru_expire(&t->lru, now_ms, idle_ms);
 }
 
 uint32_t
 callid_count(const struct callid_tab *t)
 {
-	return t->n;
+	return t->lru.n;
 }
