@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs what Portcullis needs on Debian 12: build tools and libraries,
-# and (with --test) what the test suite drives: sipp, nftables, conntrack,
-# tshark, network namespaces. Idempotent: does nothing when all is there.
+# Installs what Portcullis needs on Debian 12: build tools and libraries;
+# with --test also what the test suite drives (sipp, nftables, conntrack,
+# tshark, network namespaces); with --pkg what building and testing the
+# .deb/.rpm needs (debhelper with dh-autoreconf since packages build from
+# the git tree, lintian, rpm, fakeroot, man-db, systemd for sysusers and
+# systemd-analyze, util-linux for setpriv/unshare). Options combine.
+# Idempotent: does nothing when all is there.
 set -euo pipefail
 
 build_pkgs="build-essential autoconf automake libtool pkg-config clang
@@ -10,8 +14,17 @@ sqlite3"
 test_pkgs="clang-format sip-tester nftables conntrack iproute2 tcpdump
 tshark procps psmisc netcat-openbsd python3 kmod"
 
+pkg_pkgs="dpkg-dev debhelper dh-autoreconf fakeroot lintian rpm man-db
+groff-base systemd python3 util-linux"
+
 pkgs="$build_pkgs"
-[ "${1:-}" = "--test" ] && pkgs="$pkgs $test_pkgs"
+for opt in "$@"; do
+	case "$opt" in
+	--test) pkgs="$pkgs $test_pkgs" ;;
+	--pkg) pkgs="$pkgs $pkg_pkgs" ;;
+	*) echo "usage: deps.sh [--test] [--pkg]" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $pkgs; do

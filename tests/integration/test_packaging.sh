@@ -626,7 +626,7 @@ if [ "$(id -u)" != 0 ]; then
 	it_end
 	exit
 fi
-tap "packaging tools installed (scripts/deps-pkg.sh)" "$IT_TOP/scripts/deps-pkg.sh"
+tap "packaging tools installed (scripts/deps.sh --pkg)" "$IT_TOP/scripts/deps.sh" --pkg
 clean_own_leftovers
 if ! tap "machine has no Portcullis install of its own" check_machine_free; then
 	it_end
