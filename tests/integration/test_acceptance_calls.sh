@@ -187,7 +187,7 @@ tap "busy: media list empty" wait_until 5 media_clear
 # no answer: carol's registered device is gone (nothing listens there)
 tap "no answer: a call to a registered device that never answers ends with 408" \
 	uac_fail alice alice $ALICE 5062 carol noans-alice 408
-# (pending: the relay's stream stays after the 408, acceptance-bugs.md B3)
+tap "no answer: the media stream is deleted after the 408" wait_until 5 media_clear
 
 # forking: bob registers a second device; both ring, one answers
 tap "fork: bob registers a second device" ua_register bob bob $BOB 5064
