@@ -21,6 +21,21 @@ net_up
 obs_up
 net_start_appliance
 tap "appliance starts: portcullisd with edge, core and relay" status_ok
+# With the service account present, every child must have dropped to it
+# (and relay kept only its capabilities); without it they run on as root.
+dropped() {
+	local c pid uid want
+	want=$(id -u portcullis)
+	for c in edge core relay; do
+		pid=$(child_field $c pid)
+		uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+		echo "$c pid $pid uid $uid"
+		[ "$uid" = "$want" ] || return 1
+	done
+}
+if getent passwd portcullis >/dev/null; then
+	tap "the children run as the portcullis account after binding" dropped
+fi
 
 # ---------- 1. registration ----------
 cap_start alice
