@@ -267,9 +267,23 @@ send_rendered(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
 		e->st.tx_errors++;
 }
 
-/* Tracks deletes for messages in either direction. */
+/*
+ * Media belongs to the call, not to one fork branch, so it is deleted only
+ * when the call ends. The edge sits between the outside and core, so the
+ * direction tells the roles apart: every INVITE response going out answers
+ * the caller (core's best response), every one coming in is one branch's.
+ * - BYE, either direction, ends the call.
+ * - CANCEL never does by itself: the caller's CANCEL ends the call through
+ *   the 487 core then sends out; core's CANCEL to a losing branch ends only
+ *   that branch.
+ * - A final failure going out before any 2xx ends the call; once a 2xx was
+ *   seen (or an in-dialog INVITE proved a dialog), a failure is a
+ *   re-INVITE's (491, 488) and the established call keeps its media.
+ * - Failures coming in (486 from one device, 487 after core's CANCEL)
+ *   never do: core decides what the caller gets.
+ */
 static void
-observe(struct edge *e, struct sip_msg *m, struct slice cid)
+observe(struct edge *e, struct sip_msg *m, struct slice cid, bool outbound)
 {
 	struct sip_err err;
 	if (cid.len == 0 && sip_msg_call_id(m, &cid, &err) < 0)
@@ -280,8 +294,14 @@ observe(struct edge *e, struct sip_msg *m, struct slice cid)
 	if (cs == NULL)
 		return;
 	if (m->is_request) {
-		if (m->method == SIP_M_BYE || m->method == SIP_M_CANCEL)
+		if (m->method == SIP_M_BYE) {
 			media_delete(e, c);
+		} else if (m->method == SIP_M_INVITE) {
+			const struct sip_nameaddr *to = sip_msg_to(m, &err);
+			struct call *call = call_find(e, c);
+			if (call != NULL && to != NULL && to->tag.len > 0)
+				call->confirmed = true;
+		}
 		return;
 	}
 	if (cs->method != SIP_M_INVITE)
@@ -291,14 +311,14 @@ observe(struct edge *e, struct sip_msg *m, struct slice cid)
 		return;
 	if (m->status >= 200 && m->status < 300)
 		call->confirmed = true;
-	else if (m->status >= 300 && !call->confirmed)
+	else if (m->status >= 300 && outbound && !call->confirmed)
 		media_delete(e, c);
 }
 
 void
 sdp_rw_outbound(struct edge *e, struct sip_msg *m)
 {
-	observe(e, m, SLICE_NULL);
+	observe(e, m, SLICE_NULL, true);
 }
 
 void
@@ -306,7 +326,7 @@ sdp_rw_inbound(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
     struct sip_msg *m, struct sip_edit *ed, bool behind, struct slice cid)
 {
 	const struct pc_edge_media *mc = &e->conf.edge.media_anchor;
-	observe(e, m, cid);
+	observe(e, m, cid, false);
 	if (!mc->enabled || !has_sdp(m)) {
 		send_rendered(e, flow, flags, ed);
 		return;
@@ -346,6 +366,10 @@ sdp_rw_inbound(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
 		return;
 	}
 	call->touched_ms = edge_now(e);
+	/* An in-dialog INVITE (To tag) proves the call was established,
+	 * even for a record made afresh (after an edge restart). */
+	if (m->is_request && m->method == SIP_M_INVITE && to->tag.len > 0)
+		call->confirmed = true;
 	char mytag[64];
 	slice_to(mine, mytag, sizeof mytag);
 	/* An answer closes an offer the other party made. */

@@ -5,8 +5,9 @@
  * c=/o=/m=/a=rtcp (and drops ICE candidates as configured), and only then
  * passes it to core. A relay error answers the request 488 (bad SDP) or
  * 500 (relay failure) and deletes the call's media: never a half-anchored
- * call. MEDIA_DELETE on BYE, CANCEL and a failed initial INVITE;
- * MEDIA_TIMEOUT becomes CALL_RELEASE to core. Held messages and call
+ * call. MEDIA_DELETE when the call ends: BYE, or a final failure core
+ * sends to the caller before any 2xx (never on one fork branch's CANCEL
+ * or failure); MEDIA_TIMEOUT becomes CALL_RELEASE to core. Held messages and call
  * records are owned by the edge (e->pending, e->calls).
  */
 #ifndef PC_SBC_SDP_RW_H
@@ -32,7 +33,7 @@ int sdp_rw_apply(const struct sdp *s, const struct ipc_media_reply *rep,
  * is the real Call-ID (topology hiding undone; empty = read it). */
 void sdp_rw_inbound(struct edge *e, const struct ipc_flow *flow, uint32_t flags,
     struct sip_msg *m, struct sip_edit *ed, bool behind, struct slice call_id);
-/* Messages core sends out: media deletes on BYE/CANCEL/failure. */
+/* Messages core sends out: media deletes when the call ends. */
 void sdp_rw_outbound(struct edge *e, struct sip_msg *m);
 /* Relay messages: MEDIA_REPLY, MEDIA_TIMEOUT. */
 void sdp_rw_on_relay(struct edge *e, const struct ipc_msg *im);
