@@ -506,9 +506,10 @@ sdp_rw_on_relay(struct edge *e, const struct ipc_msg *im)
 			fatalx("relay: malformed MEDIA_TIMEOUT");
 		ref.call_id[sizeof ref.call_id - 1] = '\0';
 		log_info("media timeout: releasing call %s", ref.call_id);
-		struct call *c = call_find(e, ref.call_id);
-		if (c != NULL)
-			call_drop(e, c);
+		/* The call record stays: the relay keeps the stream until
+		 * MEDIA_DELETE, which the end of the call (core's BYEs, or
+		 * the final failure of a call never answered) sends only
+		 * while the record exists. */
 		if (e->core != NULL) {
 			struct ipc_call_release cr;
 			memset(&cr, 0, sizeof cr);

@@ -7,7 +7,9 @@
 # relay's port, and a call whose media stops is ended by core with a BYE to
 # both parties when the relay reports the timeout (MEDIA_TIMEOUT ->
 # CALL_RELEASE); a call forked to two devices of bob (two early dialogs,
-# core's CANCEL to the loser); without the relay an INVITE with SDP gets 503.
+# core's CANCEL to the loser, which must not delete the answered call's
+# media); media timeouts leave no relay stream behind (every call's end
+# deletes it); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -110,15 +112,49 @@ tap "a call without media is ended by core's BYE at alice" call uac_wait.xml qui
 tap "... and at bob" wait_until 20 uas_ok bob-wait
 released() { grep -q "media timeout: releasing call" "$T/edge.log"; }
 tap "the edge turned the relay's MEDIA_TIMEOUT into CALL_RELEASE" released
+# --- media timeouts must not orphan relay streams (B3) ---
+# The edge used to forget a call when the relay reported its media
+# stopped, so the call's end sent no MEDIA_DELETE. The call above (ended
+# by core's BYEs after the timeout) and one with early media that stops
+# before the callee refuses (core's 486 to alice) must leave no stream.
+uas uas_busy_late.xml bob-busy 5062 6000
+tap "early media, silence past the media timeout, then 486 to alice" call uac_busy.xml busy 5073
+tap "... bob got the ACK for his 486" wait_until 15 uas_ok bob-busy
+busy_timed_out() { [ "$(grep -c "media timeout: releasing call" "$T/edge.log")" -ge 2 ]; }
+tap "the relay reported the early media as stopped before the 486" busy_timed_out
+relay_ports() {
+	in_ns sbc ss -Hlun 'sport >= :32000 and sport <= :32999' | wc -l
+}
+no_relay_ports() { [ "$(relay_ports)" = 0 ]; }
+streams_gone() {
+	wait_until 10 no_relay_ports && return 0
+	in_ns sbc ss -Hlun 'sport >= :32000 and sport <= :32999'
+	return 1
+}
+tap "every call's relay stream so far was deleted (no media port left bound)" streams_gone
+
 # --- forking: bob on two devices; one answers, core cancels the other ---
 tap "bob registers a second device" sh -c "ip netns exec $(ns bob) timeout 30 sipp $SIPP_COMMON \
 	-error_file '$T/reg2.err' -sf '$D/reg.xml' -i $P.2.2 -p 5072 -s bob -au bob \
 	-ap b-secret-2 -m 1 $SBC:5060 >'$T/reg2.out' 2>&1"
 uas uas_cancel.xml fork-ringer 5062 6000
-uas uas.xml fork-answerer 5072 6010
-tap "alice's call forks to both devices and is answered by one" call uac.xml fork 5069
-tap "the answering device completed the call (its BYE went through)" wait_until 20 uas_ok fork-answerer
+uas uas_long.xml fork-answerer 5072 6010
+P0=$(relay_ports)
+call uac.xml fork 5069 & FORK_PID=$!
 tap "the other device got core's CANCEL through the edge and matched it" wait_until 20 uas_ok fork-ringer
+# core's CANCEL to the losing branch ends that branch, not the call (B2):
+# the answered call (up for 2 s) still has its relay stream.
+has_streams() {
+	local n
+	n=$(relay_ports)
+	echo "relay ports bound: $n (before the call: $P0)"
+	[ "$n" -gt "$P0" ]
+}
+tap "the answered call keeps its relay stream after the loser's CANCEL" has_streams
+wait "$FORK_PID"
+FORK_RC=$?
+tap "alice's call forks to both devices and is answered by one" [ "$FORK_RC" = 0 ]
+tap "the answering device completed the call (its BYE went through)" wait_until 20 uas_ok fork-answerer
 two_early_dialogs() {
 	local tags
 	tags=$(awk '/message received/{r=1} /message sent/{r=0} r' "$T/fork.msg" |
@@ -128,6 +164,8 @@ two_early_dialogs() {
 }
 tap "alice saw two early dialogs (two 180s with their own tags)" two_early_dialogs
 tap "alice saw no address of bob's devices" sh -c "! grep -q '$P.2.2' '$T/fork.msg'"
+
+tap "the forked call's relay stream was deleted at its BYE" streams_gone
 
 # --- without the relay no call is set up half-anchored ---
 kill "$RELAY_PID"
