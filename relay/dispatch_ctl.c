@@ -175,6 +175,7 @@ cmd_stats(struct relay_app *a, uint64_t id)
 	uint8_t buf[2048];
 	struct ctl_rows rows;
 	const struct relay_stats *s = &a->r.st;
+	uint64_t kpkts = 0, kbytes = 0;
 
 	ctl_rows_init(&rows, buf, sizeof(buf));
 	ctl_rows_u64(&rows, "media_offers", s->offers);
@@ -188,6 +189,13 @@ cmd_stats(struct relay_app *a, uint64_t id)
 	ctl_rows_u64(&rows, "user_packets", s->upkts);
 	ctl_rows_u64(&rows, "strangers", s->strangers);
 	ctl_rows_u64(&rows, "banned_drops", s->banned_drops);
+	/* Kernel drops come from the ban rules' counters (absent in
+	 * user-space mode, where banned_drops counts every drop). */
+	if (a->r.nft != NULL &&
+	    nft_ban_counters(a->r.nft, &kpkts, &kbytes) == 0) {
+		ctl_rows_u64(&rows, "banned_drops_kernel_packets", kpkts);
+		ctl_rows_u64(&rows, "banned_drops_kernel_bytes", kbytes);
+	}
 	ctl_rows_u64(&rows, "calls", a->r.ncalls);
 	ctl_rows_u64(&rows, "streams", a->r.nstreams);
 	ctl_rows_u64(&rows, "ports_free", a->r.pool.nfree * 2);

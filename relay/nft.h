@@ -98,5 +98,8 @@ int nft_port_dump(struct nft *n, nft_port_cb cb, void *arg);
 typedef int (*nft_ban_cb)(uint8_t family, const uint8_t *addr,
     uint64_t timeout_ms, uint64_t expires_ms, void *arg);
 int nft_ban_dump(struct nft *n, nft_ban_cb cb, void *arg);
+/* Packets and bytes the ban rules dropped in the kernel since the table
+ * was made; 0, or -1 with errno. */
+int nft_ban_counters(struct nft *n, uint64_t *packets, uint64_t *bytes);
 
 #endif

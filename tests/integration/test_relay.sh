@@ -120,6 +120,12 @@ tap "relay counted them as strangers ($(field c1 strangers))" ge "$(field c1 str
 
 
 # --- bans: a banned source is dropped before forwarding ---
+# stat KEY: a counter of the relay's "stats" row.
+stat() { ctl stats | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+K0=$(stat banned_drops_kernel_packets)
+B0=$(stat banned_drops_kernel_bytes)
+tap "stats has the kernel ban drop counters ($K0 packets, $B0 bytes)" \
+	sh -c "[ -n '$K0' ] && [ -n '$B0' ]"
 tap "ban a's address" rc ban 10.81.1.2 60
 tap "bans.list shows it" sh -c "ip netns exec $(ns r) '$RELAYCTL' ctl '$CTL' bans.list | grep -q 'addr=10.81.1.2'"
 ua sink_b2 b 10.81.2.2:6000 10.81.1.1:1 0 3
@@ -127,6 +133,10 @@ ua ua_a2 a 10.81.1.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa
 wait_pid "$PID_ua_a2"
 wait_pid "$PID_sink_b2"
 tap "banned source's media is dropped" eq "$(st "$T/sink_b2.stats" received)" 0
+K1=$(stat banned_drops_kernel_packets)
+B1=$(stat banned_drops_kernel_bytes)
+tap "the kernel counted the banned packets ($K0 -> $K1 packets)" ge "${K1:-0}" $((${K0:-0} + 100))
+tap "... and their bytes ($B0 -> $B1)" ge "${B1:-0}" $((${B0:-0} + 100 * 28))
 tap "unban" rc unban 10.81.1.2
 ua sink_b3 b 10.81.2.2:6000 10.81.1.1:1 0 3
 ua ua_a3 a 10.81.1.2:4000 "10.81.1.1:$PB" 100 2 0xaaaa

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "nft.h"
 #include "tap.h"
@@ -224,6 +226,43 @@ test_ports_and_bans(void)
 	CHECK_EQ_INT(c.n, 1);
 }
 
+/* Packets from a banned source to a guarded port are dropped in the kernel
+ * and counted by the ban rules (loopback of this namespace). */
+static void
+test_ban_counters(void)
+{
+	uint64_t pk = 1, by = 1;
+	uint8_t lo4[4];
+	char payload[72] = "banned";
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	int fd;
+
+	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
+	CHECK(pk == 0 && by == 0);
+	CHECK_EQ_INT(system("ip link set lo up"), 0);
+	inet_pton(AF_INET, "127.0.0.1", lo4);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(21050); /* a media port: guarded */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK(fd >= 0);
+	/* Not banned yet: passes, not counted. */
+	sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to,
+	    sizeof(to));
+	nft_batch_begin(n);
+	nft_ban_add(n, 4, lo4, 600);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	for (int i = 0; i < 3; i++)
+		sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to,
+		    sizeof(to));
+	close(fd);
+	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
+	CHECK(pk == 3);
+	CHECK(by == 3 * (20 + 8 + sizeof(payload)));
+	nft_batch_begin(n);
+	nft_ban_del(n, 4, lo4);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+}
+
 static void
 test_deferred_groups(void)
 {
@@ -299,6 +338,7 @@ main(void)
 	TEST_RUN(test_fwd_elements);
 	TEST_RUN(test_fwd_ipv6);
 	TEST_RUN(test_ports_and_bans);
+	TEST_RUN(test_ban_counters);
 	TEST_RUN(test_deferred_groups);
 	TEST_RUN(test_teardown_and_foreign);
 	nft_close(n);
