@@ -541,8 +541,8 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 		d->acct = x->acct;
 		d->acct.answer_ms = core_now_ms(c);
 		if (b->target >= 0 && b->target < x->ntargets)
-			memcpy(d->acct.trunk_out, x->targets[b->target].trunk,
-			    sizeof(d->acct.trunk_out));
+			px_acct_move_out(
+			    c, &d->acct, x->targets[b->target].trunk);
 		x->acct.is_counted = false;
 		x->acct.is_open = false;
 	}

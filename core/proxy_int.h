@@ -118,6 +118,9 @@ int px_admit(struct core *c, struct px_ctx *x, struct trunk *from_trunk,
  * and queues its CDR. */
 void px_acct_end(struct core *c, struct call_acct *a, struct slice call_id,
     int status, const char *reason);
+/* The call was answered through trunk name (after failover to another
+ * trunk): its slot moves there. */
+void px_acct_move_out(struct core *c, struct call_acct *a, const char *name);
 /* A carrier challenged branch b: answers it on a new branch; false when
  * there is nothing to answer with. */
 bool px_trunk_auth_retry(

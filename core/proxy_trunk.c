@@ -357,6 +357,24 @@ px_admit(struct core *c, struct px_ctx *x, struct trunk *from_trunk,
 }
 
 void
+px_acct_move_out(struct core *c, struct call_acct *a, const char *name)
+{
+	struct trunk *t;
+
+	if (name[0] == '\0' || strcmp(a->trunk_out, name) == 0)
+		return;
+	if (a->is_counted) {
+		if (a->trunk_out[0] &&
+		    (t = trunks_find(c->trunks, a->trunk_out)) != NULL)
+			trunk_release(t);
+		/* Already answered: counted even beyond its limit. */
+		if ((t = trunks_find(c->trunks, name)) != NULL)
+			t->calls++;
+	}
+	snprintf(a->trunk_out, sizeof(a->trunk_out), "%s", name);
+}
+
+void
 px_acct_end(struct core *c, struct call_acct *a, struct slice call_id,
     int status, const char *reason)
 {
