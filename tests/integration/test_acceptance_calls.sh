@@ -214,8 +214,8 @@ uac_start alice alice $ALICE 5062 7120 bob fork-alice 100 6 2000
 tap "fork: alice's call is answered by one of bob's devices" wait_until 20 sipp_done_ok fork-alice
 tap "fork: bob's first device answered and got the BYE" wait_until 10 sipp_done_ok fork-bob1
 tap "fork: bob's second device rang and was cancelled (487)" wait_until 10 sipp_done_ok fork-bob2
-# (pending: the CANCEL to the losing branch deletes the call's media,
-# acceptance-bugs.md B2)
+tap "fork: media flows to the device that answered (>= 80 of 100)" wait_until 8 rtp_got fork-bob1 80
+tap "fork: media flows back to alice (>= 80 of 100)" wait_until 8 rtp_got fork-alice 80
 
 # ---------- 3. topology ----------
 cap_stop alice
