@@ -429,36 +429,6 @@ tok_init(void)
 		    (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
 }
 
-static struct slice
-skip_lws(struct slice s)
-{
-	uint32_t i = 0;
-	while (i < s.len && is_lws(s.p[i]))
-		i++;
-	return sl_from(s, i);
-}
-
-static struct slice
-take_token(struct slice *s)
-{
-	uint32_t i = 0;
-	while (i < s->len && is_tok(s->p[i]))
-		i++;
-	struct slice t = slice_make(s->p, i);
-	*s = sl_from(*s, i);
-	return t;
-}
-
-static bool
-expect_char(struct slice *s, char c)
-{
-	*s = skip_lws(*s);
-	if (s->len == 0 || s->p[0] != c)
-		return false;
-	*s = skip_lws(sl_from(*s, 1));
-	return true;
-}
-
 static int
 fail(struct sip_err *err, enum sip_err_code code, const char *phrase)
 {

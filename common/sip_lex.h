@@ -79,4 +79,49 @@ trim_ws(struct slice s)
 	return s;
 }
 
+static inline struct slice
+skip_lws(struct slice s)
+{
+	uint32_t i = 0;
+	while (i < s.len && is_lws(s.p[i]))
+		i++;
+	return sl_from(s, i);
+}
+
+/* Takes the leading RFC 3261 token off *s. */
+static inline struct slice
+take_token(struct slice *s)
+{
+	uint32_t i = 0;
+	while (i < s->len && is_tok(s->p[i]))
+		i++;
+	struct slice t = slice_make(s->p, i);
+	*s = sl_from(*s, i);
+	return t;
+}
+
+/* Consumes c with the linear white space around it; false if absent. */
+static inline bool
+expect_char(struct slice *s, char c)
+{
+	*s = skip_lws(*s);
+	if (s->len == 0 || s->p[0] != c)
+		return false;
+	*s = skip_lws(sl_from(*s, 1));
+	return true;
+}
+
+/* Value of a hexadecimal digit, or -1. */
+static inline int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

@@ -14,15 +14,6 @@
 
 static const char PH_UNTERM[] = "Unterminated quoted string";
 
-static inline struct slice
-skip_lws(struct slice s)
-{
-	uint32_t i = 0;
-	while (i < s.len && is_lws(s.p[i]))
-		i++;
-	return sl_from(s, i);
-}
-
 static int
 fail(struct sip_err *err, enum sip_err_code code, const char *phrase)
 {
@@ -435,27 +426,6 @@ sip_msg_hdr_by_name(const struct sip_msg *m, const char *name)
 }
 
 /* ---- Via --------------------------------------------------------------- */
-
-static struct slice
-take_token(struct slice *s)
-{
-	uint32_t i = 0;
-	while (i < s->len && is_tok(s->p[i]))
-		i++;
-	struct slice t = slice_make(s->p, i);
-	*s = sl_from(*s, i);
-	return t;
-}
-
-static bool
-expect_char(struct slice *s, char c)
-{
-	*s = skip_lws(*s);
-	if (s->len == 0 || s->p[0] != c)
-		return false;
-	*s = skip_lws(sl_from(*s, 1));
-	return true;
-}
 
 /* received= holds an IPv4 or IPv6 address; RFC 5118 §4.5 notes that
  * bracketed IPv6 appears too. */

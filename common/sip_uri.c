@@ -385,18 +385,6 @@ sip_uri_parse(struct slice text, struct sip_uri *uri, struct sip_err *err)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sip_uri_unescape(struct slice s, char *dst, size_t cap)
 {
