@@ -36,37 +36,41 @@ static bool opt_json;
 static void
 usage(FILE *out)
 {
-	fputs("usage: pcctl [--socket PATH] [--config FILE] [--json] COMMAND "
-	      "...\n"
-	      "\n"
-	      "  status                          processes, pids, uptime, "
-	      "restarts\n"
-	      "  stats [--prometheus]            counters of every process\n"
-	      "  reg list [AOR]                  registrations\n"
-	      "  reg remove AOR [CONTACT]        remove registrations\n"
-	      "  calls [list]                    calls in progress\n"
-	      "  calls hangup CALLID             end a call\n"
-	      "  media [list]                    media streams\n"
-	      "  bans [list]                     banned addresses\n"
-	      "  bans add ADDR [--timeout S] [--reason TEXT]\n"
-	      "  bans remove ADDR\n"
-	      "  users list [--limit N]\n"
-	      "  users add USER@DOMAIN [--password-stdin]\n"
-	      "  users remove USER@DOMAIN\n"
-	      "  users password USER@DOMAIN [--password-stdin]\n"
-	      "  users import FILE               lines user@domain,password\n"
-	      "  config check FILE               validate a file (no daemon "
-	      "needed)\n"
-	      "  config show | reload\n"
-	      "  log level LEVEL [--process NAME]\n"
-	      "  capture start --path FILE [--call CALLID] [--max-bytes N] "
-	      "[--max-seconds N]\n"
-	      "  capture stop --path FILE\n"
-	      "  raw CMD [JSON-ARGS]             any management command\n"
-	      "\n"
-	      "Every command takes --help. The socket defaults to "
-	      "RUNTIME_DIR/mgmt.sock of the\n"
-	      "configuration (" PC_DEFAULT_CONFIG ").\n",
+	fputs(
+	    "usage: pcctl [--socket PATH] [--config FILE] [--json] COMMAND "
+	    "...\n"
+	    "\n"
+	    "  status                          processes, pids, uptime, "
+	    "restarts\n"
+	    "  stats [--prometheus]            counters of every process\n"
+	    "  reg list [AOR]                  registrations\n"
+	    "  reg remove AOR [CONTACT]        remove registrations\n"
+	    "  calls [list]                    calls in progress\n"
+	    "  calls hangup CALLID             end a call\n"
+	    "  media [list]                    media streams\n"
+	    "  trunks [list]                   carrier trunks and their state\n"
+	    "  trunks add JSON | trunks remove NAME\n"
+	    "  cdr [list] [--limit N]          call detail records\n"
+	    "  bans [list]                     banned addresses\n"
+	    "  bans add ADDR [--timeout S] [--reason TEXT]\n"
+	    "  bans remove ADDR\n"
+	    "  users list [--limit N]\n"
+	    "  users add USER@DOMAIN [--password-stdin]\n"
+	    "  users remove USER@DOMAIN\n"
+	    "  users password USER@DOMAIN [--password-stdin]\n"
+	    "  users import FILE               lines user@domain,password\n"
+	    "  config check FILE               validate a file (no daemon "
+	    "needed)\n"
+	    "  config show | reload\n"
+	    "  log level LEVEL [--process NAME]\n"
+	    "  capture start --path FILE [--call CALLID] [--max-bytes N] "
+	    "[--max-seconds N]\n"
+	    "  capture stop --path FILE\n"
+	    "  raw CMD [JSON-ARGS]             any management command\n"
+	    "\n"
+	    "Every command takes --help. The socket defaults to "
+	    "RUNTIME_DIR/mgmt.sock of the\n"
+	    "configuration (" PC_DEFAULT_CONFIG ").\n",
 	    out);
 }
 
@@ -530,6 +534,51 @@ cmd_media(int argc, char **argv)
 }
 
 static int
+cmd_trunks(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		puts("usage: pcctl trunks [list]\n"
+		     "       pcctl trunks add JSON   (a \"trunks\" entry of "
+		     "portcullis.json)\n"
+		     "       pcctl trunks remove NAME");
+		return 0;
+	}
+	if (argc == 0 || strcmp(argv[0], "list") == 0) {
+		no_more(argc > 1 ? argc - 1 : 0, argv + 1);
+		return simple("trunks.list", NULL, human_rows);
+	}
+	if (strcmp(argv[0], "add") == 0 && argc == 2)
+		return simple(
+		    "trunks.add", json_pack("{s:s}", "trunk", argv[1]), NULL);
+	if (strcmp(argv[0], "remove") == 0 && argc == 2)
+		return simple(
+		    "trunks.remove", json_pack("{s:s}", "name", argv[1]), NULL);
+	die_usage("trunks [list] | trunks add JSON | trunks remove NAME");
+	return 2;
+}
+
+static int
+cmd_cdr(int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		puts("usage: pcctl cdr [list] [--limit N]\n  call detail "
+		     "records, newest first");
+		return 0;
+	}
+	const char *limit = take_opt(&argc, argv, "--limit");
+	if (argc > 0 && strcmp(argv[0], "list") == 0) {
+		argc--;
+		argv++;
+	}
+	no_more(argc, argv);
+	json_t *a = NULL;
+	if (limit != NULL)
+		a = json_pack(
+		    "{s:I}", "limit", (json_int_t)number(limit, "--limit"));
+	return simple("cdr.list", a, human_rows);
+}
+
+static int
 cmd_bans(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
@@ -831,6 +880,8 @@ main(int argc, char **argv)
 	    {"registrations", cmd_reg},
 	    {"calls", cmd_calls},
 	    {"media", cmd_media},
+	    {"trunks", cmd_trunks},
+	    {"cdr", cmd_cdr},
 	    {"bans", cmd_bans},
 	    {"users", cmd_users},
 	    {"config", cmd_config},

@@ -99,6 +99,15 @@ call() {
 tap "test call alice -> bob (sipp scenarios of run.sh), listed in calls and media" call
 stats_calls() { pcctl --json stats | pyq 'r["ok"] and r["result"]["core"]["calls_answered"] >= 1'; }
 tap "stats count the answered call" stats_calls
+cdr_call() { pcctl --json cdr --limit 10 | pyq 'r["ok"] and any(c.get("status") == 200 for c in r["result"])'; }
+tap "pcctl cdr lists the answered call" wait_until 5 cdr_call
+trunk_add() { pcctl --json trunks add '{"name": "carrier-x", "options_interval_s": 0, "peers": [{"address": "127.0.0.9", "port": 5099}]}' | json_ok; }
+tap "pcctl trunks add (live)" trunk_add
+trunk_listed() { pcctl --json trunks | pyq 'r["ok"] and any(t.get("name") == "carrier-x" for t in r["result"])'; }
+tap "pcctl trunks lists it" trunk_listed
+trunk_gone() { pcctl --json trunks remove carrier-x | json_ok && ! trunk_listed; }
+tap "pcctl trunks remove" trunk_gone
+tap "pcctl trunks add of bad JSON is an error" sh -c "'$PCCTL_BIN' --socket '$sock' trunks add '{not json'; [ \$? = 1 ]"
 tap "users remove" sh -c "'$PCCTL_BIN' --socket '$sock' --json users remove carol@localhost | grep -q '\"ok\":true'"
 tap "a removed user cannot register" not_reg carol c-pass-1 5177
 tap "reg remove" sh -c "'$PCCTL_BIN' --socket '$sock' --json reg remove alice@localhost | grep -q '\"ok\":true' && ! '$PCCTL_BIN' --socket '$sock' --json reg list | grep -q 'alice@localhost'"
