@@ -37,6 +37,16 @@ static const struct conf_field sip_fields[] = {
         .max = 60000,
         .doc = "RFC 3261 T4: longest time a message stays in the "
                "network (ms)."},
+    {.key = "no_answer_s",
+        .type = CONF_UINT,
+        .offset = SIP_OFF(no_answer_s),
+        .def = "180",
+        .min = 5,
+        .max = 3600,
+        .doc = "How long a forwarded INVITE may ring without a final "
+               "answer before the branch is cancelled and the caller gets "
+               "408 (RFC 3261 timer C, restarted by each provisional "
+               "response; seconds)."},
 };
 static const char *
 sip_check(const void *obj, char *buf, size_t cap)

@@ -18,6 +18,7 @@ struct pc_core_sip {
 	uint32_t t1_ms;
 	uint32_t t2_ms;
 	uint32_t t4_ms;
+	uint32_t no_answer_s; /* timer C */
 };
 
 struct pc_core_registrar {

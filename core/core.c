@@ -102,7 +102,7 @@ timers_of(const struct pc_conf *conf, struct tx_timers *t)
 	t->t1_ms = conf->core.sip.t1_ms;
 	t->t2_ms = conf->core.sip.t2_ms;
 	t->t4_ms = conf->core.sip.t4_ms;
-	t->timer_c_ms = 180000;
+	t->timer_c_ms = conf->core.sip.no_answer_s * 1000u;
 }
 
 static int

@@ -55,7 +55,7 @@ typedef void (*tx_free_cb)(struct tx *t, void *arg);
 
 struct tx_timers {
 	uint32_t t1_ms, t2_ms, t4_ms;
-	uint32_t timer_c_ms; /* proxy INVITE timer C (> 3 min) */
+	uint32_t timer_c_ms; /* proxy INVITE timer C (sip.no_answer_s) */
 };
 
 struct tx_layer *tx_layer_new(struct ev_loop *loop, const struct tx_timers *t,

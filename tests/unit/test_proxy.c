@@ -226,7 +226,14 @@ test_timer_c_cancel(void)
 	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
 	respond(&bob, &inv, 180, "bb", NULL);
 	CHECK(next_out(&o) && is_resp(&o, 180, &alice));
-	advance(180100); /* timer C */
+	/* timer C is sip.no_answer_s (20 s here), restarted by the 180 */
+	advance(19900);
+	bool early = false;
+	while (next_out(&o))
+		if (o.m.is_request && o.m.method == SIP_M_CANCEL)
+			early = true;
+	CHECK(!early);
+	advance(200);
 	bool cancel = false;
 	while (next_out(&o))
 		if (o.m.is_request && o.m.method == SIP_M_CANCEL)
@@ -426,6 +433,7 @@ main(void)
 	core.conf.domains[0] = strdup("example.com");
 	core.conf.ndomains = 1;
 	core.conf.core.auth.require = false;
+	core.conf.core.sip.no_answer_s = 20;
 	loop = ev_loop_new();
 	ev_set_clock(loop, clock_fn, NULL);
 	if (core_init(&core, loop) < 0)
