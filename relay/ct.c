@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "nlq.h"
 
 struct ct {
 	struct mnl_socket *nl;
@@ -113,14 +114,21 @@ put_tuple(struct nlmsghdr *h, uint16_t type, const struct ct_tuple *t)
 	mnl_attr_nest_end(h, tu);
 }
 
+static void
+count_missing(const struct nlmsghdr *h, void *arg)
+{
+	int *missing = arg;
+
+	if (h->nlmsg_type == NLMSG_ERROR &&
+	    ((struct nlmsgerr *)mnl_nlmsg_get_payload(h))->error != 0)
+		(*missing)++;
+}
+
 int
 ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
 {
-	static char bufs[64][512];
-	struct mmsghdr m[64];
-	struct iovec iov[64];
 	size_t len = 0;
-	int missing = 0, fd = mnl_socket_get_fd(c->nl);
+	int missing = 0;
 
 	if (n == 0)
 		return 0;
@@ -142,38 +150,7 @@ ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
 	}
 	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
 		return -1;
-	for (int i = 0; i < 64; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
-		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
-		m[i].msg_hdr.msg_iov = &iov[i];
-		m[i].msg_hdr.msg_iovlen = 1;
-	}
-	/* Each message was handled inside sendmsg: the errors are queued. */
-	for (;;) {
-		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < r; i++) {
-			int left = (int)m[i].msg_len;
-			struct nlmsghdr *h;
-
-			for (h = (struct nlmsghdr *)bufs[i];
-			     mnl_nlmsg_ok(h, left);
-			     h = mnl_nlmsg_next(h, &left))
-				if (h->nlmsg_type == NLMSG_ERROR &&
-				    ((struct nlmsgerr *)mnl_nlmsg_get_payload(
-				         h))
-				            ->error != 0)
-					missing++;
-		}
-		if (r < 64)
-			break;
-	}
+	nlq_drain(mnl_socket_get_fd(c->nl), count_missing, &missing);
 	return (int)n - missing;
 }
 
@@ -287,15 +264,33 @@ entry_parse(const struct nlmsghdr *h, uint8_t family, struct ct_entry *e)
 	return true;
 }
 
+struct get_ctx {
+	const struct ct_tuple *t;
+	size_t n;
+	uint32_t seq0;
+	struct ct_entry *out;
+	bool *found;
+};
+
+static void
+take_entry(const struct nlmsghdr *h, void *arg)
+{
+	struct get_ctx *g = arg;
+	uint32_t k = h->nlmsg_seq - g->seq0;
+
+	if (h->nlmsg_type == NLMSG_ERROR || k >= g->n)
+		return;
+	if (entry_parse(h, g->t[k].family, &g->out[k]))
+		g->found[k] = true;
+}
+
 int
 ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
     bool *found)
 {
-	static char bufs[64][1024];
-	struct mmsghdr m[64];
-	struct iovec iov[64];
+	char stale[1024];
 	size_t len = 0;
-	uint32_t seq0 = c->seq;
+	struct get_ctx g = {t, n, c->seq, out, found};
 	int fd = mnl_socket_get_fd(c->nl);
 
 	if (n == 0)
@@ -308,7 +303,7 @@ ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
 		c->buf = p;
 		c->cap = n * 128;
 	}
-	while (recv(fd, bufs[0], sizeof(bufs[0]), MSG_DONTWAIT) > 0)
+	while (recv(fd, stale, sizeof(stale), MSG_DONTWAIT) > 0)
 		;
 	for (size_t i = 0; i < n; i++) {
 		struct nlmsghdr *h = put_hdr(
@@ -320,40 +315,8 @@ ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
 	}
 	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
 		return -1;
-	for (int i = 0; i < 64; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
-		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
-		m[i].msg_hdr.msg_iov = &iov[i];
-		m[i].msg_hdr.msg_iovlen = 1;
-	}
 	/* Answered inside sendmsg: every reply is queued already. */
-	for (;;) {
-		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < r; i++) {
-			int left = (int)m[i].msg_len;
-			struct nlmsghdr *h;
-
-			for (h = (struct nlmsghdr *)bufs[i];
-			     mnl_nlmsg_ok(h, left);
-			     h = mnl_nlmsg_next(h, &left)) {
-				uint32_t k = h->nlmsg_seq - seq0;
-
-				if (h->nlmsg_type == NLMSG_ERROR || k >= n)
-					continue;
-				if (entry_parse(h, t[k].family, &out[k]))
-					found[k] = true;
-			}
-		}
-		if (r < 64)
-			break;
-	}
+	nlq_drain(fd, take_entry, &g);
 	return 0;
 }
 

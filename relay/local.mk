@@ -7,6 +7,7 @@ relay_librelay_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(NFTNL_CFLAGS) \
 relay_librelay_a_SOURCES = \
 	relay/nft.c relay/nft.h \
 	relay/ct.c relay/ct.h \
+	relay/nlq.c relay/nlq.h \
 	relay/port.c relay/port.h \
 	relay/latch.c relay/latch.h \
 	relay/stream.c relay/stream.h \

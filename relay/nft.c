@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "nft.h"
+#include "nlq.h"
 
 #define TAG_PREFIX "portcullis-relay/1"
 #define TYPE_BITS 6
@@ -207,53 +208,25 @@ nft_batch_ops(const struct nft *n)
 
 /* Reads every queued reply, many per syscall; returns the first error
  * (0 if none). */
+static void
+first_error(const struct nlmsghdr *h, void *arg)
+{
+	int *first = arg;
+
+	if (h->nlmsg_type != NLMSG_ERROR)
+		return;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+	if (e->error != 0 && *first == 0)
+		*first = -e->error;
+}
+
 static int
 read_acks(struct nft *n)
 {
-	static char bufs[64][512];
-	struct mmsghdr m[64];
-	struct iovec iov[64];
 	int first = 0;
-	int fd = mnl_socket_get_fd(n->nl);
+	int rc = nlq_drain(mnl_socket_get_fd(n->nl), first_error, &first);
 
-	for (int i = 0; i < 64; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
-		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
-		m[i].msg_hdr.msg_iov = &iov[i];
-		m[i].msg_hdr.msg_iovlen = 1;
-	}
-	for (;;) {
-		int r = recvmmsg(fd, m, 64, MSG_DONTWAIT, NULL);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    first == 0)
-				first = errno;
-			break;
-		}
-		for (int i = 0; i < r; i++) {
-			int left = (int)m[i].msg_len;
-			struct nlmsghdr *h;
-
-			for (h = (struct nlmsghdr *)bufs[i];
-			     mnl_nlmsg_ok(h, left);
-			     h = mnl_nlmsg_next(h, &left)) {
-				struct nlmsgerr *e;
-
-				if (h->nlmsg_type != NLMSG_ERROR)
-					continue;
-				e = mnl_nlmsg_get_payload(h);
-				if (e->error != 0 && first == 0)
-					first = -e->error;
-			}
-		}
-		if (r < 64)
-			break;
-	}
-	return first;
+	return first != 0 ? first : rc;
 }
 
 int
