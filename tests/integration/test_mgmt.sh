@@ -134,6 +134,13 @@ tap "users add alice@localhost" add_alice
 tap "users list shows alice" sh -c "'$PCCTL_BIN' --socket '$sock' --json users list | grep -q alice"
 tap "REGISTER with digest succeeds (sipp)" sipp_register
 tap "registrations list shows alice" wait_until 5 registered
+# The location is written behind (at most ~1 s): a kill -9 inside that
+# window may lose the newest binding by design, so wait until it is stored.
+stored() {
+	[ "$(sqlite3 "$IT_TMP/st/portcullis.db" \
+		"SELECT count(*) FROM location WHERE aor = 'alice@localhost'")" = 1 ]
+}
+tap "alice's binding is written behind to SQLite" wait_until 5 stored
 
 # --- kill -9 of each child ---
 restarted() {
