@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "sdp.h"
+#include "wbuf.h"
 
 static int
 fail(struct sip_err *err, const char *phrase)
@@ -284,49 +285,11 @@ sdp_parse(struct slice body, struct sdp *s, struct sip_err *err)
 
 /* ---- rewrite ----------------------------------------------------------- */
 
-struct wbuf {
-	char *p;
-	size_t n;
-	uint32_t lines;
-};
-
-static void
-put(struct wbuf *w, const char *s, size_t n)
-{
-	if (w->p != NULL && n > 0)
-		memcpy(w->p + w->n, s, n);
-	w->n += n;
-}
-
 static void
 eol(struct wbuf *w)
 {
 	put(w, "\r\n", 2);
 	w->lines++;
-}
-
-static void
-put_str(struct wbuf *w, const char *s)
-{
-	put(w, s, strlen(s));
-}
-
-static void
-put_sl(struct wbuf *w, struct slice s)
-{
-	put(w, s.p, s.len);
-}
-
-static void
-put_u32(struct wbuf *w, uint32_t v)
-{
-	char tmp[12];
-	int i = (int)sizeof tmp;
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(w, tmp + i, sizeof tmp - (size_t)i);
 }
 
 static void

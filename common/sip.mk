@@ -6,7 +6,7 @@ common_libpccommon_a_SOURCES += \
 	common/sip_msg.c common/sip_msg.h \
 	common/sip_uri.c common/sip_uri.h \
 	common/sip_edit.c common/sip_edit.h \
-	common/sdp.c common/sdp.h
+	common/sdp.c common/sdp.h common/wbuf.h
 
 bin_PROGRAMS += common/portcullis-sipcheck
 common_portcullis_sipcheck_SOURCES = common/sipcheck.c

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "sip_edit.h"
+#include "wbuf.h"
 
 enum op_kind {
 	OP_REMOVE,
@@ -141,31 +142,6 @@ sip_edit_set_body(
 }
 
 /* Output that first counts (p == NULL), then writes. */
-struct wbuf {
-	char *p;
-	size_t n;
-};
-
-static void
-put(struct wbuf *w, const char *s, size_t n)
-{
-	if (w->p != NULL && n > 0)
-		memcpy(w->p + w->n, s, n);
-	w->n += n;
-}
-
-static void
-put_sl(struct wbuf *w, struct slice s)
-{
-	put(w, s.p, s.len);
-}
-
-static void
-put_str(struct wbuf *w, const char *s)
-{
-	put(w, s, strlen(s));
-}
-
 static void
 put_line(struct wbuf *w, struct slice name, struct slice value)
 {
@@ -173,18 +149,6 @@ put_line(struct wbuf *w, struct slice name, struct slice value)
 	put(w, ": ", 2);
 	put_sl(w, value);
 	put(w, "\r\n", 2);
-}
-
-static void
-put_u32(struct wbuf *w, uint32_t v)
-{
-	char tmp[12];
-	int i = (int)sizeof tmp;
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(w, tmp + i, sizeof tmp - (size_t)i);
 }
 
 static uint32_t
@@ -279,7 +243,7 @@ sip_edit_render(struct sip_edit *e)
 {
 	if (e->failed)
 		return SLICE_NULL;
-	struct wbuf w = {NULL, 0};
+	struct wbuf w = {NULL, 0, 0};
 	render(e, &w);
 	if (w.n > SIP_MAX_MSG_SIZE)
 		return SLICE_NULL;
@@ -360,7 +324,7 @@ sip_build_response(struct sip_msg *req, int code, const char *reason,
 		if (c == '\r' || c == '\n' || c == ';' || c == ' ' || c == ',')
 			return SLICE_NULL;
 	}
-	struct wbuf w = {NULL, 0};
+	struct wbuf w = {NULL, 0, 0};
 	build_response(&w, req, code, reason, to_tag, extra_headers);
 	if (w.n > SIP_MAX_MSG_SIZE)
 		return SLICE_NULL;
