@@ -319,8 +319,8 @@ static const struct conf_field peer_fields[] = {
         .offset = PEER_OFF(transport),
         .def = "\"udp\"",
         .enum_names = tp_names,
-        .doc = "Transport toward the peer (udp, tcp or tls; TLS "
-               "certificate checks are the edge's listener settings)."},
+        .doc = "Transport toward the peer (udp, tcp or tls; see "
+               "tls_name, tls_ca and tls_verify)."},
     {.key = "weight",
         .type = CONF_UINT,
         .offset = PEER_OFF(weight),
@@ -329,6 +329,24 @@ static const struct conf_field peer_fields[] = {
         .max = 1000,
         .doc = "Share of new calls this peer gets first among the peers "
                "that are up; 0 = only as a fall-back."},
+    {.key = "tls_name",
+        .type = CONF_STR,
+        .offset = PEER_OFF(tls_name),
+        .def = "null",
+        .doc = "Name the peer's TLS certificate must carry, also sent as "
+               "SNI; null = the peer's address."},
+    {.key = "tls_ca",
+        .type = CONF_STR,
+        .offset = PEER_OFF(tls_ca),
+        .def = "null",
+        .doc = "PEM file of the CAs that may sign the peer's certificate; "
+               "null = the system's CA store."},
+    {.key = "tls_verify",
+        .type = CONF_BOOL,
+        .offset = PEER_OFF(tls_verify),
+        .def = "true",
+        .doc = "Check the peer's certificate and name (turn off only for a "
+               "lab carrier with a self-signed certificate)."},
 };
 static const char *
 peer_check(const void *obj, char *buf, size_t cap)

@@ -69,6 +69,12 @@ struct pc_core_peer {
 	uint32_t port;
 	int transport; /* enum pc_core_transport */
 	uint32_t weight;
+	/* TLS toward the peer: the name its certificate must carry (also sent
+	 * as SNI); NULL = the peer's address. CA bundle; NULL = system CAs. */
+	char *tls_name;
+	char *tls_ca;
+	bool
+	    tls_verify; /* false only for lab carriers with self-signed certs */
 };
 
 struct pc_core_trunk_in {
