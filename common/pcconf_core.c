@@ -283,6 +283,21 @@ static const struct conf_field proxy_fields[] = {
         .min = 403,
         .max = 404,
         .doc = "Answer to requests for domains not served (403 or 404)."},
+    {.key = "recurse_redirects",
+        .type = CONF_BOOL,
+        .offset = PROXY_OFF(recurse_redirects),
+        .def = "true",
+        .doc = "A 3xx answer from a callee's branch makes core try its "
+               "Contacts itself (RFC 3261 section 16.5); false passes the "
+               "3xx back to the caller."},
+    {.key = "max_redirects",
+        .type = CONF_UINT,
+        .offset = PROXY_OFF(max_redirects),
+        .def = "8",
+        .min = 1,
+        .max = 32,
+        .doc = "Most Contacts taken from 3xx answers that one request "
+               "tries (bounds redirect chains and loops)."},
 };
 static const struct conf_table proxy_table = {
     .name = "proxy",

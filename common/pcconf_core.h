@@ -51,6 +51,11 @@ struct pc_core_proxy {
 	char **redirect_domains;
 	size_t nredirect_domains;
 	uint32_t unknown_domain; /* 403 or 404 */
+	/* A 3xx from a branch: its Contacts are tried (RFC 3261 §16.5)
+	 * instead of passing the 3xx on; at most max_redirects of them per
+	 * request. */
+	bool recurse_redirects;
+	uint32_t max_redirects;
 };
 
 /* Trunks, dial plan, ring groups, call admission and CDRs (trunk issue). */
