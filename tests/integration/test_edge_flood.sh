@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The edge's flood goal (DESIGN §3 step 2): under a flood of 20,000
+# requests/s from one source, >= 99% of legitimate calls from other sources
+# succeed. The whole appliance (portcullisd with edge, core and relay, the
+# relay in kernel mode) runs in the "sbc" namespace; "att" floods INVITEs
+# with a small C generator (edge/flood.c, built here) paced at 20,000/s
+# for FLOOD_SECS; meanwhile alice (registered, so trusted) places CALLS
+# calls to bob (registered, a sipp UAS). Asserts: the generator reached
+# the rate (at the sender and counted arriving at the sbc by a counter of
+# the test's own), >= 99% of the calls succeeded, the attacker's address
+# is in the relay's kernel ban set, the edge's counters show the rate-limit
+# drops and the ban, the relay's ban rule counted the flood dropped in the
+# kernel, and no process restarted.
+. "$(dirname "$0")/lib.sh"
+it_begin
+
+B=$IT_BUILD
+T=$IT_TMP
+D=$(cd "$(dirname "$0")" && pwd)/edge
+PD=$B/mgmt/portcullisd
+PCCTL_BIN=$B/mgmt/pcctl
+for f in "$PD" "$PCCTL_BIN" "$B/sbc/portcullis-edge" "$B/core/portcullis-core" \
+	"$B/relay/portcullis-relay"; do
+	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
+done
+for f in sipp nft python3; do
+	command -v "$f" >/dev/null || { echo "Bail out! $f not installed"; exit 1; }
+done
+RATE=${FLOOD_RATE:-20000}
+FLOOD_SECS=${FLOOD_SECS:-15}
+CALLS=${FLOOD_CALLS:-200}
+CPS=${FLOOD_CPS:-20}
+
+CC=${CC:-cc}
+FLOOD=$T/flood
+tap "the flood generator builds" $CC -O2 -Wall -Wextra -o "$FLOOD" "$D/flood.c"
+
+P=10.96
+SBC=$P.0.1
+ATT=$P.3.2
+ns_add sbc
+for n in alice bob att; do ns_add "$n"; done
+ns_link alice $P.1.2/24 sbc $P.1.1/24
+ns_link bob $P.2.2/24 sbc $P.2.1/24
+ns_link att $ATT/24 sbc $P.3.1/24
+in_ns sbc ip addr add $SBC/32 dev lo
+for n in alice:1 bob:2 att:3; do ns_route "${n%%:*}" "$P.${n##*:}.1"; done
+
+chmod 711 "$T"
+mkdir -p "$T/run" "$T/state"
+# The product's default limits, but for the legitimate caller's rate: a
+# registered (trusted) source may place 20 calls/s (5 x multiplier 10).
+cat >"$T/pc.json" <<J
+{"domains": ["example.test"],
+ "listen": [{"transport": "udp", "address": "$SBC", "port": 5060}],
+ "runtime_dir": "$T/run", "state_dir": "$T/state",
+ "user": "root", "group": "root", "log_level": "info",
+ "media": {"address": "$SBC", "ports": [34000, 35999], "kernel": "on"},
+ "auth": {"realm": "example.test", "algorithms": ["MD5"]},
+ "users": [{"user": "alice", "domain": "example.test", "password": "a-secret-1"},
+           {"user": "bob", "domain": "example.test", "password": "b-secret-2"}],
+ "topology": {"hide": true},
+ "supervisor": {"restart_backoff_ms": 100}}
+J
+pcctl() { in_ns sbc "$PCCTL_BIN" --socket "$T/run/mgmt.sock" "$@"; }
+# pj PYEXPR: evaluates PYEXPR with r = the result of `pcctl --json ...`.
+pj() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("ok") is not True:
+    print(json.dumps(d)); sys.exit(1)
+r = d["result"]
+v = eval(sys.argv[1])
+print(v)
+sys.exit(0 if v not in (False, None) else 1)' "$1"
+}
+status_ok() { pcctl --json status | pj 'True' >/dev/null; }
+bg sbc portcullisd "$PD" -f -c "$T/pc.json"
+tap "the appliance starts (portcullisd, edge, core, relay)" wait_until 30 status_ok
+relay_kernel() { pcctl --json status | grep -q '"kernel": *true'; }
+tap "the relay forwards and bans in the kernel" relay_kernel
+
+# The test's own observation: packets from the attacker reaching the sbc,
+# counted before the product's ban chain (priority -300).
+in_ns sbc nft -f - <<NFT
+table inet floodobs {
+	counter att_in {
+	}
+	chain early {
+		type filter hook prerouting priority -350; policy accept;
+		ip saddr $ATT counter name "att_in"
+	}
+}
+NFT
+att_in() {
+	in_ns sbc nft -j list counter inet floodobs att_in | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    if "counter" in o: print(o["counter"]["packets"])'
+}
+
+SIPP_COMMON="-nostdin -timeout_error -trace_err"
+register() { # register NS USER PASS IP PORT
+	in_ns "$1" timeout 30 sipp $SIPP_COMMON -timeout 20s -error_file "$T/reg-$2.err" \
+		-sf "$D/reg.xml" -i "$4" -p "$5" -s "$2" -au "$2" -ap "$3" -m 1 \
+		"$SBC:5060" >"$T/reg-$2.out" 2>&1
+}
+tap "alice registers" register alice alice a-secret-1 $P.1.2 5062
+tap "bob registers" register bob bob b-secret-2 $P.2.2 5062
+
+# bob answers every call.
+bg bob uas sh -c "timeout 120 sipp $SIPP_COMMON -sf '$D/flood_uas.xml' -i $P.2.2 \
+	-p 5062 -mi $P.2.2 -mp 6000 -s bob -m $CALLS -error_file '$T/uas.err'; \
+	echo \$? >'$T/uas.rc'"
+UAS_PID=$IT_LAST_PID
+bob_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
+wait_until 5 bob_listening
+
+# The flood starts first; the calls follow while it runs.
+IN0=$(att_in)
+bg att flood "$FLOOD" $ATT $SBC 5060 "$RATE" "$FLOOD_SECS" INVITE
+FLOOD_PID=$IT_LAST_PID
+printf 'SEQUENTIAL\nbob;\n' >"$T/callee.csv"
+flood_on() { [ "$(att_in)" -gt "$IN0" ]; }
+wait_until 5 flood_on
+in_ns alice timeout 120 sipp $SIPP_COMMON -timeout 90s -sf "$D/flood_uac.xml" \
+	-i $P.1.2 -p 5064 -mi $P.1.2 -mp 6100 -s alice -inf "$T/callee.csv" \
+	-m "$CALLS" -r "$CPS" -l 60 -trace_stat -stf "$T/uac.csv" -fd 1 \
+	-error_file "$T/uac.err" "$SBC:5060" >"$T/uac.out" 2>&1
+UAC_RC=$?
+flood_still_on() { kill -0 "$FLOOD_PID" 2>/dev/null; }
+tap "the calls ran while the flood went on" flood_still_on
+wait "$FLOOD_PID"
+IN1=$(att_in)
+
+# --- the flood really was 20,000 requests/s ---
+FL=$(cat "$T/flood.log")
+echo "# flood: $FL; arrived at the sbc: $((IN1 - IN0))"
+fl() { printf '%s\n' "$FL" | sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+reached_rate() {
+	local r
+	r=$(fl rate)
+	r=${r%.*}
+	echo "achieved ${r:-0}/s, wanted $RATE/s"
+	# Paced sending ends a fraction of a batch behind the clock.
+	[ "${r:-0}" -ge $((RATE * 995 / 1000)) ]
+}
+tap "the generator sent $RATE requests/s from one source" reached_rate
+arrived() {
+	local s a
+	s=$(fl sent)
+	a=$((IN1 - IN0))
+	echo "sent=$s arrived=$a"
+	[ "$a" -ge $((s * 99 / 100)) ]
+}
+tap "the flood arrived at the sbc (>= 99% of what was sent)" arrived
+
+# --- the legitimate calls ---
+call_counts() {
+	python3 - "$T/uac.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+h = rows[0]
+last = rows[-1]
+ok = int(last[h.index("SuccessfulCall(C)")])
+ko = int(last[h.index("FailedCall(C)")])
+print(ok, ko)
+PY
+}
+calls_ok() {
+	local c ok ko
+	c=$(call_counts) || return 1
+	ok=${c% *}
+	ko=${c#* }
+	echo "calls: $ok succeeded, $ko failed of $CALLS (sipp rc $UAC_RC)"
+	[ $((ok * 100)) -ge $((CALLS * 99)) ]
+}
+tap ">= 99% of the legitimate calls succeeded during the flood" calls_ok
+echo "# $(call_counts | sed 's/\(.*\) \(.*\)/calls succeeded=\1 failed=\2/') of $CALLS"
+uas_done() { ! kill -0 "$UAS_PID" 2>/dev/null; }
+wait_until 20 uas_done
+
+# --- the attacker is banned in the kernel; counters show it ---
+ban4_has() {
+	in_ns sbc nft -j list set inet portcullis ban4 | python3 -c '
+import json, sys
+els = [o["set"].get("elem", []) for o in json.load(sys.stdin)["nftables"] if "set" in o][0]
+vals = [e["elem"]["val"] if isinstance(e, dict) else e for e in els]
+sys.exit(0 if sys.argv[1] in vals else 1)' "$1"
+}
+tap "the attacker's address is in the relay's kernel ban set" ban4_has $ATT
+stat() { # stat PROC FIELD
+	pcctl --json stats | pj "r['$1']['$2']"
+}
+STATS_EDGE="drops_ratelimit=$(stat edge drops_ratelimit) drops_banned=$(stat edge drops_banned) bans=$(stat edge bans) rx_msgs=$(stat edge rx_msgs)"
+STATS_RELAY="banned_drops_kernel_packets=$(stat relay banned_drops_kernel_packets)"
+echo "# edge: $STATS_EDGE; relay: $STATS_RELAY"
+ge() { echo "$1=$2 (want >= $3)"; [ "${2:-0}" -ge "$3" ]; }
+tap "the edge counted the rate-limit drops that made the ban" \
+	ge drops_ratelimit "$(stat edge drops_ratelimit)" 100
+tap "the edge counted one ban" ge bans "$(stat edge bans)" 1
+kernel_dropped() {
+	local k s
+	k=$(stat relay banned_drops_kernel_packets)
+	s=$(fl sent)
+	echo "dropped in the kernel: $k of $s"
+	[ "${k:-0}" -ge $((s * 9 / 10)) ]
+}
+tap "the kernel dropped (>= 90% of) the flood, not the edge" kernel_dropped
+few_reached_edge() {
+	local n s
+	n=$(stat edge rx_msgs)
+	s=$(fl sent)
+	echo "edge read $n messages of $s sent"
+	[ "${n:-0}" -lt $((s / 10)) ]
+}
+tap "the edge read only a small part of the flood" few_reached_edge
+no_restart() {
+	pcctl --json status | pj 'all(p.get("restarts", 0) == 0 for p in r["processes"])'
+}
+tap "no process restarted" no_restart
+tap "no sanitizer report" sh -c "! grep -q 'AddressSanitizer\|runtime error' '$T/portcullisd.log'"
+it_end
