@@ -3,6 +3,7 @@
  * One field table per object: defaults, bounds and documentation in one
  * place.
  */
+#include <arpa/inet.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -317,11 +318,13 @@ static const char *const from_names[] = {"users", "trunks", "any", NULL};
 #define PEER_OFF(f) offsetof(struct pc_core_peer, f)
 static const struct conf_field peer_fields[] = {
     {.key = "address",
-        .type = CONF_ADDR,
+        .type = CONF_STR,
         .offset = PEER_OFF(address),
         .def = "null",
-        .doc = "IP address of the carrier's proxy (an IPv4 or IPv6 "
-               "literal: host names are not resolved in this version)."},
+        .doc = "The carrier's proxy: an IPv4 or IPv6 literal, or a host "
+               "name that core resolves (every A/AAAA address becomes a "
+               "peer, tried in order) at load, reload and every "
+               "dns_refresh_s."},
     {.key = "port",
         .type = CONF_UINT,
         .offset = PEER_OFF(port),
@@ -363,6 +366,33 @@ static const struct conf_field peer_fields[] = {
         .doc = "Check the peer's certificate and name (turn off only for a "
                "lab carrier with a self-signed certificate)."},
 };
+bool
+pcconf_core_is_host(const char *s)
+{
+	unsigned char b[16];
+	size_t len = strlen(s), label = 0;
+
+	if (inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1)
+		return true;
+	if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_';
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return s[len - 1] != '-';
+}
+
 static const char *
 peer_check(const void *obj, char *buf, size_t cap)
 {
@@ -370,6 +400,13 @@ peer_check(const void *obj, char *buf, size_t cap)
 
 	if (p->address == NULL) {
 		snprintf(buf, cap, "a peer needs \"address\"");
+		return buf;
+	}
+	if (!pcconf_core_is_host(p->address)) {
+		snprintf(buf, cap,
+		    "peer address \"%.64s\" is neither an IP address nor a "
+		    "host name",
+		    p->address);
 		return buf;
 	}
 	return NULL;
@@ -561,6 +598,14 @@ static const struct conf_field trunk_fields[] = {
         .doc = "A peer that has not answered an INVITE at all (not even "
                "100) within this time is given up and the next peer "
                "tried (ms)."},
+    {.key = "dns_refresh_s",
+        .type = CONF_UINT,
+        .offset = TRUNK_OFF(dns_refresh_s),
+        .def = "300",
+        .min = 5,
+        .max = 86400,
+        .doc = "Peers given by host name are resolved again this often "
+               "(s)."},
 };
 static const char *
 trunk_check(const void *obj, char *buf, size_t cap)

@@ -70,7 +70,7 @@ enum pc_core_route_from {
 };
 
 struct pc_core_peer {
-	char *address; /* IP literal (no DNS in this version) */
+	char *address; /* IP literal or host name (core resolves it) */
 	uint32_t port;
 	int transport; /* enum pc_core_transport */
 	uint32_t weight;
@@ -115,6 +115,7 @@ struct pc_core_trunk {
 	uint32_t max_cps; /* 0 = no limit */
 	int did_source; /* enum pc_core_did_source */
 	uint32_t failover_timeout_ms;
+	uint32_t dns_refresh_s; /* peers by host name resolved again */
 };
 
 struct pc_core_route_match {
@@ -173,6 +174,9 @@ struct pc_core_conf {
 	struct pc_core_call_limits call_limits;
 	struct pc_core_cdr cdr;
 };
+
+/* An IPv4/IPv6 literal or a syntactically valid DNS host name. */
+bool pcconf_core_is_host(const char *s);
 
 /* Keys of the root object that belong to core (bound CONF_INLINE). */
 extern const struct conf_table pcconf_core_table;

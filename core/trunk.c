@@ -4,6 +4,7 @@
  * response matching are the same, and core has no socket of its own.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "digest.h"
 #include "log.h"
 #include "proxy_int.h"
+#include "resolv.h"
 #include "sip_edit.h"
 #include "trunk.h"
 
@@ -23,9 +25,11 @@ struct trunks {
 	struct trunk **v;
 	int n, cap;
 	struct ev_timer probe_timer;
+	struct resolv *res; /* made with the first peer given by name */
 };
 
 static void reg_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
+static void dns_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
 
 const char *
 trunk_reg_state_name(enum trunk_reg_state s)
@@ -57,7 +61,7 @@ ipc_tp(int t)
 struct tref {
 	struct trunks *ts;
 	uint64_t gen;
-	int peer;
+	struct ipc_addr addr; /* the probed peer (indexes change on DNS) */
 };
 
 static uint64_t next_gen = 1;
@@ -81,9 +85,14 @@ probe_cb(struct tx *tx, int code, struct sip_msg *m, void *arg)
 	if (code > 0 && code < 200)
 		return;
 	tx_detach(tx); /* no on_free after this: the reference is ours */
-	int peer = p->peer;
+	struct ipc_addr addr = p->addr;
 	free(p);
-	if (t == NULL || peer >= t->npeers)
+	int peer = -1;
+	for (int i = 0; t != NULL && i < t->npeers; i++)
+		if (!t->peers[i].is_unresolved &&
+		    ipc_addr_eq(&t->peers[i].flow.remote, &addr))
+			peer = i;
+	if (peer < 0)
 		return;
 	struct trunk_peer *pe = &t->peers[peer];
 	bool up = code > 0; /* any final response: the peer is alive */
@@ -133,7 +142,7 @@ send_probe(struct trunks *ts, struct trunk *t, int i)
 		return;
 	p->ts = ts;
 	p->gen = t->gen;
-	p->peer = i;
+	p->addr = pe->flow.remote;
 	struct tx *tx = tx_client_new(c->tx, &pe->flow, SIP_M_OPTIONS, branch,
 	    buf, (uint32_t)len, probe_cb, p);
 	if (tx == NULL) {
@@ -158,7 +167,8 @@ probe_tick(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 			continue;
 		for (int i = 0; i < t->npeers; i++) {
 			struct trunk_peer *pe = &t->peers[i];
-			if (pe->is_probing || now < pe->next_probe_ms)
+			if (pe->is_unresolved || pe->is_probing ||
+			    now < pe->next_probe_ms)
 				continue;
 			pe->next_probe_ms = now + (uint64_t)iv * 1000;
 			send_probe(ts, t, i);
@@ -169,10 +179,203 @@ probe_tick(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 
 /* ---- trunk table ------------------------------------------------------- */
 
+static bool
+is_literal(const char *a)
+{
+	unsigned char b[16];
+
+	return inet_pton(AF_INET, a, b) == 1 || inet_pton(AF_INET6, a, b) == 1;
+}
+
+static void
+peer_init(struct trunks *ts, struct trunk *t, struct trunk_peer *pe, int cfi,
+    const struct ipc_addr *addr)
+{
+	const struct pc_core_peer *cp = &t->cf->peers[cfi];
+
+	memset(pe, 0, sizeof(*pe));
+	pe->cf_peer = cfi;
+	if (addr != NULL) {
+		pe->flow.remote = *addr;
+		pe->flow.remote.port = (uint16_t)cp->port;
+	} else {
+		pe->is_unresolved = true;
+	}
+	pe->flow.transport = ipc_tp(cp->transport);
+	pe->flow.listener =
+	    route_listener_trunk(ts->c->route, pe->flow.transport);
+	pe->flow.role = IPC_FLOW_ROLE_TRUNK;
+	snprintf(pe->flow.trunk, sizeof(pe->flow.trunk), "%s", t->name);
+	pe->weight = cp->weight;
+	pe->is_up = addr != NULL;
+}
+
+/*
+ * (Re)builds the peer list from the configuration and what host names
+ * resolved to: a literal is one peer, a name one peer per address in the
+ * resolver's order, or one unresolved (down) peer. A peer that was there
+ * before (same address, port and transport) keeps its probe state.
+ */
+static void
+build_peers(struct trunks *ts, struct trunk *t)
+{
+	const struct pc_core_trunk *cf = t->cf;
+	struct trunk_peer old[TRUNK_MAX_PEERS];
+	int nold = t->npeers;
+
+	memcpy(old, t->peers, sizeof(old));
+	t->npeers = 0;
+	for (size_t i = 0; i < cf->npeers && t->npeers < TRUNK_MAX_PEERS; i++) {
+		const struct pc_core_peer *cp = &cf->peers[i];
+		const struct trunk_dns *d = t->dns ? &t->dns[i] : NULL;
+		struct ipc_addr a;
+		if (d == NULL || !d->is_name) {
+			if (!ipc_addr_parse(
+			        &a, cp->address, (uint16_t)cp->port))
+				continue;
+			peer_init(ts, t, &t->peers[t->npeers++], (int)i, &a);
+		} else if (!d->has_answer || d->naddrs == 0) {
+			peer_init(ts, t, &t->peers[t->npeers++], (int)i, NULL);
+		} else {
+			for (int k = 0;
+			     k < d->naddrs && t->npeers < TRUNK_MAX_PEERS; k++)
+				peer_init(ts, t, &t->peers[t->npeers++], (int)i,
+				    &d->addrs[k]);
+		}
+	}
+	for (int i = 0; i < t->npeers; i++) {
+		struct trunk_peer *pe = &t->peers[i];
+		for (int k = 0; k < nold && !pe->is_unresolved; k++) {
+			if (old[k].is_unresolved ||
+			    !ipc_addr_eq(
+			        &old[k].flow.remote, &pe->flow.remote) ||
+			    old[k].flow.transport != pe->flow.transport)
+				continue;
+			pe->is_up = old[k].is_up;
+			pe->is_probing = old[k].is_probing;
+			pe->next_probe_ms = old[k].next_probe_ms;
+			pe->probes_sent = old[k].probes_sent;
+			pe->probes_failed = old[k].probes_failed;
+			break;
+		}
+	}
+}
+
+static void
+dns_done(void *arg, uint64_t cookie, const char *host, int err,
+    const struct ipc_addr *addrs, int naddrs)
+{
+	struct trunks *ts = arg;
+	struct tref r = {.ts = ts, .gen = cookie};
+	struct trunk *t = tref_get(&r);
+
+	if (t == NULL || t->dns == NULL)
+		return;
+	char list[512];
+	size_t o = 0;
+	list[0] = '\0';
+	for (int k = 0; k < naddrs && o < sizeof(list); k++) {
+		char a[64];
+		ipc_addr_str(&addrs[k], a, sizeof(a));
+		o += (size_t)snprintf(
+		    list + o, sizeof(list) - o, "%s%s", k ? ", " : "", a);
+	}
+	bool changed = false;
+	for (size_t i = 0; i < t->cf->npeers; i++) {
+		struct trunk_dns *d = &t->dns[i];
+		if (!d->is_name || !d->is_pending ||
+		    strcasecmp(t->cf->peers[i].address, host) != 0)
+			continue;
+		d->is_pending = false;
+		if (err != 0) {
+			t->dns_failures++;
+			/* A resolver that cannot answer now keeps the last
+			 * answer; a name that does not exist takes it away. */
+			if (err == EAI_AGAIN && d->has_answer) {
+				log_warnx("trunk %s: peer %s: lookup failed "
+				          "(%s); keeping its addresses",
+				    t->name, host, gai_strerror(err));
+				continue;
+			}
+			if (d->err != err || d->has_answer)
+				log_warnx("trunk %s: peer %s does not resolve "
+				          "(%s); the peer is down",
+				    t->name, host, gai_strerror(err));
+			changed |= d->has_answer;
+			d->has_answer = false;
+			d->naddrs = 0;
+			d->err = err;
+			continue;
+		}
+		if (!d->has_answer || d->naddrs != naddrs ||
+		    memcmp(d->addrs, addrs,
+		        (size_t)naddrs * sizeof(addrs[0])) != 0) {
+			log_info("trunk %s: peer %s resolves to %s", t->name,
+			    host, list);
+			changed = true;
+		}
+		d->err = 0;
+		d->has_answer = true;
+		d->naddrs = naddrs < 16 ? naddrs : 16;
+		memcpy(d->addrs, addrs, (size_t)d->naddrs * sizeof(addrs[0]));
+	}
+	if (!changed)
+		return;
+	build_peers(ts, t);
+	if (t->cf->reg.enabled && t->reg_state != TRUNK_REG_REGISTERED &&
+	    !t->reg_in_flight)
+		ev_timer_start(ts->c->loop, &t->reg_timer, 0);
+}
+
+/* Starts a lookup of every configured peer given by host name. */
+static void
+dns_refresh(struct trunks *ts, struct trunk *t)
+{
+	if (t->dns == NULL)
+		return;
+	if (ts->res == NULL && (ts->res = resolv_new(ts->c->loop)) == NULL) {
+		log_warnx(
+		    "trunk %s: no resolver; peers by name stay down", t->name);
+		return;
+	}
+	for (size_t i = 0; i < t->cf->npeers; i++) {
+		struct trunk_dns *d = &t->dns[i];
+		bool again = false;
+		/* One lookup per distinct name. */
+		for (size_t k = 0; k < i; k++)
+			if (t->dns[k].is_name &&
+			    strcasecmp(t->cf->peers[k].address,
+			        t->cf->peers[i].address) == 0)
+				again = true;
+		if (!d->is_name || d->is_pending)
+			continue;
+		if (!again &&
+		    resolv_lookup(ts->res, t->cf->peers[i].address, t->gen,
+		        dns_done, ts) < 0) {
+			log_warnx("trunk %s: cannot queue the lookup of %s",
+			    t->name, t->cf->peers[i].address);
+			continue;
+		}
+		d->is_pending = true;
+		t->dns_lookups += again ? 0 : 1;
+	}
+	ev_timer_start(
+	    ts->c->loop, &t->dns_timer, (uint64_t)t->cf->dns_refresh_s * 1000);
+}
+
+static void
+dns_timer_cb(struct ev_loop *loop, struct ev_timer *tm, void *arg)
+{
+	struct trunk *t = arg;
+
+	(void)loop;
+	(void)tm;
+	dns_refresh(t->ts, t);
+}
+
 static struct trunk *
 trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
 {
-	struct core *c = ts->c;
 	struct trunk *t = calloc(1, sizeof(*t));
 
 	if (t == NULL)
@@ -181,25 +384,25 @@ trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
 	t->ts = ts;
 	t->gen = next_gen++;
 	snprintf(t->name, sizeof(t->name), "%s", cf->name);
-	for (size_t i = 0; i < cf->npeers && t->npeers < TRUNK_MAX_PEERS; i++) {
-		struct trunk_peer *pe = &t->peers[t->npeers];
-		const struct pc_core_peer *cp = &cf->peers[i];
-		memset(&pe->flow, 0, sizeof(pe->flow));
-		if (!ipc_addr_parse(
-		        &pe->flow.remote, cp->address, (uint16_t)cp->port))
-			continue;
-		pe->flow.transport = ipc_tp(cp->transport);
-		pe->flow.listener =
-		    route_listener_trunk(c->route, pe->flow.transport);
-		pe->flow.role = IPC_FLOW_ROLE_TRUNK;
-		snprintf(pe->flow.trunk, sizeof(pe->flow.trunk), "%s", t->name);
-		pe->weight = cp->weight;
-		pe->is_up = true;
-		t->npeers++;
+	bool any_name = false;
+	for (size_t i = 0; i < cf->npeers; i++)
+		if (!is_literal(cf->peers[i].address))
+			any_name = true;
+	if (any_name) {
+		t->dns = calloc(cf->npeers, sizeof(*t->dns));
+		if (t->dns == NULL) {
+			free(t);
+			return NULL;
+		}
+		for (size_t i = 0; i < cf->npeers; i++)
+			t->dns[i].is_name = !is_literal(cf->peers[i].address);
 	}
+	build_peers(ts, t);
 	ev_timer_init(&t->reg_timer, reg_timer_cb, t);
+	ev_timer_init(&t->dns_timer, dns_timer_cb, t);
+	dns_refresh(ts, t);
 	if (cf->reg.enabled)
-		ev_timer_start(c->loop, &t->reg_timer, 0);
+		ev_timer_start(ts->c->loop, &t->reg_timer, 0);
 	return t;
 }
 
@@ -207,10 +410,12 @@ static void
 trunk_drop(struct trunks *ts, struct trunk *t)
 {
 	ev_timer_stop(ts->c->loop, &t->reg_timer);
+	ev_timer_stop(ts->c->loop, &t->dns_timer);
 	if (t->owned != NULL) {
 		conf_free(&pcconf_core_trunk_table, t->owned);
 		free(t->owned);
 	}
+	free(t->dns);
 	free(t);
 }
 
@@ -239,6 +444,7 @@ trunks_free(struct trunks *ts)
 	ev_timer_stop(ts->c->loop, &ts->probe_timer);
 	for (int i = 0; i < ts->n; i++)
 		trunk_drop(ts, ts->v[i]);
+	resolv_free(ts->res);
 	free(ts->v);
 	free(ts);
 }
@@ -258,6 +464,18 @@ push(struct trunks *ts, struct trunk *t)
 	return 0;
 }
 
+static bool
+same_conf(const struct pc_core_trunk *a, const struct pc_core_trunk *b)
+{
+	char *ja = conf_dump_json(&pcconf_core_trunk_table, a);
+	char *jb = conf_dump_json(&pcconf_core_trunk_table, b);
+	bool same = ja != NULL && jb != NULL && strcmp(ja, jb) == 0;
+
+	free(ja);
+	free(jb);
+	return same;
+}
+
 int
 trunks_apply(struct trunks *ts, const struct pc_core_conf *cc)
 {
@@ -267,15 +485,40 @@ trunks_apply(struct trunks *ts, const struct pc_core_conf *cc)
 	ts->v = NULL;
 	ts->n = ts->cap = 0;
 	for (size_t i = 0; i < cc->ntrunks; i++) {
-		struct trunk *t = trunk_make(ts, &cc->trunks[i]);
-		if (t == NULL || push(ts, t) < 0)
-			return -1;
-		for (int k = 0; k < nold; k++)
+		const struct pc_core_trunk *cf = &cc->trunks[i];
+		struct trunk *t = NULL;
+		int k;
+		for (k = 0; k < nold; k++)
 			if (old[k] != NULL &&
-			    strcmp(old[k]->name, t->name) == 0)
+			    strcmp(old[k]->name, cf->name) == 0)
+				break;
+		if (k < nold && old[k]->owned == NULL &&
+		    same_conf(old[k]->cf, cf)) {
+			/* Unchanged: the same trunk, pointing at the new copy
+			 * of its configuration; flows are rebuilt because
+			 * the listeners may have moved. */
+			t = old[k];
+			old[k] = NULL;
+			t->cf = cf;
+			build_peers(ts, t);
+		} else {
+			t = trunk_make(ts, cf);
+			if (t != NULL && k < nold)
 				t->calls = old[k]->calls;
+		}
+		if (t == NULL || push(ts, t) < 0) {
+			if (t != NULL)
+				trunk_drop(ts, t);
+			for (k = 0; k < nold; k++)
+				if (old[k] != NULL)
+					trunk_drop(ts, old[k]);
+			free(old);
+			return -1;
+		}
 	}
 	for (int k = 0; k < nold; k++) {
+		if (old[k] == NULL)
+			continue;
 		if (old[k]->owned != NULL &&
 		    trunks_find(ts, old[k]->name) == NULL) {
 			push(ts, old[k]);
@@ -430,7 +673,8 @@ trunk_peer_order(struct trunk *t, int *idx, int max)
 		for (;;) {
 			uint64_t total = 0;
 			for (int i = 0; i < t->npeers; i++)
-				if (!used[i] && t->peers[i].is_up == want_up)
+				if (!used[i] && t->peers[i].is_up == want_up &&
+				    !t->peers[i].is_unresolved)
 					total += t->peers[i].weight + 1;
 			if (total == 0 || n >= max)
 				break;
@@ -439,12 +683,14 @@ trunk_peer_order(struct trunk *t, int *idx, int max)
 			bool any_weight = false;
 			for (int i = 0; i < t->npeers; i++)
 				if (!used[i] && t->peers[i].is_up == want_up &&
+				    !t->peers[i].is_unresolved &&
 				    t->peers[i].weight > 0)
 					any_weight = true;
 			pick = (uint64_t)random() % total;
 			int chosen = -1;
 			for (int i = 0; i < t->npeers; i++) {
-				if (used[i] || t->peers[i].is_up != want_up)
+				if (used[i] || t->peers[i].is_up != want_up ||
+				    t->peers[i].is_unresolved)
 					continue;
 				if (any_weight && t->peers[i].weight == 0)
 					continue;
@@ -608,9 +854,7 @@ reg_cb(struct tx *tx, int code, struct sip_msg *m, void *arg)
 	t->reg_code = code < 0 ? 408 : code;
 	if ((code == 401 || code == 407) && !t->reg_authed_once) {
 		char line[1024], uri[128];
-		char peer[64];
-		ipc_addr_str(&t->peers[0].flow.remote, peer, sizeof(peer));
-		snprintf(uri, sizeof(uri), "sip:%s", peer);
+		snprintf(uri, sizeof(uri), "sip:%s", t->reg_peer);
 		if (trunk_auth_line(t, m, "REGISTER", uri, line, sizeof(line)) >
 		    0) {
 			send_register(t, line);
@@ -648,12 +892,38 @@ send_register(struct trunk *t, const char *auth_line)
 {
 	struct core *c = t->ts->c;
 	const struct pc_core_trunk *cf = t->cf;
-	struct trunk_peer *pe = &t->peers[0];
-	char branch[64], via[256], hp[96], peer[64], aor[256], buf[4096];
+	struct trunk_peer *pe = NULL;
+	char branch[64], via[256], hp[96], aor[256], buf[4096];
 
-	if (t->npeers == 0 || t->reg_in_flight)
+	if (t->reg_in_flight)
 		return;
-	ipc_addr_str(&pe->flow.remote, peer, sizeof(peer));
+	/* The first peer with an address that is up, else the first with an
+	 * address (its probe may be off or late). */
+	for (int i = t->npeers - 1; i >= 0; i--)
+		if (!t->peers[i].is_unresolved &&
+		    (pe == NULL || t->peers[i].is_up || !pe->is_up))
+			pe = &t->peers[i];
+	if (pe == NULL) {
+		log_warnx(
+		    "trunk %s: no peer address to register with", t->name);
+		t->reg_code = 0;
+		t->reg_fails++;
+		reg_retry_later(t);
+		return;
+	}
+	/* The challenge answer goes where the challenge came from. */
+	if (auth_line == NULL)
+		ipc_addr_str(
+		    &pe->flow.remote, t->reg_peer, sizeof(t->reg_peer));
+	else
+		for (int i = 0; i < t->npeers; i++) {
+			char a[64];
+			ipc_addr_str(&t->peers[i].flow.remote, a, sizeof(a));
+			if (!t->peers[i].is_unresolved &&
+			    strcmp(a, t->reg_peer) == 0)
+				pe = &t->peers[i];
+		}
+	const char *peer = t->reg_peer;
 	route_via(c->route, pe->flow.listener, via, sizeof(via));
 	route_hostport(c->route, pe->flow.listener, hp, sizeof(hp));
 	if (cf->reg.aor != NULL)

@@ -32,6 +32,10 @@ enum trunk_reg_state {
 
 struct trunk_peer {
 	struct ipc_flow flow;
+	int cf_peer; /* index into the trunk's configured peers */
+	/* A host name with no address (yet, or it did not resolve): kept so
+	 * the peer shows as down; never sent to. */
+	bool is_unresolved;
 	uint32_t weight;
 	bool is_up; /* from probes; true until a probe fails */
 	bool is_probing;
@@ -61,16 +65,34 @@ struct trunk {
 	bool reg_authed_once; /* the current REGISTER carried credentials */
 	bool reg_in_flight; /* one registration transaction at a time */
 	struct ev_timer reg_timer;
+	char reg_peer[64]; /* the peer the registration went to */
+	/* Peers by host name: the addresses each configured peer resolved
+	 * to (NULL when all are literals), refreshed by dns_timer. */
+	struct trunk_dns *dns;
+	struct ev_timer dns_timer;
+	uint64_t dns_lookups, dns_failures;
 	struct trunks *ts;
 	uint64_t gen; /* identity for requests in flight */
 };
 
 struct trunks;
 
+/* The addresses of one configured peer given by host name. */
+struct trunk_dns {
+	bool is_name; /* false: an IP literal, nothing to resolve */
+	bool has_answer; /* resolved at least once (addrs valid) */
+	bool is_pending; /* a lookup in flight */
+	int err; /* last lookup: 0 or EAI_* */
+	int naddrs;
+	struct ipc_addr addrs[16];
+};
+
 struct trunks *trunks_new(struct core *c);
 void trunks_free(struct trunks *ts);
 /* Replaces the configured trunks by those of cc (live-added ones stay
- * unless cc has one of the same name). Call counts carry over by name. */
+ * unless cc has one of the same name). Call counts carry over by name; a
+ * trunk whose configuration did not change keeps its whole state (its
+ * registration is not restarted, peers keep their up/down state). */
 int trunks_apply(struct trunks *ts, const struct pc_core_conf *cc);
 /* Adds a trunk from its JSON object (as in "trunks": [...]); takes
  * ownership of nothing. -1 with a message in err. */

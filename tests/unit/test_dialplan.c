@@ -107,7 +107,11 @@ test_config_errors(void)
 	    "{\"routes\": [{\"uri\": \"http://x\"}]}",
 	    "{\"trunks\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
 	    "{\"trunks\": [{\"name\": \"a\", \"peers\": [{\"address\": "
-	    "\"carrier.example\"}]}]}",
+	    "\"carrier..example\"}]}]}",
+	    "{\"trunks\": [{\"name\": \"a\", \"peers\": [{\"address\": "
+	    "\"-bad.example\"}]}]}",
+	    "{\"trunks\": [{\"name\": \"a\", \"peers\": [{\"address\": "
+	    "\"a b\"}]}]}",
 	    "{\"trunks\": [{\"name\": \"a\", \"register\": {\"enabled\": "
 	    "true}}]}",
 	    NULL};

@@ -181,12 +181,25 @@ test_register(void)
 	CHECK(seen);
 	CHECK(strstr(o.text, "To: <sip:pcx@10.9.0.1:5060>") != NULL);
 	CHECK(strstr(o.text, "Expires: 60") != NULL);
+	struct sip_err cerr;
+	const struct sip_cseq *cs0 = sip_msg_cseq(&o.m, &cerr);
+	uint32_t cseq0 = cs0 ? cs0->num : 0;
+	struct slice cid0;
+	char callid0[64] = "";
+	if (sip_msg_call_id(&o.m, &cid0, &cerr) == 0)
+		slice_copy_cstr(cid0, callid0, sizeof(callid0));
 	respond(&o, 401,
 	    "WWW-Authenticate: Digest realm=\"c.test\", nonce=\"n0nce\", "
 	    "algorithm=MD5, qop=\"auth\"\r\n");
 	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
 	const struct sip_hdr *h = sip_msg_hdr(&o.m, SIP_HDR_AUTHORIZATION);
 	CHECK(h != NULL);
+	/* RFC 3261 §10.2.4 / §22.2: the answer is a new request in the same
+	 * registration: same Call-ID, the next CSeq. */
+	const struct sip_cseq *cs1 = sip_msg_cseq(&o.m, &cerr);
+	CHECK(cs1 != NULL && cseq0 > 0 && cs1->num == cseq0 + 1);
+	CHECK(sip_msg_call_id(&o.m, &cid0, &cerr) == 0 &&
+	    slice_eq_cstr(cid0, callid0));
 	if (h != NULL) {
 		struct sip_auth cr;
 		struct sip_err err;
@@ -299,19 +312,14 @@ test_flow_and_live(void)
 	drain();
 }
 
-int
-main(void)
-{
-	char path[256];
+static char path[256];
 
-	log_init("test_trunk", LOG_LVL_ERROR);
-	hash_seed_random();
-	if (mkdtemp(dir) == NULL)
-		return 1;
-	snprintf(path, sizeof(path), "%s/pc.json", dir);
+static void
+write_conf(uint32_t expires)
+{
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
-		return 1;
+		return;
 	fprintf(f,
 	    "{\"state_dir\": \"%s/state\", \"runtime_dir\": \"%s/run\",\n"
 	    " \"trunks\": [{\"name\": \"t1\", \"max_calls\": 2,\n"
@@ -321,10 +329,112 @@ main(void)
 	    "  \"inbound\": {\"acl\": [\"192.0.2.0/24\"]},\n"
 	    "  \"outbound_auth\": {\"username\": \"pcx\", \"password\": "
 	    "\"secret\"},\n"
-	    "  \"register\": {\"enabled\": true, \"expires\": 60, "
+	    "  \"register\": {\"enabled\": true, \"expires\": %u, "
 	    "\"retry_s\": 5}}]}\n",
-	    dir, dir);
+	    dir, dir, expires);
 	fclose(f);
+}
+
+/* Waits (bounded) for the resolver thread's answers to be handled. */
+static void
+run_until_resolved(struct trunk *t)
+{
+	for (int i = 0; i < 100 && t->dns != NULL; i++) {
+		bool pending = false;
+		for (size_t k = 0; k < t->cf->npeers; k++)
+			pending |= t->dns[k].is_pending;
+		if (!pending)
+			return;
+		ev_run_once(loop, 50);
+	}
+}
+
+static void
+test_dns_peers(void)
+{
+	char err[256];
+	int idx[8];
+
+	CHECK(trunks_add_json(core.trunks,
+	          "{\"name\": \"named\", \"options_interval_s\": 0,"
+	          " \"dns_refresh_s\": 60, \"peers\": ["
+	          "{\"address\": \"localhost\", \"port\": 5070},"
+	          "{\"address\": \"10.9.0.5\"}]}",
+	          err, sizeof(err)) == 0);
+	struct trunk *t = trunks_find(core.trunks, "named");
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	/* Until the name resolves it is a peer that is down and never
+	 * tried; the literal one is usable at once. */
+	CHECK(t->npeers == 2 && t->peers[0].is_unresolved);
+	CHECK(!t->peers[0].is_up);
+	CHECK_EQ_INT(trunk_peer_order(t, idx, 8), 1);
+	CHECK_EQ_INT(idx[0], 1);
+	run_until_resolved(t);
+	struct ipc_addr lo;
+	ipc_addr_parse(&lo, "127.0.0.1", 5070);
+	bool found = false;
+	for (int i = 0; i < t->npeers; i++)
+		if (ipc_addr_eq(&t->peers[i].flow.remote, &lo)) {
+			found = true;
+			CHECK(t->peers[i].is_up);
+			CHECK_EQ_INT(t->peers[i].cf_peer, 0);
+		}
+	CHECK(found);
+	CHECK(!t->peers[0].is_unresolved);
+	/* The literal comes after every address of the name. */
+	CHECK_EQ_INT(t->peers[t->npeers - 1].cf_peer, 1);
+	CHECK_EQ_INT(trunk_peer_order(t, idx, 8), t->npeers);
+	CHECK_EQ_INT((int)t->dns_lookups, 1);
+	/* Looked up again after dns_refresh_s. */
+	advance(60000);
+	CHECK(t->dns[0].is_pending);
+	run_until_resolved(t);
+	CHECK_EQ_INT((int)t->dns_lookups, 2);
+	CHECK(found);
+	CHECK_EQ_INT(trunks_remove(core.trunks, "named"), 0);
+}
+
+static void
+test_reload_keeps_registration(void)
+{
+	char applied[256], restart[256];
+	struct out o = {0};
+
+	drain();
+	CHECK_EQ_INT(t1->reg_state, TRUNK_REG_REGISTERED);
+	uint32_t count = t1->reg_count;
+	struct trunk *before = t1;
+	CHECK(core_reload(&core, path, applied, sizeof(applied), restart,
+	          sizeof(restart)) == 0);
+	t1 = trunks_find(core.trunks, "t1");
+	CHECK(t1 == before);
+	CHECK_EQ_INT(t1->reg_state, TRUNK_REG_REGISTERED);
+	CHECK_EQ_INT((int)t1->reg_count, (int)count);
+	advance(1000);
+	CHECK(!next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	/* A changed trunk registers anew. */
+	write_conf(120);
+	CHECK(core_reload(&core, path, applied, sizeof(applied), restart,
+	          sizeof(restart)) == 0);
+	t1 = trunks_find(core.trunks, "t1");
+	CHECK(t1 != NULL);
+	advance(1000);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
+	CHECK(strstr(o.text, "Expires: 120") != NULL);
+	out_reset(&o);
+}
+
+int
+main(void)
+{
+	log_init("test_trunk", LOG_LVL_ERROR);
+	hash_seed_random();
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/pc.json", dir);
+	write_conf(60);
 	if (pcconf_load(path, &core.conf) < 0)
 		return 1;
 	loop = ev_loop_new();
@@ -345,6 +455,8 @@ main(void)
 	TEST_RUN(test_register);
 	TEST_RUN(test_admission);
 	TEST_RUN(test_flow_and_live);
+	TEST_RUN(test_dns_peers);
+	TEST_RUN(test_reload_keeps_registration);
 	core_fini(&core);
 	ev_loop_free(loop);
 	close(peer);
