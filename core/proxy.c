@@ -401,7 +401,7 @@ best_branch(struct px_ctx *x)
 
 	for (int i = 0; i < x->nbranches; i++) {
 		struct px_branch *b = x->br[i];
-		if (b->code < 300 || b->is_superseded)
+		if (b->code < 300 || b->is_superseded || b->is_redirected)
 			continue;
 		if (best == NULL ||
 		    class_rank(b->code) < class_rank(best->code) ||
@@ -409,6 +409,11 @@ best_branch(struct px_ctx *x)
 		        preferred_4xx(b->code) && !preferred_4xx(best->code)))
 			best = b;
 	}
+	/* §16.7 step 4: a redirect we recursed on speaks only when its
+	 * Contacts gave no final answer of their own. */
+	for (int i = 0; best == NULL && i < x->nbranches; i++)
+		if (x->br[i]->is_redirected && x->br[i]->code >= 300)
+			best = x->br[i];
 	return best;
 }
 
@@ -631,6 +636,12 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	b->resp = out.len > 0 ? memdup0(out.p, out.len) : NULL;
 	b->resp_len = b->resp ? out.len : 0;
 	arena_free(&a);
+	if (code >= 300 && code < 400) {
+		bool covered = false;
+		if (px_recurse(x, b, resp, &covered) > 0)
+			start_next_group(x);
+		b->is_redirected = covered;
+	}
 	if (code >= 600 && !x->is_final_sent) {
 		cancel_pending(x, b);
 		x->is_final_sent = true;

@@ -42,6 +42,9 @@ struct px_branch {
 	int target; /* index into ctx targets; -1 = none (in-dialog) */
 	bool is_auth_retry; /* carries our answer to a challenge */
 	bool is_superseded; /* challenged; its retry speaks for it */
+	/* A 3xx whose Contacts became targets: chosen as the best response
+	 * only when no other branch has a final one. */
+	bool is_redirected;
 	bool got_response;
 	bool has_fo_timer;
 	struct ev_timer fo_timer; /* trunk failover timeout */
@@ -71,6 +74,7 @@ struct px_ctx {
 	bool is_trunk_call; /* targets are trunk peers: fail over on
 			       408/5xx only */
 	int final_code;
+	int nredirects; /* targets added from 3xx Contacts */
 	struct call_acct acct;
 };
 
@@ -101,6 +105,13 @@ void px_make_branch(const char *loophash, char *out, size_t cap);
  * branch; extra: header lines added to this branch only. */
 bool px_start_branch(struct px_ctx *x, int ti, const char *uri,
     const char *path, const struct ipc_flow *flow, const char *extra);
+
+/* proxy_redirect.c: the usable Contacts of branch b's 3xx inserted as
+ * targets at x->next_target (by q); returns how many. *covered: some
+ * Contact is now in the target set (added, or tried already), so the 3xx
+ * need not reach the caller. */
+int px_recurse(
+    struct px_ctx *x, struct px_branch *b, struct sip_msg *resp, bool *covered);
 
 /* proxy_trunk.c: dial plan, trunks, call limits, CDRs. */
 /*

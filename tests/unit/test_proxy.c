@@ -3,8 +3,9 @@
  * state in a temporary directory, its SIP output read from a socketpair
  * standing in for edge. Covers what needs time or odd peers: 408 when a
  * branch never answers (timer B), timer C sending CANCEL, a 503 turned
- * into 500, 3xx passed on, Path honoured, strict-router compatibility, a
- * pre-loaded foreign Route refused, FLOW_CLOSED.
+ * into 500, 3xx recursion (and the 3xx passed on when it is off), Path
+ * honoured, strict-router compatibility, a pre-loaded foreign Route
+ * refused, FLOW_CLOSED.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -264,6 +265,8 @@ test_503_and_3xx(void)
 	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
 	CHECK(next_out(&o) && is_resp(&o, 500, &alice));
 
+	/* proxy.recurse_redirects off: the 3xx goes back to the caller. */
+	core.conf.core.proxy.recurse_redirects = false;
 	sip_in(&alice, INVITE, "sip:bob@example.com", "d2", "t4", "cid-d2", "");
 	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
 	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
@@ -271,8 +274,92 @@ test_503_and_3xx(void)
 	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
 	CHECK(next_out(&o) && is_resp(&o, 302, &alice));
 	CHECK(strstr(o.text, "Contact: <sip:bob@192.0.2.99>") != NULL);
+	core.conf.core.proxy.recurse_redirects = true;
 	out_reset(&o);
 	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
+/*
+ * §16.5 recursion: a 302's Contacts are tried by q (serially between q
+ * values), skipping our own address, sips: and a target already tried;
+ * the first 2xx of a new branch answers the caller.
+ */
+static void
+test_3xx_recursion(void)
+{
+	struct out o = {0}, inv = {0}, inv2 = {0};
+	struct ipc_flow dave = mkflow("192.0.2.8"), carol = mkflow("192.0.2.7");
+
+	sip_in(
+	    &alice, INVITE, "sip:bob@example.com", "r1", "tr1", "cid-r1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 302, "bb",
+	    "Contact: <sip:carol@192.0.2.7>;q=0.5, "
+	    "<sip:dave@192.0.2.8>;q=0.9\r\n"
+	    "Contact: <sip:me@127.0.0.1:5060>, <sips:y@192.0.2.9>, "
+	    "<sip:bob@10.0.0.2:5060>\r\n");
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &dave));
+	CHECK(slice_eq_cstr(inv2.m.ruri_text, "sip:dave@192.0.2.8"));
+	CHECK(!next_out(&o)); /* carol waits: lower q */
+	respond(&dave, &inv2, 486, "dd", NULL);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &dave));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &carol));
+	CHECK(!next_out(&o)); /* nothing else: the rest were skipped */
+	respond(&carol, &inv, 200, "cc", "Contact: <sip:carol@192.0.2.7>\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	CHECK(strstr(o.text, "tag=cc") != NULL);
+	CHECK_EQ_INT(proxy_pending(core.proxy), 0);
+	CHECK_EQ_INT(proxy_hangup(&core, SLICE_LIT("cid-r1"), "test"), 0);
+	drain();
+
+	/* Nothing usable in the 302: it is passed on as it came. */
+	sip_in(
+	    &alice, INVITE, "sip:bob@example.com", "r2", "tr2", "cid-r2", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 302, "bb",
+	    "Contact: <sips:y@192.0.2.9>, <sip:x@host.invalid>\r\n");
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	CHECK(next_out(&o) && is_resp(&o, 302, &alice));
+	CHECK(strstr(o.text, "sips:y@192.0.2.9") != NULL);
+
+	/* max_redirects bounds the new targets; when they all fail, their
+	 * best answer (404) is the caller's, not the 302. Two 302s pointing
+	 * at each other end too. */
+	core.conf.core.proxy.max_redirects = 2;
+	sip_in(
+	    &alice, INVITE, "sip:bob@example.com", "r3", "tr3", "cid-r3", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 302, "bb",
+	    "Contact: <sip:dave@192.0.2.8>, <sip:carol@192.0.2.7>, "
+	    "<sip:eve@192.0.2.6>\r\n");
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	/* Same q: dave and carol at once, in the 302's order; no eve. */
+	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &dave));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &carol));
+	CHECK(!next_out(&o));
+	respond(&carol, &inv, 404, "cc", NULL);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &carol));
+	/* dave redirects back to bob and carol: both already tried. */
+	respond(&dave, &inv2, 302, "dd",
+	    "Contact: <sip:bob@10.0.0.2:5060>, <sip:carol@192.0.2.7>\r\n");
+	bool got404 = false, got302 = false;
+	while (next_out(&o))
+		if (!o.m.is_request &&
+		    ipc_addr_eq(&o.flow.remote, &alice.remote)) {
+			got404 |= o.m.status == 404;
+			got302 |= o.m.status == 302;
+		}
+	CHECK(got404 && !got302);
+	core.conf.core.proxy.max_redirects = 8;
+	out_reset(&o);
+	out_reset(&inv);
+	out_reset(&inv2);
 	advance(40000);
 	drain();
 }
@@ -450,6 +537,7 @@ main(void)
 	TEST_RUN(test_timer_b_408);
 	TEST_RUN(test_timer_c_cancel);
 	TEST_RUN(test_503_and_3xx);
+	TEST_RUN(test_3xx_recursion);
 	TEST_RUN(test_path_strict_route_and_relay);
 	TEST_RUN(test_2xx_retransmission);
 	TEST_RUN(test_hangup_route_set);
