@@ -50,6 +50,15 @@ struct call_acct {
 
 struct dialog {
 	struct hnode node;
+	/* Write-behind (dialog_store): a stable row id, and the list of
+	 * dialogs changed since the last flush. */
+	uint64_t id;
+	struct dialog *dirty_next, *dirty_prev;
+	bool is_dirty;
+	bool is_stored; /* has a row (so its removal deletes one) */
+	/* Edge slot + 1 holding each party's flow (0 = unknown, see
+	 * proxy_edge_gone). */
+	uint8_t caller_edge, callee_edge;
 	struct call_acct acct;
 	enum dlg_state state;
 	struct ipc_flow caller_flow, callee_flow;
@@ -80,5 +89,22 @@ size_t dlg_count(const struct dlg_table *t);
 
 typedef int (*dlg_walk_cb)(struct dialog *d, void *arg);
 void dlg_walk(struct dlg_table *t, dlg_walk_cb cb, void *arg);
+
+/*
+ * Write-behind. dlg_create() marks a dialog changed; dlg_touch() after a
+ * field changed in place (CSeq). dlg_flush() hands the ids of removed
+ * dialogs to del and the changed dialogs to put, then calls commit (each
+ * returns 0, or -1 to keep everything for the next try); 0 or -1. dlg_restore()
+ * adds a stored dialog with its id (not marked changed).
+ */
+void dlg_touch(struct dlg_table *t, struct dialog *d);
+size_t dlg_dirty_count(const struct dlg_table *t);
+typedef int (*dlg_put_cb)(const struct dialog *d, void *arg);
+typedef int (*dlg_del_cb)(uint64_t id, void *arg);
+typedef int (*dlg_commit_cb)(void *arg);
+int dlg_flush(struct dlg_table *t, dlg_put_cb put, dlg_del_cb del,
+    dlg_commit_cb commit, void *arg);
+struct dialog *dlg_restore(
+    struct dlg_table *t, const struct slice s[DLG_S__COUNT], uint64_t id);
 
 #endif

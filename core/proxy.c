@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dialog_store.h"
 #include "log.h"
 #include "proxy.h"
 #include "proxy_int.h"
@@ -19,15 +20,40 @@
 struct proxy {
 	struct px_ctx *head;
 	size_t n;
+	struct dlg_store *ds;
 };
 
 static struct log_rl bad_rl = LOG_RL_INIT(10000, 10);
 
+/* Dialogs written behind this often, and forgotten at a restart after
+ * this long (a call whose BYE never came). */
+#define DLG_FLUSH_MS 200
+#define DLG_MAX_AGE_S (24 * 3600)
+
 struct proxy *
 proxy_new(struct core *c)
 {
-	(void)c;
-	return calloc(1, sizeof(struct proxy));
+	struct proxy *p = calloc(1, sizeof(struct proxy));
+	char path[4096], err[512];
+
+	if (p == NULL || c->dlg == NULL || c->conf.state_dir == NULL)
+		return p;
+	/* Without the file the calls still work, only unlisted after a
+	 * restart: a warning, not a refusal to start. */
+	snprintf(path, sizeof(path), "%s/dialogs.db", c->conf.state_dir);
+	p->ds = dlg_store_open(path, err, sizeof(err));
+	if (p->ds == NULL) {
+		log_warnx("dialogs are not kept across restarts: %s", err);
+		return p;
+	}
+	long n = dlg_store_load(p->ds, c->dlg, core_now_s(c), DLG_MAX_AGE_S);
+	if (n < 0)
+		log_warnx(
+		    "dialogs: cannot restore: %s", dlg_store_errmsg(p->ds));
+	else if (n > 0)
+		log_info("%ld dialogs restored", n);
+	dlg_store_attach(p->ds, c->loop, c->dlg, DLG_FLUSH_MS);
+	return p;
 }
 
 static void ctx_free(struct px_ctx *x);
@@ -39,6 +65,7 @@ proxy_free(struct proxy *p)
 		return;
 	while (p->head != NULL)
 		ctx_free(p->head);
+	dlg_store_close(p->ds);
 	free(p);
 }
 
@@ -884,8 +911,10 @@ in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
 		    m->method != SIP_M_CANCEL) {
 			uint32_t *mine =
 			    from_caller ? &d->caller_cseq : &d->callee_cseq;
-			if (cs->num > *mine)
+			if (cs->num > *mine) {
 				*mine = cs->num;
+				dlg_touch(c->dlg, d);
+			}
 		}
 		*out = d;
 		return true;
