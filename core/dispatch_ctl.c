@@ -497,6 +497,30 @@ call_row(struct dialog *d, void *arg)
 	    ipc_addr_str(&d->caller_flow.remote, a, sizeof(a)));
 	ctl_rows_str(&r->rows, "callee",
 	    ipc_addr_str(&d->callee_flow.remote, b, sizeof(b)));
+	ctl_rows_str(&r->rows, "branch", d->s[DLG_S_CALLEE_CONTACT]);
+	row_done(r);
+	return 0;
+}
+
+/* A call still being set up: its INVITE, how far it got, which branch. */
+static int
+setup_row(const struct proxy_setup *s, void *arg)
+{
+	struct reply *r = arg;
+	char a[64], b[64];
+
+	ctl_rows_str(&r->rows, "call_id", s->call_id);
+	ctl_rows_str(&r->rows, "from", s->from);
+	ctl_rows_str(&r->rows, "to", s->to);
+	ctl_rows_str(&r->rows, "state", s->state);
+	ctl_rows_i64(&r->rows, "start_s", s->start_s);
+	ctl_rows_i64(&r->rows, "answer_s", 0);
+	ctl_rows_str(
+	    &r->rows, "caller", ipc_addr_str(&s->caller, a, sizeof(a)));
+	ctl_rows_str(&r->rows, "callee",
+	    s->branches > 0 ? ipc_addr_str(&s->callee, b, sizeof(b)) : "");
+	ctl_rows_str(&r->rows, "branch", s->branch);
+	ctl_rows_i64(&r->rows, "branches", s->branches);
 	row_done(r);
 	return 0;
 }
@@ -507,6 +531,7 @@ cmd_calls(struct core *c, struct reply *r, const char *cmd, const void *args,
 {
 	if (strcmp(cmd, "calls.list") == 0) {
 		dlg_walk(c->dlg, call_row, r);
+		proxy_walk_setup(c, setup_row, r);
 		reply_ok(r);
 		return;
 	}

@@ -75,6 +75,12 @@ proxy_pending(const struct proxy *p)
 	return p->n;
 }
 
+struct px_ctx *
+px_first(struct core *c)
+{
+	return c->proxy->head;
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static char *
@@ -618,6 +624,7 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	}
 	if (code < 200) {
 		b->has_provisional = true;
+		b->prov_code = code;
 		if (b->cancel_pending || x->is_cancelled)
 			send_cancel(b);
 		if (!x->is_final_sent && x->stx != NULL)

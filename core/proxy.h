@@ -27,4 +27,18 @@ int proxy_hangup(struct core *c, struct slice call_id, const char *reason);
 /* Proxy contexts in progress (for stats). */
 size_t proxy_pending(const struct proxy *p);
 
+/* A call being set up (an INVITE proxied, no final answer yet), for
+ * calls.list; strings valid during the callback only. */
+struct proxy_setup {
+	const char *call_id, *from, *to;
+	const char *state; /* "trying", "ringing" (180-182), "early" (183) */
+	const char *branch; /* target URI of the branch that rings, else of
+			       the first pending one */
+	int branches; /* branches still pending */
+	int64_t start_s;
+	struct ipc_addr caller, callee;
+};
+typedef int (*proxy_setup_cb)(const struct proxy_setup *s, void *arg);
+void proxy_walk_setup(struct core *c, proxy_setup_cb cb, void *arg);
+
 #endif

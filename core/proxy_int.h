@@ -35,6 +35,7 @@ struct px_branch {
 	char *resp; /* final non-2xx, our Via removed */
 	uint32_t resp_len;
 	bool has_provisional;
+	int prov_code; /* last provisional answer (calls.list) */
 	bool cancel_pending;
 	bool is_cancelled;
 	struct ipc_flow flow;
@@ -105,6 +106,9 @@ void px_make_branch(const char *loophash, char *out, size_t cap);
  * branch; extra: header lines added to this branch only. */
 bool px_start_branch(struct px_ctx *x, int ti, const char *uri,
     const char *path, const struct ipc_flow *flow, const char *extra);
+
+/* The contexts in progress, newest first (->next). */
+struct px_ctx *px_first(struct core *c);
 
 /* proxy_redirect.c: the usable Contacts of branch b's 3xx inserted as
  * targets at x->next_target (by q); returns how many. *covered: some

@@ -217,16 +217,46 @@ test_timer_b_408(void)
 	drain();
 }
 
+struct setup_seen {
+	int n;
+	char state[16], branch[64], call_id[32];
+	int branches;
+};
+
+static int
+setup_cb(const struct proxy_setup *s, void *arg)
+{
+	struct setup_seen *k = arg;
+
+	k->n++;
+	snprintf(k->state, sizeof(k->state), "%s", s->state);
+	snprintf(k->branch, sizeof(k->branch), "%s", s->branch);
+	snprintf(k->call_id, sizeof(k->call_id), "%s", s->call_id);
+	k->branches = s->branches;
+	return 0;
+}
+
 static void
 test_timer_c_cancel(void)
 {
 	struct out o = {0}, inv = {0};
+	struct setup_seen k = {0};
 
 	sip_in(&alice, INVITE, "sip:bob@example.com", "c1", "t2", "cid-c1", "");
 	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
 	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	/* calls.list shows the call being set up, then ringing. */
+	proxy_walk_setup(&core, setup_cb, &k);
+	CHECK(k.n == 1 && strcmp(k.state, "trying") == 0);
 	respond(&bob, &inv, 180, "bb", NULL);
 	CHECK(next_out(&o) && is_resp(&o, 180, &alice));
+	memset(&k, 0, sizeof(k));
+	proxy_walk_setup(&core, setup_cb, &k);
+	CHECK_EQ_INT(k.n, 1);
+	CHECK(strcmp(k.state, "ringing") == 0);
+	CHECK(strcmp(k.branch, "sip:bob@10.0.0.2:5060") == 0);
+	CHECK(strcmp(k.call_id, "cid-c1") == 0);
+	CHECK_EQ_INT(k.branches, 1);
 	/* timer C is sip.no_answer_s (20 s here), restarted by the 180 */
 	advance(19900);
 	bool early = false;
@@ -247,6 +277,9 @@ test_timer_c_cancel(void)
 		    ipc_addr_eq(&o.flow.remote, &alice.remote))
 			got487 = true;
 	CHECK(got487);
+	memset(&k, 0, sizeof(k));
+	proxy_walk_setup(&core, setup_cb, &k);
+	CHECK_EQ_INT(k.n, 0);
 	out_reset(&o);
 	out_reset(&inv);
 	advance(40000);
