@@ -1,10 +1,14 @@
 /*
- * ctl commands. Replies are one datagram; a list longer than one datagram
- * is cut at its end and the reply says so in its message.
+ * ctl commands. A reply is one datagram of at most PART_MAX bytes of rows;
+ * a longer list (flows.list, bans.list) is sent as several parts split at
+ * row boundaries, IPC_F_MORE on all but the last, which portcullisd joins
+ * (as it does the relay's). Only a list past LIST_MAX is cut, and the last
+ * part says so in its message.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,12 +21,17 @@
 #include "stream.h"
 
 #define ROWS_MAX (60 * 1024)
+#define PART_MAX ROWS_MAX
+/* Below portcullisd's limit on a joined reply (64 MiB). */
+#define LIST_MAX (48u << 20)
+/* The parts of a long list wait in the channel's queue. */
+#define CTL_HIGH_WATER (LIST_MAX + (4u << 20))
 
 static uint8_t rows_buf[ROWS_MAX];
 
 static void
-reply(struct edge *e, uint64_t id, int status, const char *code,
-    const char *message, const struct ctl_rows *rows)
+reply_part(struct edge *e, uint64_t id, uint16_t flags, int status,
+    const char *code, const char *message, const uint8_t *rows, size_t len)
 {
 	struct ipc_ctl_reply r;
 	memset(&r, 0, sizeof r);
@@ -31,10 +40,18 @@ reply(struct edge *e, uint64_t id, int status, const char *code,
 		snprintf(r.error_code, sizeof r.error_code, "%s", code);
 	if (message != NULL)
 		snprintf(r.message, sizeof r.message, "%s", message);
-	r.rows_len = rows != NULL ? (uint32_t)rows->len : 0;
-	if (ipc_chan_send(e->ctl, IPC_CTL_REPLY, 0, id, &r, sizeof r,
-	        rows != NULL ? rows->buf : NULL, r.rows_len) != 0)
+	r.rows_len = (uint32_t)len;
+	if (ipc_chan_send(e->ctl, IPC_CTL_REPLY, flags, id, &r, sizeof r, rows,
+	        r.rows_len) != 0)
 		log_warnx("ctl: reply not sent");
+}
+
+static void
+reply(struct edge *e, uint64_t id, int status, const char *code,
+    const char *message, const struct ctl_rows *rows)
+{
+	reply_part(e, id, 0, status, code, message,
+	    rows != NULL ? rows->buf : NULL, rows != NULL ? rows->len : 0);
 }
 
 static void
@@ -89,6 +106,86 @@ ban_row(const struct ban_info *bi, void *arg)
 	ctl_rows_str(rows, "reason", bi->reason);
 	ctl_rows_u64(rows, "until_ms", bi->until_ms);
 	ctl_rows_end_row(rows);
+}
+
+/* Fills rows with a whole list (the walk stops when a row does not fit). */
+typedef void (*list_fill)(struct edge *e, struct ctl_rows *rows);
+
+/* Sends the rows of buf[0..len) (whole rows) in parts of at most
+ * PART_MAX bytes, each ending at a row end. */
+static void
+send_parts(struct edge *e, uint64_t id, const uint8_t *buf, size_t len,
+    const char *last_message)
+{
+	struct ctl_reader rd;
+	struct ctl_field f;
+	size_t start = 0, row_end = 0;
+	ctl_reader_init(&rd, buf, len);
+	while (ctl_reader_next(&rd, &f) == 1) {
+		if (f.type != CTL_T_END)
+			continue;
+		size_t end = len - rd.left;
+		if (end - start > PART_MAX && row_end > start) {
+			reply_part(e, id, IPC_F_MORE, 0, NULL, NULL,
+			    buf + start, row_end - start);
+			start = row_end;
+		}
+		row_end = end;
+	}
+	/* A single row larger than a part cannot occur: ctl_rows fields are
+	 * short and rows have few of them. */
+	if (row_end - start > PART_MAX)
+		fatalx("ctl: a row larger than a reply");
+	reply_part(
+	    e, id, 0, 0, NULL, last_message, buf + start, row_end - start);
+}
+
+static void
+reply_list(struct edge *e, uint64_t id, list_fill fill)
+{
+	/* Most lists fit in one datagram; a longer one is built again in a
+	 * buffer large enough (the walk does not change the tables). */
+	struct ctl_rows rows;
+	ctl_rows_init(&rows, rows_buf, sizeof rows_buf);
+	fill(e, &rows);
+	if (!rows.overflow) {
+		reply(e, id, 0, NULL, NULL, &rows);
+		return;
+	}
+	size_t cap = 4 * sizeof rows_buf;
+	uint8_t *big = NULL;
+	for (;;) {
+		uint8_t *nb = realloc(big, cap);
+		if (nb == NULL) {
+			free(big);
+			reply(
+			    e, id, -12, CTL_E_INTERNAL, "out of memory", NULL);
+			return;
+		}
+		big = nb;
+		ctl_rows_init(&rows, big, cap);
+		fill(e, &rows);
+		if (!rows.overflow || cap >= LIST_MAX)
+			break;
+		cap = cap * 4 > LIST_MAX ? LIST_MAX : cap * 4;
+	}
+	/* An overflowing builder stopped inside a row: keep whole rows. */
+	send_parts(
+	    e, id, big, rows.len, rows.overflow ? "list truncated" : NULL);
+	free(big);
+}
+
+static void
+fill_bans(struct edge *e, struct ctl_rows *rows)
+{
+	ban_walk(e->ban, edge_now(e), ban_row, rows);
+}
+
+static void
+fill_flows(struct edge *e, struct ctl_rows *rows)
+{
+	stream_list(e, rows);
+	edge_udp_flows_list(e, rows);
 }
 
 static void
@@ -159,14 +256,9 @@ ctl_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		e->stopping = true;
 		ev_stop(e->loop);
 	} else if (strcmp(req.cmd, "bans.list") == 0) {
-		ban_walk(e->ban, edge_now(e), ban_row, &rows);
-		reply(e, id, 0, NULL, rows.overflow ? "list truncated" : NULL,
-		    &rows);
+		reply_list(e, id, fill_bans);
 	} else if (strcmp(req.cmd, "flows.list") == 0) {
-		stream_list(e, &rows);
-		edge_udp_flows_list(e, &rows);
-		reply(e, id, 0, NULL, rows.overflow ? "list truncated" : NULL,
-		    &rows);
+		reply_list(e, id, fill_flows);
 	} else {
 		reply(e, id, -38, CTL_E_UNKNOWN_CMD, req.cmd, NULL);
 	}
@@ -187,7 +279,7 @@ ctl_closed(struct ipc_chan *ch, void *arg)
 int
 dispatch_ctl_start(struct edge *e, int fd)
 {
-	e->ctl = ipc_chan_new(e->loop, fd, &ipc_cat_ctl, 1u << 20,
+	e->ctl = ipc_chan_new(e->loop, fd, &ipc_cat_ctl, CTL_HIGH_WATER,
 	    IPC_ROLE_EDGE, "edge", ctl_msg, ctl_closed, e);
 	return e->ctl != NULL ? 0 : -1;
 }

@@ -1,6 +1,11 @@
 /*
- * relay.sock, edge side.
+ * relay.sock, edge side. On each (re)connection the bans still running are
+ * pushed to the relay, so a source banned while the relay was away (or
+ * restarting) is dropped in the kernel as soon as the relay is back,
+ * not only by the edge's own user-space check.
  */
+#include <stdio.h>
+
 #include "dispatch_relay.h"
 #include "ipc.h"
 #include "log.h"
@@ -11,6 +16,38 @@
 
 static void relay_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg);
 static void relay_closed(struct ipc_chan *ch, void *arg);
+
+struct push_walk {
+	struct edge *e;
+	uint64_t now;
+	size_t n;
+};
+
+static void
+push_one(const struct ban_info *bi, void *arg)
+{
+	struct push_walk *w = arg;
+	if (w->e->relay == NULL)
+		return;
+	struct ipc_ban b = {0};
+	b.addr = bi->addr;
+	b.addr.port = 0;
+	/* What is left of the ban, rounded up (never 0 = relay's default). */
+	b.timeout_s = (uint32_t)((bi->until_ms - w->now + 999) / 1000);
+	snprintf(b.reason, sizeof b.reason, "%s", bi->reason);
+	if (ipc_chan_send(w->e->relay, IPC_BAN_ADD, 0, ++w->e->next_id, &b,
+	        sizeof b, NULL, 0) == 0)
+		w->n++;
+}
+
+static void
+push_bans(struct edge *e)
+{
+	struct push_walk w = {e, edge_now(e), 0};
+	ban_walk(e->ban, w.now, push_one, &w);
+	if (w.n > 0)
+		log_info("relay: %zu ban(s) pushed", w.n);
+}
 
 static void
 relay_retry(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -31,6 +68,7 @@ relay_retry(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		return;
 	}
 	log_info("connected to relay (%s)", path);
+	push_bans(e);
 }
 
 static void
