@@ -10,6 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 
@@ -32,9 +39,209 @@ listen_check(const void *obj, char *buf, size_t cap)
 		    "\"tls\"");
 		return buf;
 	}
+	if (l->transport != PC_TP_TLS && l->ntls_sni > 0) {
+		snprintf(buf, cap,
+		    "tls_sni applies only to a listener with transport "
+		    "\"tls\"");
+		return buf;
+	}
 	if (l->tls_verify_client && l->tls_ca == NULL) {
 		snprintf(buf, cap, "tls_verify_client needs tls_ca");
 		return buf;
+	}
+	return NULL;
+}
+
+/* PEM files are read by every process that loads the configuration, so
+ * only regular files of a sane size are opened (never a FIFO or a device
+ * that would block or never end). */
+static const char *
+pem_file_problem(const char *path, char *buf, size_t cap)
+{
+	struct stat st;
+	if (path == NULL || path[0] == '\0')
+		return "a file name is needed";
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		snprintf(buf, cap, "%s is not readable", path);
+		return buf;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		snprintf(buf, cap, "%s is not a PEM file", path);
+		return buf;
+	}
+	return NULL;
+}
+
+static X509 *
+pem_cert(const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	ERR_clear_error();
+	return x;
+}
+
+static EVP_PKEY *
+pem_key(const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	/* No passphrase callback: an encrypted key cannot be used
+	 * unattended and fails here. */
+	EVP_PKEY *k = b != NULL
+	    ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"")
+	    : NULL;
+	BIO_free(b);
+	ERR_clear_error();
+	return k;
+}
+
+static const char *
+check_sni_cert(const void *field_ptr, char *buf, size_t cap)
+{
+	const char *path = *(char *const *)field_ptr;
+	const char *p = pem_file_problem(path, buf, cap);
+	if (p != NULL)
+		return p;
+	X509 *x = pem_cert(path);
+	if (x == NULL) {
+		snprintf(buf, cap, "%s holds no PEM certificate", path);
+		return buf;
+	}
+	X509_free(x);
+	return NULL;
+}
+
+static const char *
+check_sni_key(const void *field_ptr, char *buf, size_t cap)
+{
+	const char *path = *(char *const *)field_ptr;
+	const char *p = pem_file_problem(path, buf, cap);
+	if (p != NULL)
+		return p;
+	EVP_PKEY *k = pem_key(path);
+	if (k == NULL) {
+		snprintf(
+		    buf, cap, "%s holds no unencrypted PEM private key", path);
+		return buf;
+	}
+	EVP_PKEY_free(k);
+	return NULL;
+}
+
+bool
+pcconf_sni_name_valid(const char *s)
+{
+	if (s == NULL)
+		return false;
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	size_t n = strlen(s), label = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_';
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+static const char *
+check_sni_name(const void *field_ptr, char *buf, size_t cap)
+{
+	const char *s = *(char *const *)field_ptr;
+	if (!pcconf_sni_name_valid(s)) {
+		snprintf(buf, cap,
+		    "must be a host name, optionally starting with \"*.\"");
+		return buf;
+	}
+	return NULL;
+}
+
+static const char *
+sni_check(const void *obj, char *buf, size_t cap)
+{
+	const struct pc_listen_sni *e = obj;
+	if (e->server_name == NULL || e->cert == NULL || e->key == NULL) {
+		snprintf(buf, cap, "server_name, cert and key are all needed");
+		return buf;
+	}
+	X509 *x = pem_cert(e->cert);
+	EVP_PKEY *k = pem_key(e->key);
+	bool match =
+	    x != NULL && k != NULL && X509_check_private_key(x, k) == 1;
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(k);
+	if (!match) {
+		snprintf(buf, cap, "key %s does not belong to certificate %s",
+		    e->key, e->cert);
+		return buf;
+	}
+	return NULL;
+}
+
+#define SF(k) offsetof(struct pc_listen_sni, k)
+static const struct conf_field sni_fields[] = {
+    {.key = "server_name",
+        .type = CONF_STR,
+        .offset = SF(server_name),
+        .def = "null",
+        .check = check_sni_name,
+        .doc = "Name a client asks for by SNI (case-insensitive); "
+               "\"*.example.com\" matches one more leading label."},
+    {.key = "cert",
+        .type = CONF_STR,
+        .offset = SF(cert),
+        .def = "null",
+        .check = check_sni_cert,
+        .doc = "PEM certificate chain served for that name."},
+    {.key = "key",
+        .type = CONF_STR,
+        .offset = SF(key),
+        .def = "null",
+        .check = check_sni_key,
+        .doc = "PEM private key of that certificate (unencrypted)."},
+};
+#undef SF
+
+static const struct conf_table sni_table = {
+    .name = "tls_sni",
+    .fields = sni_fields,
+    .nfields = sizeof sni_fields / sizeof sni_fields[0],
+    .size = sizeof(struct pc_listen_sni),
+    .check = sni_check,
+};
+
+static const char *
+check_sni_unique(const void *field_ptr, char *buf, size_t cap)
+{
+	const struct pc_listen *l =
+	    (const struct pc_listen *)(const void *)((const char *)field_ptr -
+	        offsetof(struct pc_listen, tls_sni));
+	for (size_t i = 0; i < l->ntls_sni; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const char *a = l->tls_sni[j].server_name;
+			const char *b = l->tls_sni[i].server_name;
+			if (a != NULL && b != NULL && strcasecmp(a, b) == 0) {
+				snprintf(buf, cap,
+				    "tls_sni[%zu] repeats server_name \"%s\" "
+				    "of "
+				    "tls_sni[%zu]",
+				    i, b, j);
+				return buf;
+			}
+		}
 	}
 	return NULL;
 }
@@ -94,6 +301,16 @@ static const struct conf_field listen_fields[] = {
         .def = "false",
         .doc = "Require and verify a client certificate (mutual TLS, for "
                "trunks)."},
+    {.key = "tls_sni",
+        .type = CONF_OBJ_ARRAY,
+        .offset = LF(tls_sni),
+        .def = "[]",
+        .max = 64,
+        .sub = &sni_table,
+        .count_offset = LF(ntls_sni),
+        .check = check_sni_unique,
+        .doc = "More certificates of a tls listener, chosen by the name "
+               "the client sends by SNI; other clients get tls_cert."},
     {.key = "acl_allow",
         .type = CONF_CIDR_ARRAY,
         .offset = LF(acl_allow),

@@ -23,6 +23,14 @@
 enum pc_transport { PC_TP_UDP = 0, PC_TP_TCP, PC_TP_TLS };
 enum pc_role { PC_ROLE_PUBLIC = 0, PC_ROLE_TRUNK };
 
+/* One more certificate of a TLS listener, served to clients that ask for
+ * server_name by SNI ("*.example.com" matches one leading label). */
+struct pc_listen_sni {
+	char *server_name;
+	char *cert;
+	char *key;
+};
+
 struct pc_listen {
 	int transport; /* enum pc_transport */
 	char *address;
@@ -35,6 +43,8 @@ struct pc_listen {
 	char *tls_key;
 	char *tls_ca;
 	bool tls_verify_client;
+	struct pc_listen_sni *tls_sni; /* by SNI; others get tls_cert */
+	size_t ntls_sni;
 	char **acl_allow;
 	size_t nacl_allow;
 	char **acl_deny;
@@ -69,6 +79,9 @@ int pcconf_load(const char *path, struct pc_conf *c);
 int pcconf_load_errs(
     const char *path, struct pc_conf *c, struct conf_errors *errs);
 void pcconf_free(struct pc_conf *c);
+/* Whether s is usable as a tls_sni server_name (a host name, optionally
+ * "*." and a host name). */
+bool pcconf_sni_name_valid(const char *s);
 
 /* Socket paths under runtime_dir (static buffer per call site is not
  * used: the caller provides the buffer). */

@@ -41,8 +41,10 @@ struct conn {
 	struct ipc_addr remote;
 	SSL *ssl;
 	bool handshaking;
+	bool hs_want_write; /* the handshake waits for the socket to drain */
 	bool connecting;
 	bool closing;
+	bool outbound; /* opened by the edge (failures are worth a log) */
 	char *rbuf;
 	uint32_t rlen, rcap;
 	uint8_t *wbuf;
@@ -51,9 +53,14 @@ struct conn {
 	uint64_t last_rx_ms, opened_ms;
 	uint64_t partial_since_ms; /* 0 = no partial message */
 	char tls_peer[64];
+	char desc[96]; /* outbound: remote and trunk, for logs */
 };
 
 static struct log_rl rl_conn = LOG_RL_INIT(10000, 5);
+/* Outbound failures: a carrier whose certificate is wrong is a
+ * configuration problem the operator must see, apart from the noise of
+ * inbound scanners. */
+static struct log_rl rl_out = LOG_RL_INIT(10000, 10);
 
 static uint64_t
 peer_hash(uint8_t tp, const struct ipc_addr *a)
@@ -203,7 +210,11 @@ static int
 update_events(struct conn *c)
 {
 	uint32_t ev = EV_READ;
-	if (c->wlen > 0 || c->connecting)
+	if (c->connecting)
+		ev |= EV_WRITE;
+	else if (c->handshaking)
+		ev |= c->hs_want_write ? EV_WRITE : 0; /* queued data waits */
+	else if (c->wlen > 0)
 		ev |= EV_WRITE;
 	return ev_io_mod(c->e->loop, c->fd, ev);
 }
@@ -386,19 +397,40 @@ conn_read(struct conn *c)
 static int
 conn_handshake(struct conn *c)
 {
-	int r = SSL_accept(c->ssl);
+	int r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->handshaking = false;
+		c->hs_want_write = false;
 		tls_peer_identity(c->ssl, c->tls_peer, sizeof c->tls_peer);
+		if (c->outbound)
+			log_debug("conn %u: TLS to %s up (%s, peer %s)", c->id,
+			    c->desc, SSL_get_version(c->ssl),
+			    c->tls_peer[0] ? c->tls_peer : "not verified");
 		conn_arm_timer(c);
-		return conn_flush(c);
+		if (conn_flush(c) != 0) {
+			stream_close(c, "write failed");
+			return -1;
+		}
+		return 0;
 	}
 	int err = SSL_get_error(c->ssl, r);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->hs_want_write = err == SSL_ERROR_WANT_WRITE;
+		if (update_events(c) != 0) {
+			stream_close(c, "event loop");
+			return -1;
+		}
 		return 0;
-	char buf[160];
-	log_ratelimited(&rl_conn, LOG_LVL_INFO, "conn %u: TLS handshake: %s",
-	    c->id, tls_error(buf, sizeof buf));
+	}
+	char buf[320];
+	if (c->outbound)
+		log_ratelimited(&rl_out, LOG_LVL_WARN,
+		    "conn %u: TLS to %s refused: %s", c->id, c->desc,
+		    tls_handshake_error(c->ssl, buf, sizeof buf));
+	else
+		log_ratelimited(&rl_conn, LOG_LVL_INFO,
+		    "conn %u: TLS handshake: %s", c->id,
+		    tls_error(buf, sizeof buf));
 	stream_close(c, "tls handshake failed");
 	return -1;
 }
@@ -414,11 +446,18 @@ conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		socklen_t sl = sizeof soerr;
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
 		if (soerr != 0 || (events & EV_ERROR)) {
+			log_ratelimited(&rl_out, LOG_LVL_WARN,
+			    "conn %u: connect to %s: %s", c->id, c->desc,
+			    strerror(soerr != 0 ? soerr : ECONNREFUSED));
 			stream_close(c, "connect failed");
 			return;
 		}
 		c->connecting = false;
 		conn_arm_timer(c);
+		if (c->handshaking) {
+			conn_handshake(c); /* sends the ClientHello */
+			return;
+		}
 		if (conn_flush(c) != 0)
 			stream_close(c, "write failed");
 		return;
@@ -457,6 +496,11 @@ conn_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	if (c->handshaking || c->connecting) {
 		if (now >=
 		    c->opened_ms + (uint64_t)lim->header_timeout_s * 1000) {
+			if (c->outbound)
+				log_ratelimited(&rl_out, LOG_LVL_WARN,
+				    "conn %u: %s to %s timed out", c->id,
+				    c->connecting ? "connect" : "TLS handshake",
+				    c->desc);
 			stream_close(c, "handshake timeout");
 			return;
 		}
@@ -520,6 +564,7 @@ stream_on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 				stream_close(c, "tls setup failed");
 				continue;
 			}
+			SSL_set_accept_state(c->ssl);
 			c->handshaking = true;
 		}
 		if (ev_io_add(e->loop, fd, EV_READ, conn_io, c) != 0) {
@@ -566,29 +611,82 @@ find_by_peer(struct edge *e, uint8_t tp, const struct ipc_addr *a)
 	return NULL;
 }
 
-static struct conn *
-connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote)
+/* Binds an outbound socket to its listener's address (any port), so the
+ * remote sees the address Via and Record-Route name; a wildcard listener
+ * or one of the other family leaves the choice to the kernel. */
+static int
+bind_from(int fd, const struct listener *l, const struct ipc_addr *remote)
 {
+	struct ipc_addr a = l->local;
+	static const uint8_t zero[16];
+	if (a.family != remote->family ||
+	    memcmp(a.addr, zero, a.family == 4 ? 4 : 16) == 0)
+		return 0;
+	a.port = 0;
 	struct sockaddr_storage ss;
+	socklen_t sl = ipc_addr_to_sa(&a, &ss);
+	int one = 1;
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+	return sl == 0 ? -1 : bind(fd, (struct sockaddr *)&ss, sl);
+}
+
+static struct conn *
+connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote_)
+{
+	const struct pc_edge_limits *lim = &e->conf.edge.limits;
+	struct sockaddr_storage ss;
+	char a[64];
+	struct ipc_addr rn = *remote_;
+	acl_addr_normalise(&rn);
+	const struct ipc_addr *remote = &rn;
 	socklen_t sl = ipc_addr_to_sa(remote, &ss);
-	if (sl == 0 || e->nconns >= e->conf.edge.limits.max_connections)
+	if (sl == 0)
 		return NULL;
+	struct src_count *s = src_find(e, remote, false);
+	if (e->nconns >= lim->max_connections ||
+	    (s != NULL && s->n >= lim->max_connections_per_source)) {
+		e->st.conns_refused++;
+		log_ratelimited(&rl_out, LOG_LVL_WARN,
+		    "no connection to %s: connection limit reached",
+		    ipc_addr_str(remote, a, sizeof a));
+		return NULL;
+	}
 	int fd =
 	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
-	    errno != EINPROGRESS) {
+	if (bind_from(fd, l, remote) != 0 ||
+	    (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
+	        errno != EINPROGRESS)) {
+		log_ratelimited(&rl_out, LOG_LVL_WARN, "connect to %s: %s",
+		    ipc_addr_str(remote, a, sizeof a), strerror(errno));
 		close(fd);
 		return NULL;
+	}
+	SSL *ssl = NULL;
+	char desc[sizeof((struct conn *)0)->desc];
+	if (l->transport == IPC_TP_TLS) {
+		ssl = tls_client_new(l, remote, desc, sizeof desc);
+		if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+			SSL_free(ssl);
+			close(fd);
+			return NULL;
+		}
+	} else {
+		ipc_addr_str(remote, desc, sizeof desc);
 	}
 	struct conn *c = conn_new(e, l, fd, remote);
 	if (c == NULL) {
+		SSL_free(ssl);
 		close(fd);
 		return NULL;
 	}
+	c->ssl = ssl;
+	c->handshaking = ssl != NULL; /* once connected */
+	c->outbound = true;
+	snprintf(c->desc, sizeof c->desc, "%s", desc);
 	c->connecting = true;
 	if (ev_io_add(e->loop, fd, EV_READ | EV_WRITE, conn_io, c) != 0) {
 		stream_close(c, "event loop");
@@ -615,7 +713,8 @@ stream_send(struct edge *e, uint32_t conn_id, uint8_t tp, struct listener *l,
 	struct conn *c = conn_id != 0 ? find_by_id(e, conn_id) : NULL;
 	if (c == NULL || c->closing)
 		c = find_by_peer(e, tp, remote);
-	if (c == NULL && tp == IPC_TP_TCP && l != NULL)
+	if (c == NULL && (tp == IPC_TP_TCP || tp == IPC_TP_TLS) && l != NULL &&
+	    l->transport == tp && (tp != IPC_TP_TLS || l->tls != NULL))
 		c = connect_to(e, l, remote);
 	if (c == NULL)
 		return -1;

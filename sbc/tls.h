@@ -1,12 +1,27 @@
 /*
- * tls: OpenSSL contexts of the TLS listeners: certificate, key and chain
- * from the listener's tls_cert/tls_key (the cert file may carry the
- * chain), TLS 1.2 or later, optional client-certificate verification
- * against tls_ca, SNI recorded for logs. The listener owns its SSL_CTX.
+ * tls: OpenSSL contexts of the TLS listeners. Server side: certificate,
+ * key and chain from tls_cert/tls_key, more certificates chosen by the
+ * client's SNI name (tls_sni), TLS 1.2 or later, optional client-
+ * certificate verification against tls_ca. Client side (connections the
+ * edge opens from a TLS listener): the listener's certificate and key are
+ * presented as client certificate (mutual TLS with carriers), and the
+ * remote is checked as tls_client_plan() decides:
+ *  - a configured trunk peer (conf.core.trunks[].peers[] with transport
+ *    "tls") is verified against its tls_ca (NULL: the system store) and
+ *    its name (tls_name, else its address: a host name is checked with
+ *    SSL_set1_host and sent as SNI, an IP literal against the
+ *    certificate's IP SANs); tls_verify=false skips both (warned once);
+ *  - any other remote is a user agent (a UA whose connection went away):
+ *    its chain is verified against the listener's tls_ca when the
+ *    listener has one, else not at all, because phones rarely carry
+ *    certificates a CA signed and the request came from core's own
+ *    location service, not from the network. No name is checked.
+ * The listener owns its contexts; SSL objects belong to the connection.
  */
 #ifndef PC_SBC_TLS_H
 #define PC_SBC_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -20,5 +35,34 @@ void tls_listener_free(struct listener *l);
 void tls_peer_identity(SSL *ssl, char *buf, size_t cap);
 /* The last OpenSSL error as text (for logs). */
 const char *tls_error(char *buf, size_t cap);
+
+/* Index of the SNI name among names[] that serves sni (case-insensitive;
+ * "*.example.com" matches exactly one more leading label); -1 if none. */
+int tls_sni_match(const char *const *names, size_t n, const char *sni);
+/* Whether name is an IPv4 or IPv6 literal (brackets allowed). */
+bool tls_name_is_ip(const char *name);
+
+/* What an outbound connection to one remote checks. */
+struct tls_client_plan {
+	bool verify; /* check the certificate chain */
+	const char *ca; /* CA file; NULL = the system store */
+	char name[256]; /* name the certificate must carry; "" = none */
+	bool name_is_ip;
+	bool sni; /* send name as SNI */
+	int trunk, peer; /* -1 = not a trunk peer (a UA) */
+};
+/* Decides the checks for remote (normalised) from the configuration and
+ * the listener's own tls_ca (NULL = none). */
+void tls_client_plan(const struct pc_conf *conf, const char *listener_ca,
+    const struct ipc_addr *remote, struct tls_client_plan *p);
+
+/* A client SSL for a connection from TLS listener l to remote, set up as
+ * tls_client_plan() says; what it is (for logs) into desc. NULL with the
+ * reason logged. */
+SSL *tls_client_new(
+    struct listener *l, const struct ipc_addr *remote, char *desc, size_t dcap);
+/* Why a handshake failed: the certificate verification result when that
+ * was the cause, else the OpenSSL error queue. */
+const char *tls_handshake_error(SSL *ssl, char *buf, size_t cap);
 
 #endif
