@@ -2,7 +2,9 @@
 # portcullis-edge's stream transports with the real portcullis-core:
 # IPv6 listeners (UDP and TCP), TLS (certificate chain, TLS 1.2+, optional client-certificate
 # verification per listener) driven by Python's ssl client (the sipp build
-# here has no TLS), CRLFCRLF keep-alive answered with CRLF on TCP, a
+# here has no TLS), certificates chosen by SNI (tls_sni; exact and
+# wildcard names, the default for other or no names, positioned config
+# errors), CRLFCRLF keep-alive answered with CRLF on TCP, a
 # half-sent message closed after header_timeout_s, and the cap on
 # connections per source.
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +48,17 @@ ossl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 	-extfile cli.ext -out cli.crt
 ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rogue \
 	-keyout rogue.key -out rogue.crt
-tap "certificates made" test -s sbc-chain.pem -a -s cli.crt -a -s rogue.crt
+# Certificates served by SNI name: alt.test and *.wild.test.
+ossl req -newkey rsa:2048 -nodes -subj /CN=alt.test -keyout alt.key -out alt.csr
+printf 'subjectAltName=DNS:alt.test\n' >alt.ext
+ossl x509 -req -in alt.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile alt.ext -out alt.crt
+ossl req -newkey rsa:2048 -nodes -subj /CN=wild.test -keyout wild.key -out wild.csr
+printf 'subjectAltName=DNS:*.wild.test\n' >wild.ext
+ossl x509 -req -in wild.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile wild.ext -out wild.crt
+tap "certificates made" test -s sbc-chain.pem -a -s cli.crt -a -s rogue.crt \
+	-a -s alt.crt -a -s wild.crt
 
 mkdir -p "$T/run" "$T/state"
 cat >"$T/pc.json" <<J
@@ -56,7 +68,11 @@ cat >"$T/pc.json" <<J
             {"transport": "udp", "address": "fd93::1", "port": 5060},
             {"transport": "tcp", "address": "fd93::1", "port": 5060},
             {"transport": "tls", "address": "$SBC", "port": 5061,
-             "tls_cert": "$T/sbc-chain.pem", "tls_key": "$T/sbc.key"},
+             "tls_cert": "$T/sbc-chain.pem", "tls_key": "$T/sbc.key",
+             "tls_sni": [{"server_name": "alt.test", "cert": "$T/alt.crt",
+                          "key": "$T/alt.key"},
+                         {"server_name": "*.wild.test",
+                          "cert": "$T/wild.crt", "key": "$T/wild.key"}]},
             {"transport": "tls", "address": "$SBC", "port": 5062,
              "role": "trunk", "tls_cert": "$T/sbc-chain.pem",
              "tls_key": "$T/sbc.key", "tls_ca": "$T/ca.pem",
@@ -74,6 +90,55 @@ probe() { in_ns ua timeout 20 python3 "$D/sipprobe.py" "$@"; }
 tls_ok() { probe tls $SBC "$@" | grep -q "^SIP/2.0 [1-6][0-9][0-9]"; }
 tap "OPTIONS over TLS is answered on the same connection (chain verified)" \
 	tls_ok 5061 --ca "$T/ca.pem"
+# subject NAME|-: the subject of the certificate the edge serves for that
+# SNI name (- = no SNI).
+subject() {
+	local sni=(-servername "$1")
+	[ "$1" = - ] && sni=(-noservername)
+	in_ns ua timeout 10 openssl s_client -connect $SBC:5061 "${sni[@]}" \
+		-CAfile "$T/ca.pem" -verify_return_error </dev/null 2>/dev/null |
+		openssl x509 -noout -subject
+}
+sni_is() { subject "$1" | grep -q "CN *= *$2\$"; }
+tap "SNI alt.test gets the alt.test certificate" sni_is alt.test alt.test
+tap "SNI ALT.TEST (any case) gets it too" sni_is ALT.TEST alt.test
+tap "SNI a.wild.test gets the *.wild.test certificate" sni_is a.wild.test wild.test
+tap "SNI a.b.wild.test (two labels) gets the default" sni_is a.b.wild.test sbc.test
+tap "an unknown SNI name gets the default certificate" sni_is other.test sbc.test
+tap "no SNI gets the default certificate" sni_is - sbc.test
+sni_options() {
+	{
+		printf 'OPTIONS sip:example.test SIP/2.0\r\nVia: SIP/2.0/TLS 10.94.1.2:5999;branch=z9hG4bKsni1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@example.test>;tag=s1\r\nTo: <sip:example.test>\r\nCall-ID: sni1@10.94.1.2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'
+		sleep 3 # keeps s_client reading; it ends at timeout
+	} | in_ns ua timeout 5 openssl s_client -quiet -connect $SBC:5061 \
+		-servername alt.test -verify_hostname alt.test -CAfile "$T/ca.pem" \
+		-verify_return_error 2>/dev/null | grep -q "^SIP/2.0 [1-6][0-9][0-9]"
+}
+tap "OPTIONS over TLS by SNI alt.test is answered (alt.test verified)" sni_options
+# Configuration errors of tls_sni, positioned as every config error.
+bad_conf() { # NAME SNI-ARRAY
+	cat >"$T/$1.json" <<J
+{"runtime_dir": "$T/run", "state_dir": "$T/state",
+ "listen": [{"transport": "tls", "address": "$SBC", "port": 5061,
+             "tls_cert": "$T/sbc-chain.pem", "tls_key": "$T/sbc.key",
+             "tls_sni": $2}]}
+J
+	! timeout 10 "$EDGE" -c "$T/$1.json" 2>"$T/$1.err" && cat "$T/$1.err"
+}
+mismatch() {
+	bad_conf mismatch "[{\"server_name\": \"alt.test\", \"cert\": \"$T/alt.crt\", \"key\": \"$T/wild.key\"},
+	  {\"server_name\": \"bad name\", \"cert\": \"$T/none.crt\", \"key\": \"$T/alt.key\"}]" |
+		grep -q "mismatch.json:4:[0-9]*: listen\[0\].tls_sni\[0\]: key $T/wild.key does not belong to certificate $T/alt.crt" &&
+		grep -q "mismatch.json:5:[0-9]*: listen\[0\].tls_sni\[1\].server_name: must be a host name" "$T/mismatch.err" &&
+		grep -q "mismatch.json:5:[0-9]*: listen\[0\].tls_sni\[1\].cert: $T/none.crt is not readable" "$T/mismatch.err"
+}
+tap "tls_sni: a key of another certificate, a bad name and a missing file are refused, positioned" mismatch
+dup() {
+	bad_conf dup "[{\"server_name\": \"alt.test\", \"cert\": \"$T/alt.crt\", \"key\": \"$T/alt.key\"},
+	  {\"server_name\": \"ALT.test\", \"cert\": \"$T/wild.crt\", \"key\": \"$T/wild.key\"}]" |
+		grep -q "dup.json:4:[0-9]*: listen\[0\].tls_sni: tls_sni\[1\] repeats server_name \"ALT.test\" of tls_sni\[0\]"
+}
+tap "tls_sni: a server_name given twice is refused" dup
 tls11_refused() { probe tls $SBC 5061 --tls11max | grep -qi "alert protocol version"; }
 tap "TLS 1.1 is refused by the edge (protocol version alert)" tls11_refused
 tap "client-verified listener: no certificate, no answer" sh -c \
