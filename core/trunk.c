@@ -662,6 +662,24 @@ trunks_for_flow(struct trunks *ts, const struct ipc_flow *flow)
 	return NULL;
 }
 
+/* Peer i may be picked next: unused, in the wanted state, with an address,
+ * and the first such address of its configured peer (the addresses of a
+ * host name are tried in the resolver's order; weights choose among the
+ * configured peers). */
+static bool
+candidate(const struct trunk *t, const bool *used, int i, bool want_up)
+{
+	const struct trunk_peer *p = &t->peers[i];
+
+	if (used[i] || p->is_up != want_up || p->is_unresolved)
+		return false;
+	for (int j = 0; j < i; j++)
+		if (!used[j] && t->peers[j].cf_peer == p->cf_peer &&
+		    t->peers[j].is_up == want_up && !t->peers[j].is_unresolved)
+			return false;
+	return true;
+}
+
 int
 trunk_peer_order(struct trunk *t, int *idx, int max)
 {
@@ -672,25 +690,20 @@ trunk_peer_order(struct trunk *t, int *idx, int max)
 		bool want_up = pass == 0;
 		for (;;) {
 			uint64_t total = 0;
-			for (int i = 0; i < t->npeers; i++)
-				if (!used[i] && t->peers[i].is_up == want_up &&
-				    !t->peers[i].is_unresolved)
-					total += t->peers[i].weight + 1;
-			if (total == 0 || n >= max)
-				break;
-			/* +1 so weight 0 is possible but comes last. */
-			uint64_t pick = 0;
 			bool any_weight = false;
 			for (int i = 0; i < t->npeers; i++)
-				if (!used[i] && t->peers[i].is_up == want_up &&
-				    !t->peers[i].is_unresolved &&
-				    t->peers[i].weight > 0)
-					any_weight = true;
-			pick = (uint64_t)random() % total;
+				if (candidate(t, used, i, want_up)) {
+					/* +1 so weight 0 is possible but comes
+					 * last. */
+					total += t->peers[i].weight + 1;
+					any_weight |= t->peers[i].weight > 0;
+				}
+			if (total == 0 || n >= max)
+				break;
+			uint64_t pick = (uint64_t)random() % total;
 			int chosen = -1;
 			for (int i = 0; i < t->npeers; i++) {
-				if (used[i] || t->peers[i].is_up != want_up ||
-				    t->peers[i].is_unresolved)
+				if (!candidate(t, used, i, want_up))
 					continue;
 				if (any_weight && t->peers[i].weight == 0)
 					continue;
