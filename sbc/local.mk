@@ -65,3 +65,10 @@ tests_fuzz_fuzz_edge_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_fuzz_fuzz_edge_stream_CFLAGS = $(FUZZ_CF)
 tests_fuzz_fuzz_edge_stream_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_edge_stream_LDADD = $(EDGE_LIBS)
+
+# sbc/tls.c: SNI lookup, outbound checks, handshakes over memory BIOs.
+check_PROGRAMS += tests/unit/test_tls
+TESTS += tests/unit/test_tls
+tests_unit_test_tls_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_test_tls_LDADD = $(EDGE_TEST_LDADD)
