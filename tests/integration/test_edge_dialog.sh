@@ -9,7 +9,9 @@
 # CALL_RELEASE); a call forked to two devices of bob (two early dialogs,
 # core's CANCEL to the loser, which must not delete the answered call's
 # media); media timeouts leave no relay stream behind (every call's end
-# deletes it); without the relay an INVITE with SDP gets 503.
+# deletes it); UPDATE in early and confirmed dialogs (offers anchored,
+# target refresh through the hidden Contact); without the relay an INVITE
+# with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -105,6 +107,51 @@ bob_port_kept() {
 tap "the relay port for bob's media is the same before and after hold" bob_port_kept
 tap "alice saw bob's re-INVITE with the SBC's address only" sh -c \
 	"! grep -q '$P.2.2' '$T/reinv.msg'"
+
+# --- UPDATE (RFC 3311) in an early and in a confirmed dialog ---
+# alice's UPDATE after bob's 183 carries a new offer; bob's UPDATE after
+# the answer carries a new offer (media to port 6020) and a new Contact
+# (sip:bob-upd@..., a target refresh): alice's BYE, sent to the target she
+# got in that UPDATE (an edge address with a token), must reach bob's new
+# Contact, and both offers must be anchored on the relay.
+uas uas_update.xml bob-update
+tap "UPDATE in the early dialog, then in the confirmed one, then BYE" call uac_update.xml update 5074
+tap "bob's side: both UPDATEs answered, BYE at his refreshed target (sip:bob-upd@)" wait_until 15 uas_ok bob-update
+# sdp_of FILE METHOD_OR_STATUS DIR: the c= and m= lines of the messages of
+# that kind received (DIR=received) in a sipp trace.
+sdp_lines() {
+	awk -v want="$2" '/message received/{r=1; s=0; next} /message sent/{r=0; next}
+		r && s == 0 && NF > 0 { s = (index($0, want) == 1) ? 1 : 2 }
+		r && s == 1 && /^(c=|m=)/ { print }' "$1"
+}
+update_anchored_at_alice() {
+	local l
+	l=$(sdp_lines "$T/update.msg" "UPDATE ")
+	echo "SDP of bob's UPDATE at alice: $l"
+	echo "$l" | grep -q "^c=IN IP4 $SBC" && ! echo "$l" | grep -q "^m=audio 6020 "
+}
+tap "bob's UPDATE offer reached alice anchored (relay address, not port 6020)" update_anchored_at_alice
+update_anchored_at_bob() {
+	local l a
+	l=$(sdp_lines "$T/bob-update.msg" "UPDATE ")
+	a=$(sdp_lines "$T/bob-update.msg" "SIP/2.0 200")
+	echo "early UPDATE at bob: $l; 200s at bob: $a"
+	echo "$l" | grep -q "^c=IN IP4 $SBC" && echo "$a" | grep -q "^c=IN IP4 $SBC" &&
+		! echo "$l $a" | grep -q "$P.1.2"
+}
+tap "alice's early UPDATE offer and her answer reached bob anchored" update_anchored_at_bob
+relay_port_same() {
+	local p
+	p=$(awk '/message received/{r=1} /message sent/{r=0} r && /^m=audio/{print $2}' \
+		"$T/update.msg" | sort -u)
+	echo "relay ports for bob as alice saw them (183, 200s, UPDATE): $p"
+	[ -n "$p" ] && [ "$(echo "$p" | wc -l)" = 1 ]
+}
+tap "the relay kept bob's port across both UPDATEs (re-anchored, not re-allocated)" relay_port_same
+tap "alice saw nothing of bob's address through the UPDATEs" sh -c "! grep -q '$P.2.2' '$T/update.msg'"
+tap "bob saw nothing of alice's address" sh -c "! grep -q '$P.1.2' '$T/bob-update.msg'"
+tap "the target bob refreshed reached alice as an edge address" sh -c \
+	"grep -A12 '^UPDATE ' '$T/update.msg' | grep '^Contact:' | grep -q '@$SBC'"
 
 # --- media timeout: core ends the call ---
 uas uas_wait.xml bob-wait

@@ -118,6 +118,15 @@ UAS_PID=$IT_LAST_PID
 bob_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
 wait_until 5 bob_listening
 
+# CPU time (user + system, ms) the edge and relay have used so far.
+cpu_ms() {
+	local pid
+	pid=$(pcctl --json status | pj "[p['pid'] for p in r['processes'] if p['name'] == '$1'][0]") || return 1
+	awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$pid/stat"
+}
+EDGE_CPU0=$(cpu_ms edge)
+RELAY_CPU0=$(cpu_ms relay)
+
 # The flood starts first; the calls follow while it runs.
 IN0=$(att_in)
 # The generator is the test instrument, not the product: it runs at a
@@ -136,6 +145,8 @@ flood_still_on() { kill -0 "$FLOOD_PID" 2>/dev/null; }
 tap "the calls ran while the flood went on" flood_still_on
 wait "$FLOOD_PID"
 IN1=$(att_in)
+echo "# CPU during the flood and the calls: edge $(($(cpu_ms edge) - EDGE_CPU0)) ms," \
+	"relay $(($(cpu_ms relay) - RELAY_CPU0)) ms"
 
 # --- the flood really was 20,000 requests/s ---
 FL=$(cat "$T/flood.log")
