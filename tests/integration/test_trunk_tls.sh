@@ -5,7 +5,8 @@
 # certificates from a CA made here; the users are sipp on UDP.
 # Proves: the edge opens TLS to a trunk peer, presents its certificate
 # (mutual TLS), checks the peer's chain against the peer's tls_ca and its
-# name (tls_name by SNI + host name; an address by IP SAN); a peer whose
+# name (tls_name by SNI + host name; an address by IP SAN; tls_verify
+# false skips that with a warning); a peer whose
 # certificate names someone else is refused (the edge logs why) and the
 # call fails over to the next peer and completes (INVITE/200/ACK/BYE);
 # a TLS phone whose connection is gone is reached by a new connection.
@@ -47,8 +48,10 @@ mkcert evil.test DNS:evil.test
 mkcert ip-carrier IP:127.0.0.4
 ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bob-phone \
 	-keyout bob.key -out bob.crt
+ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-carrier \
+	-keyout lab.key -out lab.crt
 tap "certificates made" test -s sbc.test.crt -a -s carrier.test.crt -a \
-	-s evil.test.crt -a -s ip-carrier.crt -a -s bob.crt
+	-s evil.test.crt -a -s ip-carrier.crt -a -s bob.crt -a -s lab.crt
 
 cat >"$T/pc.json" <<J
 {"runtime_dir": "$T/run", "state_dir": "$T/state",
@@ -73,9 +76,13 @@ cat >"$T/pc.json" <<J
                "weight": 0}]},
    {"name": "ipcarrier", "options_interval_s": 0,
     "peers": [{"address": "127.0.0.4", "port": 5061, "transport": "tls",
-               "tls_ca": "$T/ca.pem"}]}],
+               "tls_ca": "$T/ca.pem"}]},
+   {"name": "labcarrier", "options_interval_s": 0,
+    "peers": [{"address": "127.0.0.6", "port": 5061, "transport": "tls",
+               "tls_verify": false}]}],
  "routes": [{"match": {"prefix": "+49"}, "trunk": "tlscarrier"},
-            {"match": {"prefix": "+44"}, "trunk": "ipcarrier"}]}
+            {"match": {"prefix": "+44"}, "trunk": "ipcarrier"},
+            {"match": {"prefix": "+33"}, "trunk": "labcarrier"}]}
 J
 
 # sp NAME ARGS...: one sipp run in the namespace, bounded in time.
@@ -136,6 +143,18 @@ tap "a call to a peer known by its address (IP SAN) completes" \
 wait "$IPC"
 IPC_RC=$?
 tap "that peer saw the whole call" test "$IPC_RC" = 0
+
+peer lab 127.0.0.6 5061 --cert lab.crt --key lab.key --calls 1 --secs 40
+LAB=$PEER_PID
+tap "a lab carrier with tls_verify false and a self-signed certificate is called" \
+	sp alice_lab -sf "$X/user_uac.xml" "$IP:5060" -i 127.0.0.1 -p 5073 \
+	-s +33123456 -au alice -ap alicepw
+wait "$LAB"
+LAB_RC=$?
+tap "that peer saw the whole call" test "$LAB_RC" = 0
+tap "the edge warns that its certificate is not checked" \
+	grep -q "trunk labcarrier peer 127.0.0.6:5061: tls_verify is false" \
+	"$T/edge.log"
 
 # A TLS phone: registers over TLS, hangs up its connection, then listens
 # on its Contact; a call to it needs a connection the edge opens.
