@@ -3,10 +3,12 @@
  * bans and captures. The catalogue has already checked every body's exact
  * size; strings inside are checked for their NUL here.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -17,27 +19,123 @@
 #include "ipc_msgs.h"
 #include "log.h"
 
+static struct log_rl rl_peer = LOG_RL_INIT(10000, 5);
+
 #define MAX_PEERS 64
 #define HIGH_WATER (8u << 20)
+/* Replies held per peer until the end of the loop iteration. */
+#define OUT_MAX 128
+#define OUT_BODY_MAX sizeof(struct ipc_media_reply)
+
+/* A reply framed as ipc_send() frames it: header, then body. */
+struct out_msg {
+	struct ipc_hdr h;
+	uint8_t body[OUT_BODY_MAX];
+};
 
 struct edge_srv {
 	struct relay_app *a;
 	int lfd;
 	struct ipc_chan *ch[MAX_PEERS];
+	/* Replies wait here for edge_flush() (the before-sleep hook): every
+	 * request of an iteration is answered after the kernel changes it
+	 * asked for are committed, with one sendmmsg per peer. */
+	struct out_msg *out[MAX_PEERS];
+	unsigned nout[MAX_PEERS];
 };
 
-static struct log_rl rl_peer = LOG_RL_INIT(10000, 5);
+static void edge_flush_peer(struct edge_srv *e, int slot);
+
+/* Queues one reply to the peer in slot; if that peer's channel already
+ * has a backlog, the message joins it (order is kept). */
+static int
+edge_reply(struct edge_srv *e, struct ipc_chan *ch, uint16_t type, uint64_t id,
+    const void *body, uint32_t len)
+{
+	int slot = -1;
+	struct out_msg *m;
+
+	for (int i = 0; i < MAX_PEERS && slot < 0; i++)
+		if (e->ch[i] == ch)
+			slot = i;
+	if (slot < 0 || len > OUT_BODY_MAX ||
+	    (e->nout[slot] == 0 && ipc_chan_queued(ch) > 0))
+		return ipc_chan_send(ch, type, 0, id, body, len, NULL, 0);
+	if (e->out[slot] == NULL) {
+		e->out[slot] = malloc(OUT_MAX * sizeof(struct out_msg));
+		if (e->out[slot] == NULL)
+			return ipc_chan_send(
+			    ch, type, 0, id, body, len, NULL, 0);
+	}
+	if (e->nout[slot] == OUT_MAX)
+		edge_flush_peer(e, slot);
+	m = &e->out[slot][e->nout[slot]++];
+	memset(&m->h, 0, sizeof(m->h));
+	m->h.type = type;
+	m->h.length = len;
+	m->h.id = id;
+	memcpy(m->body, body, len);
+	return 0;
+}
 
 static void
-send_result(struct ipc_chan *ch, uint64_t id, int status, const char *msg)
+edge_flush_peer(struct edge_srv *e, int slot)
+{
+	struct mmsghdr mm[OUT_MAX];
+	struct iovec iov[OUT_MAX];
+	struct ipc_chan *ch = e->ch[slot];
+	unsigned n = e->nout[slot];
+	int sent = 0;
+
+	e->nout[slot] = 0;
+	if (ch == NULL || n == 0)
+		return;
+	memset(mm, 0, n * sizeof(mm[0]));
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = &e->out[slot][i];
+		iov[i].iov_len =
+		    sizeof(struct ipc_hdr) + e->out[slot][i].h.length;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (ipc_chan_queued(ch) == 0) {
+		sent = sendmmsg(
+		    ipc_chan_fd(ch), mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0)
+			sent = 0;
+	}
+	/* What the socket did not take waits in the channel's queue (or
+	 * fails there the way a direct send would). */
+	for (unsigned i = (unsigned)sent; i < n; i++) {
+		struct out_msg *m = &e->out[slot][i];
+
+		if (ipc_chan_send(ch, m->h.type, 0, m->h.id, m->body,
+		        m->h.length, NULL, 0) < 0)
+			log_ratelimited(&rl_peer, LOG_LVL_WARN,
+			    "relay.sock: reply dropped: %s", strerror(errno));
+	}
+}
+
+void
+dispatch_edge_flush(struct edge_srv *e)
+{
+	if (e == NULL)
+		return;
+	for (int i = 0; i < MAX_PEERS; i++)
+		if (e->nout[i] > 0)
+			edge_flush_peer(e, i);
+}
+
+static void
+send_result(struct edge_srv *e, struct ipc_chan *ch, uint64_t id, int status,
+    const char *msg)
 {
 	struct ipc_result res;
 
 	memset(&res, 0, sizeof(res));
 	res.status = status;
 	snprintf(res.message, sizeof(res.message), "%s", msg);
-	if (ipc_chan_send(ch, IPC_RESULT, 0, id, &res, sizeof(res), NULL, 0) <
-	    0)
+	if (edge_reply(e, ch, IPC_RESULT, id, &res, sizeof(res)) < 0)
 		log_ratelimited(&rl_peer, LOG_LVL_WARN,
 		    "relay.sock: reply dropped: %s", strerror(errno));
 }
@@ -102,8 +200,8 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		memcpy(&q, m->body, sizeof(q));
 		relay_media_update(
 		    &a->r, &q, m->hdr.type == IPC_MEDIA_ANSWER, &rep);
-		ipc_chan_send(ch, IPC_MEDIA_REPLY, 0, m->hdr.id, &rep,
-		    sizeof(rep), NULL, 0);
+		edge_reply(
+		    e, ch, IPC_MEDIA_REPLY, m->hdr.id, &rep, sizeof(rep));
 		break;
 	}
 	case IPC_MEDIA_QUERY: {
@@ -112,8 +210,8 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 
 		memcpy(&ref, m->body, sizeof(ref));
 		relay_media_query(&a->r, &ref, &rep);
-		ipc_chan_send(ch, IPC_MEDIA_REPLY, 0, m->hdr.id, &rep,
-		    sizeof(rep), NULL, 0);
+		edge_reply(
+		    e, ch, IPC_MEDIA_REPLY, m->hdr.id, &rep, sizeof(rep));
 		break;
 	}
 	case IPC_MEDIA_DELETE: {
@@ -122,7 +220,7 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		memcpy(&ref, m->body, sizeof(ref));
 		rc = relay_media_delete(&a->r, &ref);
 		send_result(
-		    ch, m->hdr.id, rc, rc == 0 ? "deleted" : "no such call");
+		    e, ch, m->hdr.id, rc, rc == 0 ? "deleted" : "no such call");
 		break;
 	}
 	case IPC_BAN_ADD:
@@ -141,7 +239,8 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 			    ipc_addr_str(&b.addr, as, sizeof(as)), b.timeout_s,
 			    b.reason);
 		}
-		send_result(ch, m->hdr.id, rc, rc == 0 ? "ok" : strerror(-rc));
+		send_result(
+		    e, ch, m->hdr.id, rc, rc == 0 ? "ok" : strerror(-rc));
 		break;
 	}
 	case IPC_CAPTURE_START:
@@ -151,16 +250,16 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		memcpy(&c, m->body, sizeof(c));
 		if (!nul_in(c.call_id, sizeof(c.call_id)) ||
 		    !nul_in(c.path, sizeof(c.path))) {
-			send_result(ch, m->hdr.id, -EINVAL, "unterminated");
+			send_result(e, ch, m->hdr.id, -EINVAL, "unterminated");
 			break;
 		}
 		if (m->hdr.type == IPC_CAPTURE_START) {
 			rc = app_capture_start(a, c.call_id, c.path,
 			    c.max_bytes, c.max_seconds, err, sizeof(err));
-			send_result(ch, m->hdr.id, rc, rc == 0 ? "ok" : err);
+			send_result(e, ch, m->hdr.id, rc, rc == 0 ? "ok" : err);
 		} else {
 			rc = capture_stop(a->cap, c.path);
-			send_result(ch, m->hdr.id, rc,
+			send_result(e, ch, m->hdr.id, rc,
 			    rc == 0 ? "ok" : "no such capture");
 		}
 		break;
@@ -170,7 +269,7 @@ on_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		 * the others (relay carries everyone's media). */
 		log_warnx("relay.sock: unexpected %s from peer; refused",
 		    ipc_type_name(&ipc_cat_relay, m->hdr.type));
-		send_result(ch, m->hdr.id, -EPROTO, "unexpected message");
+		send_result(e, ch, m->hdr.id, -EPROTO, "unexpected message");
 		break;
 	}
 }
@@ -181,8 +280,10 @@ on_close(struct ipc_chan *ch, void *arg)
 	struct edge_srv *e = arg;
 
 	for (int i = 0; i < MAX_PEERS; i++)
-		if (e->ch[i] == ch)
+		if (e->ch[i] == ch) {
 			e->ch[i] = NULL;
+			e->nout[i] = 0;
+		}
 	ipc_chan_free(ch);
 }
 
@@ -272,9 +373,12 @@ dispatch_edge_free(struct edge_srv *e)
 {
 	if (e == NULL)
 		return;
-	for (int i = 0; i < MAX_PEERS; i++)
+	dispatch_edge_flush(e);
+	for (int i = 0; i < MAX_PEERS; i++) {
 		if (e->ch[i] != NULL)
 			ipc_chan_free(e->ch[i]);
+		free(e->out[i]);
+	}
 	ev_io_del(e->a->loop, e->lfd);
 	close(e->lfd);
 	free(e);

@@ -15,6 +15,9 @@ struct edge_srv;
 struct edge_srv *dispatch_edge_listen(
     struct relay_app *a, const char *path, char *err, size_t errlen);
 void dispatch_edge_free(struct edge_srv *e);
+/* Sends the replies of this loop iteration (the before-sleep hook, after
+ * relay_flush() committed what they answer). */
+void dispatch_edge_flush(struct edge_srv *e);
 /* Peers connected now. */
 size_t dispatch_edge_peers(const struct edge_srv *e);
 

@@ -36,8 +36,6 @@ fwd_user_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	int ofd;
 
 	(void)events;
-	if (s == NULL)
-		return;
 	for (int i = 0; i < BATCH; i++) {
 		iov[i].iov_base = bufs[i];
 		iov[i].iov_len = PKT_MAX;
@@ -50,6 +48,11 @@ fwd_user_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
+	if (s == NULL) {
+		/* An idle port of the socket pool: nobody's media. */
+		r->st.strangers += (uint64_t)n;
+		return;
+	}
 	s->has_flows = true; /* these packets made conntrack entries */
 	dst = stream_leg_dst(s, !li, comp);
 	dst_len = dst.family != 0 ? ipc_addr_to_sa(&dst, &dst_sa) : 0;

@@ -70,3 +70,6 @@ tests_fuzz_fuzz_relay_req_LDADD = $(RELAY_LIBS)
 # The relay benchmark's load generator (tests/bench/relay/run.sh, by hand).
 noinst_PROGRAMS += tests/bench/relay/loadgen
 tests_bench_relay_loadgen_SOURCES = tests/bench/relay/loadgen.c
+noinst_PROGRAMS += tests/bench/relay/setupbench
+tests_bench_relay_setupbench_SOURCES = tests/bench/relay/setupbench.c
+tests_bench_relay_setupbench_LDADD = $(PC_COMMON_LIBS)

@@ -125,7 +125,7 @@ kernel_setup(struct relay_app *a, char *why, size_t cap)
 static void
 capacity(struct relay_app *a, bool is_log)
 {
-	struct rlimit rl;
+	struct rlimit rl = {0, 0};
 	uint64_t by_ports = a->r.pool.npairs / 2;
 	uint64_t by_fd = 0, by_ct = UINT64_MAX, cap;
 
@@ -164,6 +164,12 @@ capacity(struct relay_app *a, bool is_log)
 	a->capacity_streams = cap;
 	if (!is_log)
 		return;
+	/* Idle bound pairs save set-ups their socket()/bind()/close(); a
+	 * sixteenth of the descriptors, given back when streams need them. */
+	if (!relay_set_idle_max(&a->r,
+	        rl.rlim_cur > 64 * 16 ? (uint32_t)((rl.rlim_cur - 64) / 32)
+	                              : 0))
+		log_warnx("relay: no memory for the idle socket pool");
 	if (by_ct != UINT64_MAX)
 		log_info("relay: capacity %llu streams (ports allow %llu, file "
 		         "descriptors %llu, conntrack %llu)",
@@ -215,6 +221,7 @@ before_sleep(struct ev_loop *loop, void *arg)
 	relay_flush(&a->r);
 	if (a->state != NULL)
 		state_flush(a->state, &a->r);
+	dispatch_edge_flush(a->edge);
 }
 
 int

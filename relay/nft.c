@@ -10,8 +10,11 @@
  *   dmap4/6  saddr . sport . dport -> daddr . dport   (nat prerouting)
  *   smap4/6  saddr . sport . ct original dport -> relay addr . port
  *            (nat postrouting)
- *   pvmap    relay port -> accept | drop; other ports of the range drop
- *            (filter input: only packets the maps did not redirect)
+ *   pvmap    relay port pair (its even port) -> accept: the pairs user
+ *            space must hear; other ports of the range drop (filter
+ *            input: only packets the maps did not redirect). One element
+ *            per pair, not per port and verdict: a call set-up costs
+ *            two elements here instead of twelve.
  *   ban4/6   banned sources (timeouts) dropped toward @guard ports
  *            (filter prerouting, before conntrack)
  * NAT chains see only the first packet of a flow; conntrack does the rest.
@@ -451,7 +454,7 @@ nft_fwd_del(struct nft *n, const struct nft_fwd *f)
 void
 nft_port_add(struct nft *n, uint16_t port, bool is_drop)
 {
-	uint16_t p = htons(port);
+	uint16_t p = htons((uint16_t)(port & ~1u));
 
 	put_elem(
 	    n, NFT_MSG_NEWSETELEM, "pvmap", &p, 2, NULL, 0, is_drop ? 2 : 1, 0);
@@ -460,7 +463,7 @@ nft_port_add(struct nft *n, uint16_t port, bool is_drop)
 void
 nft_port_del(struct nft *n, uint16_t port)
 {
-	uint16_t p = htons(port);
+	uint16_t p = htons((uint16_t)(port & ~1u));
 
 	put_elem(n, NFT_MSG_DELSETELEM, "pvmap", &p, 2, NULL, 0, 0, 0);
 }
@@ -728,6 +731,23 @@ ban_rule(struct nft *n, bool v6, uint8_t l4)
 	rule_put(n, r);
 }
 
+/* reg &= ~1 on a port in network order: the even port of its pair. */
+static void
+e_pair(struct nftnl_rule *r, uint32_t reg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint8_t mask[2] = {0xff, 0xfe},
+	        xor[2] = {
+	            0, 0};
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 2);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, sizeof(mask));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, sizeof(xor));
+	nftnl_rule_add_expr(r, e);
+}
+
 static void
 input_rules(struct nft *n, const struct nft_layout *l)
 {
@@ -737,6 +757,7 @@ input_rules(struct nft *n, const struct nft_layout *l)
 	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
 	e_cmp8(r, IPPROTO_UDP);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	e_pair(r, NFT_REG_1);
 	e_lookup(r, "pvmap", ID_PV, NFT_REG_1, NFT_REG_VERDICT);
 	rule_put(n, r);
 
@@ -757,10 +778,11 @@ make_tag(const struct nft_layout *l, char *tag, size_t cap)
 	size_t off;
 
 	/* "ban-counted": tables made before the ban rules had counters
-	 * carry another tag and are replaced at set-up. */
+	 * carry another tag and are replaced at set-up; so do those from
+	 * before "pair-verdicts" (one pvmap element per port). */
 	off = (size_t)snprintf(tag, cap,
-	    "%s ban-counted ports=%u-%u sip=", TAG_PREFIX, l->port_lo,
-	    l->port_hi);
+	    "%s ban-counted pair-verdicts ports=%u-%u sip=", TAG_PREFIX,
+	    l->port_lo, l->port_hi);
 	for (size_t i = 0; i < l->nsip_ports && off + 8 < cap; i++)
 		off += (size_t)snprintf(tag + off, cap - off, "%s%u",
 		    i ? "," : "", l->sip_ports[i]);

@@ -59,8 +59,10 @@ int nft_teardown(struct nft *n, char *err, size_t errlen);
 void nft_batch_begin(struct nft *n);
 void nft_fwd_add(struct nft *n, const struct nft_fwd *f);
 void nft_fwd_del(struct nft *n, const struct nft_fwd *f);
-/* Input verdict for a relay port: accept (user space) or drop (kernel
- * forwards it; whatever still reaches the socket is a stranger). */
+/* Input verdict for a relay port pair (port and its odd neighbour share
+ * one element, keyed by the even port): accept (user space hears it) or
+ * drop. Without an element the range's drop rule applies: the relay adds
+ * only accept elements, for the pairs user space must hear. */
 void nft_port_add(struct nft *n, uint16_t port, bool is_drop);
 void nft_port_del(struct nft *n, uint16_t port);
 /* family 4/6, addr in network order; timeout 0 = permanent. */

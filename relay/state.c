@@ -678,19 +678,22 @@ settle_stream(struct recover *x, struct rstream *s)
 					nft_fwd_del(r->nft, &s->kf[k][l]);
 			s->is_kernel[k] = false;
 		}
-		for (int l = 0; l < 2; l++) {
-			uint16_t p = (uint16_t)(s->leg[l].port + k);
-			bool d = s->is_kernel[k] && !s->leg[l].is_nat;
-			uint8_t want = d ? 2 : 1;
-			uint8_t have = x->seen[p - r->pool.lo];
+	}
+	/* One accept element per pair user space must hear. */
+	for (int l = 0; l < 2; l++) {
+		uint16_t p = s->leg[l].port;
+		bool want = stream_leg_open(s, l, s->is_kernel);
+		uint8_t have = x->seen[p - r->pool.lo];
 
-			s->is_vdrop[l][k] = d;
-			if (have == want)
-				continue;
-			if (have != 0)
-				nft_port_del(r->nft, p);
-			nft_port_add(r->nft, p, want == 2);
-		}
+		s->is_vdrop[l][0] = s->is_vdrop[l][1] = !want;
+		s->vopen = (uint8_t)(want ? s->vopen | (1u << l)
+		                          : s->vopen & ~(1u << l));
+		if (have == (want ? 1 : 0))
+			continue;
+		if (have != 0)
+			nft_port_del(r->nft, p);
+		if (want)
+			nft_port_add(r->nft, p, false);
 	}
 }
 

@@ -38,6 +38,8 @@ relay_init(struct relay *r, struct ev_loop *loop, const struct ipc_addr *addr,
 	    calloc((size_t)r->pool.hi - r->pool.lo + 1, sizeof(*r->socks));
 	if (r->socks == NULL || htable_init(&r->calls, 1024) < 0)
 		return false;
+	for (uint32_t i = 0; i <= (uint32_t)r->pool.hi - r->pool.lo; i++)
+		r->socks[i].fd = -1;
 	r->latch_wait_ms = 1000;
 	r->timeout_ms = 60000;
 	r->hold_timeout_ms = 3600000;
@@ -46,6 +48,7 @@ relay_init(struct relay *r, struct ev_loop *loop, const struct ipc_addr *addr,
 }
 
 static void call_free(struct relay *r, struct rcall *c, bool is_kernel_too);
+static void idle_close_oldest(struct relay *r);
 
 static int
 free_walk(struct hnode *n, void *arg)
@@ -65,6 +68,9 @@ relay_free(struct relay *r)
 	ev_timer_stop(r->loop, &r->tick);
 	htable_walk(&r->calls, free_walk, r);
 	htable_free(&r->calls);
+	while (r->nidle > 0)
+		idle_close_oldest(r);
+	free(r->idle);
 	free(r->socks);
 	port_pool_free(&r->pool);
 }
@@ -187,6 +193,22 @@ fwd_eq(const struct nft_fwd *a, const struct nft_fwd *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
+/* The tuple of a party's packets to its relay port. */
+static size_t
+add_party_tuple(const struct relay *r, const struct nft_fwd *f,
+    struct ct_tuple *t, size_t n)
+{
+	size_t al = f->family == 6 ? 16 : 4;
+
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].family = f->family;
+	memcpy(t[n].src, f->src, al);
+	memcpy(t[n].dst, r->addr.addr, al);
+	t[n].sport = f->src_port;
+	t[n].dport = f->relay_port;
+	return n + 1;
+}
+
 /* Conntrack tuples that may carry this component's flows: the parties'
  * packets to the relay ports and the relay's own user-space sends. */
 static size_t
@@ -195,12 +217,8 @@ add_tuples(const struct relay *r, const struct nft_fwd *f, struct ct_tuple *t,
 {
 	size_t al = f->family == 6 ? 16 : 4;
 
-	memset(&t[n], 0, sizeof(t[n]) * 2);
-	t[n].family = f->family;
-	memcpy(t[n].src, f->src, al);
-	memcpy(t[n].dst, r->addr.addr, al);
-	t[n].sport = f->src_port;
-	t[n].dport = f->relay_port;
+	n = add_party_tuple(r, f, t, n) - 1;
+	memset(&t[n + 1], 0, sizeof(t[n + 1]));
 	t[n + 1].family = f->family;
 	memcpy(t[n + 1].src, r->addr.addr, al);
 	memcpy(t[n + 1].dst, f->src, al);
@@ -253,26 +271,59 @@ relay_flush(struct relay *r)
 		    "conntrack: deleting entries: %s", strerror(errno));
 }
 
+/* Deferred groups name their stream by its leg 0 RTP port (always
+ * bound) and generation: arg = gen << 32 | port << 8 | low bits. */
+static uint64_t
+stream_arg(const struct rstream *s, unsigned low)
+{
+	return (uint64_t)s->gen << 32 | (uint64_t)s->leg[0].port << 8 | low;
+}
+
+static struct rstream *
+stream_by_arg(struct relay *r, uint64_t arg)
+{
+	uint16_t port = (uint16_t)(arg >> 8);
+	struct rstream *s;
+
+	if (!port_in_range(&r->pool, port))
+		return NULL;
+	s = r->socks[port - r->pool.lo].s;
+	return s != NULL && s->gen == (uint32_t)(arg >> 32) ? s : NULL;
+}
+
+/* Open while a component in use is not in the kernel, and toward a party
+ * behind NAT, whose rebinding user space must see to re-latch. Else
+ * whatever still reaches the pair is a stranger and the range's drop rule
+ * takes it. */
+bool
+stream_leg_open(const struct rstream *s, int l, const bool kern[2])
+{
+	if (s->leg[l].is_nat)
+		return true;
+	for (int c = 0; c < 2; c++)
+		if (stream_comp_used(s, c) && !kern[c])
+			return true;
+	return false;
+}
+
 /* A deferred programming group failed: the kernel does not have what
  * the stream says; user space forwards it and the tick retries. */
 static void
 eval_failed(uint64_t arg, void *ctx)
 {
 	struct relay *r = ctx;
-	uint16_t port = (uint16_t)(arg >> 8);
+	struct rstream *s = stream_by_arg(r, arg);
 	int comp = (int)(arg & 1);
-	struct rstream *s;
 
-	if (!port_in_range(&r->pool, port))
-		return;
-	s = r->socks[port - r->pool.lo].s;
-	if (s == NULL || s->gen != (uint32_t)(arg >> 32))
+	if (s == NULL)
 		return;
 	r->st.kernel_failed++;
 	s->is_kernel[comp] = false;
 	s->is_kfail[comp] = true;
 	/* The group (verdicts included) was rolled back. */
-	s->is_vdrop[0][comp] = s->is_vdrop[1][comp] = false;
+	s->vopen ^= (uint8_t)((arg >> 1) & 3);
+	for (int l = 0; l < 2; l++)
+		s->is_vdrop[l][comp] = !(s->vopen & (1u << l));
 	log_ratelimited(&rl_kernel, LOG_LVL_WARN,
 	    "nft: programming stream %s/%u component %d failed",
 	    s->call->call_id, s->index, comp);
@@ -286,7 +337,8 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	struct ct_tuple t[16];
 	size_t nt = 0;
 	struct ipc_addr a, b;
-	bool want, is_defer;
+	bool want, is_defer, kern[2];
+	uint8_t flip = 0;
 
 	if (!r->is_kernel || r->nft == NULL || !stream_comp_used(s, comp))
 		return;
@@ -309,12 +361,15 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	 * failure but the flag, so it joins this iteration's commit. Else a
 	 * change under traffic: its own transaction, now. */
 	is_defer = !s->has_flows && !s->is_kernel[comp];
+	kern[0] = s->is_kernel[0];
+	kern[1] = s->is_kernel[1];
+	kern[comp] = want;
+	for (int l = 0; l < 2; l++)
+		if (stream_leg_open(s, l, kern) != !!(s->vopen & (1u << l)))
+			flip |= (uint8_t)(1u << l);
 	if (is_defer)
 		nft_defer_begin_cb(r->nft, eval_failed,
-		    (uint64_t)s->gen << 32 |
-		        (uint64_t)(uint16_t)(s->leg[0].port + comp) << 8 |
-		        (uint64_t)comp,
-		    r);
+		    stream_arg(s, (unsigned)flip << 1 | (unsigned)comp), r);
 	else
 		nft_batch_begin(r->nft);
 	if (s->is_kernel[comp]) {
@@ -329,17 +384,15 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 		nt = add_tuples(r, &f[0], t, nt);
 		nt = add_tuples(r, &f[1], t, nt);
 	}
-	/* Whatever reaches a kernel port is not the latched source: drop
-	 * it there, except toward a party behind NAT, whose rebinding user
-	 * space must see to re-latch. */
+	/* Whatever reaches a kernel port is not the latched source: the
+	 * pair closes once user space has nothing left to hear on it. */
 	for (int l = 0; l < 2; l++) {
-		uint16_t p = (uint16_t)(s->leg[l].port + comp);
-		bool d = want && !s->leg[l].is_nat;
-
-		if (d == s->is_vdrop[l][comp])
+		if (!(flip & (1u << l)))
 			continue;
-		nft_port_del(r->nft, p);
-		nft_port_add(r->nft, p, d);
+		if (s->vopen & (1u << l))
+			nft_port_del(r->nft, s->leg[l].port);
+		else
+			nft_port_add(r->nft, s->leg[l].port, false);
 	}
 	nt = add_sdp_tuples(r, s, comp, t, nt);
 	if (!is_defer && nft_batch_commit(r->nft) < 0) {
@@ -353,17 +406,22 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	}
 	s->is_kfail[comp] = false;
 	s->is_kernel[comp] = want;
+	s->vopen ^= flip;
 	for (int l = 0; l < 2; l++)
-		s->is_vdrop[l][comp] = want && !s->leg[l].is_nat;
+		s->is_vdrop[l][comp] = !(s->vopen & (1u << l));
 	if (want) {
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];
 		r->st.kernel_programmed++;
 	}
-	/* No packet yet: no conntrack entry to clear. */
-	if (!is_defer)
+	/* No packet yet: no conntrack entry to clear, and none made
+	 * before the commit at the end of this iteration (so the stream's
+	 * other component joins the same commit). Entries of the kernel
+	 * forwarding itself are cleared by is_kernel at release. */
+	if (!is_defer) {
 		clear_ct(r, t, nt);
-	s->has_flows = true;
+		s->has_flows = true;
+	}
 	if (r->state != NULL)
 		state_save_call(r->state, s->call);
 }
@@ -379,41 +437,189 @@ stream_on_latch(struct relay *r, struct rstream *s, int comp)
 
 /* ---- ports and sockets of a stream ---- */
 
+/* Closes the socket of one relay port, if bound. */
+static void
+sock_close(struct relay *r, uint16_t port)
+{
+	struct rsock *k = &r->socks[port - r->pool.lo];
+
+	if (k->fd >= 0) {
+		ev_io_del(r->loop, k->fd);
+		close(k->fd);
+	}
+	memset(k, 0, sizeof(*k));
+	k->fd = -1;
+}
+
+/* The oldest idle pair: its sockets closed, its ports free again. */
+static void
+idle_close_oldest(struct relay *r)
+{
+	uint16_t p = r->idle[r->idle_head];
+
+	r->idle_head = (r->idle_head + 1) % r->idle_max;
+	r->nidle--;
+	sock_close(r, p);
+	sock_close(r, (uint16_t)(p + 1));
+	port_release(&r->pool, p);
+}
+
+bool
+relay_set_idle_max(struct relay *r, uint32_t pairs)
+{
+	uint16_t *q;
+
+	while (r->nidle > pairs)
+		idle_close_oldest(r);
+	q = pairs > 0 ? calloc(pairs, sizeof(*q)) : NULL;
+	if (pairs > 0 && q == NULL)
+		return false;
+	for (uint32_t i = 0; i < r->nidle; i++)
+		q[i] = r->idle[(r->idle_head + i) % r->idle_max];
+	free(r->idle);
+	r->idle = q;
+	r->idle_head = 0;
+	r->idle_max = pairs;
+	return true;
+}
+
+/* Keeps a released pair's sockets bound for a later stream; false if the
+ * pool is full or off (the caller closes them). */
+static bool
+idle_put(struct relay *r, uint16_t port)
+{
+	if (r->nidle >= r->idle_max || r->socks[port - r->pool.lo].fd < 0)
+		return false;
+	for (int c = 0; c < 2; c++) {
+		struct rsock *k = &r->socks[port + c - r->pool.lo];
+
+		/* Still registered: what arrives is drained and dropped
+		 * (in kernel mode the table drops it first). */
+		k->s = NULL;
+	}
+	r->idle[(r->idle_head + r->nidle) % r->idle_max] = port;
+	r->nidle++;
+	return true;
+}
+
+/* A port pair for a new leg: an idle one once enough of them wait (so
+ * none is reused soon after its call), else a fresh one from the range;
+ * 0 when none is left. */
+static uint16_t
+pair_get(struct relay *r)
+{
+	uint16_t p;
+
+	if (r->nidle > 0 && r->nidle > r->idle_max / 2) {
+		p = r->idle[r->idle_head];
+		r->idle_head = (r->idle_head + 1) % r->idle_max;
+		r->nidle--;
+		return p;
+	}
+	p = port_alloc(&r->pool);
+	if (p == 0 && r->nidle > 0) {
+		p = r->idle[r->idle_head];
+		r->idle_head = (r->idle_head + 1) % r->idle_max;
+		r->nidle--;
+	}
+	return p;
+}
+
+/* Binds (or takes over from the pool) the socket of one component of a
+ * leg and points the port at the stream. */
+static int
+sock_open(struct relay *r, struct rstream *s, int li, int c)
+{
+	struct rleg *l = &s->leg[li];
+	uint16_t port = (uint16_t)(l->port + c);
+	struct rsock *k = &r->socks[port - r->pool.lo];
+
+	if (k->fd < 0) {
+		int fd = port_bind(&r->addr, port);
+
+		/* Out of descriptors: the pool gives some back. */
+		while (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    r->nidle > 0) {
+			idle_close_oldest(r);
+			fd = port_bind(&r->addr, port);
+		}
+		if (fd < 0)
+			return -1;
+		if (ev_io_add(r->loop, fd, EV_READ, fwd_user_io, k) < 0) {
+			close(fd);
+			return -1;
+		}
+		k->fd = fd;
+	}
+	k->r = r;
+	k->s = s;
+	k->leg = (uint8_t)li;
+	k->comp = (uint8_t)c;
+	l->fd[c] = k->fd;
+	return 0;
+}
+
 static void
 leg_close(struct relay *r, struct rleg *l)
 {
+	if (l->port == 0)
+		return;
 	for (int c = 0; c < 2; c++) {
-		if (l->fd[c] >= 0) {
-			ev_io_del(r->loop, l->fd[c]);
-			close(l->fd[c]);
-			l->fd[c] = -1;
-		}
-		if (l->port != 0)
-			memset(&r->socks[l->port + c - r->pool.lo], 0,
-			    sizeof(struct rsock));
+		sock_close(r, (uint16_t)(l->port + c));
+		l->fd[c] = -1;
 	}
 }
 
-/* Binds both sockets of a leg's pair and registers them. */
+/* Binds the sockets of a leg's pair for the components in use (RTP, and
+ * RTCP unless it is muxed on the RTP port) and registers them. */
 static int
-leg_bind(struct relay *r, struct rstream *s, int li)
+leg_bind(struct relay *r, struct rstream *s, int li, uint8_t flags)
 {
-	struct rleg *l = &s->leg[li];
-
 	for (int c = 0; c < 2; c++) {
-		struct rsock *k = &r->socks[l->port + c - r->pool.lo];
-
-		l->fd[c] = port_bind(&r->addr, (uint16_t)(l->port + c));
-		if (l->fd[c] < 0)
-			return -1;
-		k->r = r;
-		k->s = s;
-		k->leg = (uint8_t)li;
-		k->comp = (uint8_t)c;
-		if (ev_io_add(r->loop, l->fd[c], EV_READ, fwd_user_io, k) < 0)
+		if (c == 1 && (flags & IPC_MSF_RTCP_MUX))
+			continue;
+		if (s->leg[li].fd[c] < 0 && sock_open(r, s, li, c) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* A deferred group opening a stream's ports failed: they stay closed
+ * (dropped) until the next SDP of the call retries. */
+static void
+open_failed(uint64_t arg, void *ctx)
+{
+	struct relay *r = ctx;
+	struct rstream *s = stream_by_arg(r, arg);
+
+	if (s == NULL)
+		return;
+	s->vopen &= (uint8_t) ~(arg & 3);
+	log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+	    "nft: opening the ports of stream %s/%u failed", s->call->call_id,
+	    s->index);
+}
+
+/* Opens (accept: user space hears them) the port pairs of the legs that
+ * need it and are not open, in this iteration's commit. */
+static void
+stream_open_verdicts(struct relay *r, struct rstream *s)
+{
+	uint8_t fresh = 0;
+
+	if (!r->is_kernel || r->nft == NULL)
+		return;
+	for (int l = 0; l < 2; l++)
+		if (!(s->vopen & (1u << l)) &&
+		    stream_leg_open(s, l, s->is_kernel))
+			fresh |= (uint8_t)(1u << l);
+	if (fresh == 0)
+		return;
+	nft_defer_begin_cb(r->nft, open_failed, stream_arg(s, fresh), r);
+	for (int l = 0; l < 2; l++)
+		if (fresh & (1u << l))
+			nft_port_add(r->nft, s->leg[l].port, false);
+	s->vopen |= fresh;
 }
 
 static void
@@ -428,23 +634,31 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 			if (s->is_kernel[c]) {
 				nft_fwd_del(r->nft, &s->kf[c][0]);
 				nft_fwd_del(r->nft, &s->kf[c][1]);
-				nt = add_tuples(r, &s->kf[c][0], t, nt);
-				nt = add_tuples(r, &s->kf[c][1], t, nt);
+				/* Without user-space traffic only the
+				 * parties' packets made entries: one per
+				 * component, keyed by who spoke first. */
+				for (int d = 0; d < 2; d++)
+					nt = s->has_flows
+					    ? add_tuples(r, &s->kf[c][d], t, nt)
+					    : add_party_tuple(
+					          r, &s->kf[c][d], t, nt);
 			}
-			nt = add_sdp_tuples(r, s, c, t, nt);
-			for (int l = 0; l < 2; l++)
-				if (s->leg[l].port != 0)
-					nft_port_del(r->nft,
-					    (uint16_t)(s->leg[l].port + c));
+			if (s->has_flows)
+				nt = add_sdp_tuples(r, s, c, t, nt);
 		}
-		/* A stream no packet ever passed owns no conntrack entry
-		 * (drops happen before confirmation). */
-		if (s->has_flows || s->upkts > 0 || s->strangers > 0)
-			clear_ct(r, t, nt);
+		for (int l = 0; l < 2; l++)
+			if (s->vopen & (1u << l))
+				nft_port_del(r->nft, s->leg[l].port);
+		s->vopen = 0;
+		clear_ct(r, t, nt);
 	}
 	for (int l = 0; l < 2; l++) {
+		if (s->leg[l].port == 0)
+			continue;
+		if (is_kernel_too && idle_put(r, s->leg[l].port))
+			continue;
 		leg_close(r, &s->leg[l]);
-		if (is_kernel_too && s->leg[l].port != 0)
+		if (is_kernel_too)
 			port_release(&r->pool, s->leg[l].port);
 	}
 	r->nstreams--;
@@ -453,7 +667,7 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 
 /* A new stream with two port pairs, bound; NULL if ports ran out. */
 static struct rstream *
-stream_new(struct relay *r, struct rcall *c, uint8_t index)
+stream_new(struct relay *r, struct rcall *c, uint8_t index, uint8_t flags)
 {
 	struct rstream *s = calloc(1, sizeof(*s));
 	int tries = 0;
@@ -463,38 +677,28 @@ stream_new(struct relay *r, struct rcall *c, uint8_t index)
 	s->call = c;
 	s->index = index;
 	s->gen = ++r->gen;
+	s->flags = flags & (IPC_MSF_RTCP_MUX | IPC_MSF_HOLD);
 	s->active_ms = ev_now_ms(r->loop);
 	for (int l = 0; l < 2; l++)
 		s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
 	for (int l = 0; l < 2; l++) {
 		for (;;) {
-			s->leg[l].port = port_alloc(&r->pool);
+			s->leg[l].port = pair_get(r);
 			if (s->leg[l].port == 0)
 				goto fail;
-			if (leg_bind(r, s, l) == 0)
+			if (leg_bind(r, s, l, s->flags) == 0)
 				break;
 			/* Someone else holds a port of our range. */
 			log_warn(
 			    "relay: binding media port %u", s->leg[l].port);
 			leg_close(r, &s->leg[l]);
+			port_release(&r->pool, s->leg[l].port);
+			s->leg[l].port = 0;
 			if (++tries > 16)
 				goto fail;
 		}
 	}
 	r->nstreams++;
-	if (r->is_kernel && r->nft != NULL) {
-		nft_batch_begin(r->nft);
-		for (int l = 0; l < 2; l++)
-			for (int k = 0; k < 2; k++)
-				nft_port_add(r->nft,
-				    (uint16_t)(s->leg[l].port + k), false);
-		if (nft_batch_commit(r->nft) < 0) {
-			log_warn("nft: opening ports %u and %u", s->leg[0].port,
-			    s->leg[1].port);
-			stream_release(r, s, false);
-			return NULL;
-		}
-	}
 	return s;
 fail:
 	for (int l = 0; l < 2; l++) {
@@ -670,7 +874,7 @@ relay_media_update(struct relay *r, const struct ipc_media_req *q,
 				set_err(out, -ENOSPC, "too many streams");
 				goto fail;
 			}
-			s = stream_new(r, c, m->index);
+			s = stream_new(r, c, m->index, m->flags);
 			if (s == NULL) {
 				set_err(out, -ENOSPC, "no media ports left");
 				goto fail;
@@ -678,6 +882,13 @@ relay_media_update(struct relay *r, const struct ipc_media_req *q,
 			c->s[c->ns++] = s;
 		}
 		s->flags = m->flags & (IPC_MSF_RTCP_MUX | IPC_MSF_HOLD);
+		/* RTCP gets its socket when a later SDP stops muxing. */
+		for (int l = 0; l < 2; l++)
+			if (leg_bind(r, s, l, s->flags) < 0) {
+				set_err(out, -ENOSPC, "cannot bind RTCP port");
+				goto fail;
+			}
+		stream_open_verdicts(r, s);
 		if (leg_update(r, s, me, m, is_nat)) {
 			stream_eval(r, s, 0);
 			stream_eval(r, s, 1);
@@ -761,7 +972,7 @@ relay_call_restore(struct relay *r, struct rcall *c)
 				goto fail;
 		}
 		for (int l = 0; l < 2; l++)
-			if (leg_bind(r, s, l) < 0) {
+			if (leg_bind(r, s, l, 0) < 0) {
 				log_warn("relay: re-binding media port %u",
 				    s->leg[l].port);
 				goto fail;

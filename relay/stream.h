@@ -26,7 +26,8 @@ struct rcall;
 /* What a relay port is, for the packet path (indexed by port - lo). */
 struct rsock {
 	struct relay *r;
-	struct rstream *s;
+	struct rstream *s; /* NULL: free, or idle in the socket pool */
+	int fd; /* the socket bound to this port, or -1 */
 	uint8_t leg, comp;
 };
 
@@ -47,15 +48,17 @@ struct rstream {
 	struct rleg leg[2];
 	bool is_kernel[2];
 	bool is_kfail[2]; /* last programming failed; retried on tick */
-	bool is_vdrop[2][2]; /* [leg][comp]: the port verdict is drop */
+	bool is_vdrop[2][2]; /* [leg][comp]: its port is closed (drop) */
+	uint8_t vopen; /* bit l: leg l's pair has its accept verdict */
 	struct nft_fwd kf[2][2]; /* programmed: [comp][direction] */
 	uint64_t upkts, ubytes; /* forwarded in user space */
 	uint64_t kpkts, kbytes; /* forwarded by the kernel (conntrack) */
 	uint64_t ct_last_pkts[2], ct_last_bytes[2];
 	uint64_t ct_cur_pkts[2], ct_cur_bytes[2];
 	uint64_t strangers; /* packets refused by latching */
-	bool has_flows; /* may own conntrack entries (packets seen or
-			       kernel programmed) */
+	bool has_flows; /* may own conntrack entries beyond those of its
+			   kernel forwarding (packets seen in user space, or
+			   programmed while packets flowed) */
 	uint64_t active_ms; /* last time a counter moved */
 	uint32_t gen; /* tells a reused stream from its predecessor */
 };
@@ -88,6 +91,12 @@ struct relay {
 	struct ct *ct;
 	struct port_pool pool;
 	struct rsock *socks; /* pool.hi - pool.lo + 1 entries */
+	/* Released port pairs whose sockets stay bound, oldest first: a
+	 * new stream takes one once more than idle_max / 2 wait, so a
+	 * pair is reused only after that many other set-ups, and set-ups
+	 * cost no socket()/bind()/close(). 0 = no pool. */
+	uint16_t *idle;
+	uint32_t idle_max, nidle, idle_head;
 	struct htable calls;
 	uint64_t ncalls, nstreams;
 	uint32_t gen;
@@ -108,6 +117,9 @@ bool relay_init(struct relay *r, struct ev_loop *loop,
     const struct ipc_addr *addr, const struct ipc_addr *adv, uint16_t lo,
     uint16_t hi);
 void relay_free(struct relay *r);
+/* Sizes the pool of bound idle port pairs (2 descriptors each); false if
+ * out of memory. Closes what no longer fits. */
+bool relay_set_idle_max(struct relay *r, uint32_t pairs);
 
 /* OFFER / ANSWER: fills *out (status < 0 with a message on error). */
 void relay_media_update(struct relay *r, const struct ipc_media_req *q,
@@ -130,6 +142,9 @@ void stream_eval(struct relay *r, struct rstream *s, int comp);
  * SDP address); family 0 if unknown. */
 struct ipc_addr stream_leg_dst(const struct rstream *s, int l, int comp);
 bool stream_comp_used(const struct rstream *s, int comp);
+/* Whether leg l's port pair must be open (its input verdict accept, so
+ * user space hears it) with the components in the kernel as kern[] says. */
+bool stream_leg_open(const struct rstream *s, int l, const bool kern[2]);
 
 /* Commits the changes deferred during this loop iteration (nft groups,
  * then conntrack deletes): the before-sleep hook. */

@@ -1,0 +1,242 @@
+/*
+ * setupbench: call set-ups per second over relay.sock, for the relay
+ * benchmark (tests/bench/relay/run.sh, run by hand, not by the suite).
+ *
+ *   setupbench -s RELAY.SOCK -n CALLS [-w WINDOW] [-p RELAY_PID] [nat] [mux]
+ *
+ * Pipelines offer, answer and delete of CALLS calls with up to WINDOW
+ * calls in flight on one connection, sending and reading many datagrams
+ * per syscall (sendmmsg/recvmmsg), so that the client costs little next
+ * to the relay. Prints wall-clock set-ups per second and, with -p, the
+ * relay's CPU time per set-up (from /proc/PID/task/.../schedstat): on a
+ * shared machine that is the figure that does not depend on the load.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "ipc_msgs.h"
+
+#define MAXB 256
+
+static uint8_t rbuf[MAXB][sizeof(struct ipc_hdr) + 2048];
+
+static unsigned long long
+pid_cpu_ns(int pid)
+{
+	char path[64];
+	unsigned long long sum = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char p[600];
+		unsigned long long v;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/schedstat", path, e->d_name);
+		f = fopen(p, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%llu", &v) == 1)
+			sum += v;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* One request datagram: header then body, as ipc_send() frames it. */
+struct req {
+	struct ipc_hdr h;
+	union {
+		struct ipc_media_req q;
+		struct ipc_media_ref ref;
+	} b;
+};
+
+static void
+make_req(struct req *r, long call, int step, uint64_t id, uint8_t flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->h.id = id;
+	if (step == 2) {
+		r->h.type = IPC_MEDIA_DELETE;
+		r->h.length = sizeof(r->b.ref);
+		snprintf(
+		    r->b.ref.call_id, sizeof(r->b.ref.call_id), "sb-%ld", call);
+		return;
+	}
+	r->h.type = step == 0 ? IPC_MEDIA_OFFER : IPC_MEDIA_ANSWER;
+	r->h.length = sizeof(r->b.q);
+	snprintf(r->b.q.call_id, sizeof(r->b.q.call_id), "sb-%ld", call);
+	snprintf(r->b.q.from_tag, sizeof(r->b.q.from_tag), "%s",
+	    step == 0 ? "a" : "b");
+	if (step == 1)
+		snprintf(r->b.q.to_tag, sizeof(r->b.q.to_tag), "a");
+	r->b.q.nstreams = 1;
+	ipc_addr_parse(&r->b.q.streams[0].rtp,
+	    step == 0 ? "127.0.0.1" : "127.0.0.2",
+	    (uint16_t)(10000 + 2 * (call % 20000)));
+	r->b.q.streams[0].flags = flags;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *sock = NULL;
+	long n = 20000, window = 64, sent_calls = 0, replies = 0, errors = 0;
+	int pid = 0, o, fd, step = 0;
+	uint8_t flags = 0;
+	uint64_t id = 1;
+	struct ipc_msg m;
+	struct pollfd p;
+	unsigned long long c0, c1;
+	double t0, t1;
+	static struct req reqs[MAXB];
+	struct mmsghdr mm[MAXB];
+	struct iovec iov[MAXB];
+
+	while ((o = getopt(argc, argv, "s:n:w:p:")) != -1) {
+		switch (o) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'n':
+			n = atol(optarg);
+			break;
+		case 'w':
+			window = atol(optarg);
+			break;
+		case 'p':
+			pid = atoi(optarg);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "nat") == 0)
+			flags |= IPC_MSF_NAT;
+		else if (strcmp(argv[i], "mux") == 0)
+			flags |= IPC_MSF_RTCP_MUX;
+		else
+			goto usage;
+	}
+	if (sock == NULL || n <= 0 || window <= 0 || window > MAXB / 3)
+		goto usage;
+	fd = ipc_connect(sock);
+	if (fd < 0 || ipc_send_hello(fd, IPC_ROLE_TEST, "setupbench") < 0) {
+		perror("setupbench: relay.sock");
+		return 1;
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 5000) <= 0 ||
+	    ipc_recv(fd, &ipc_cat_relay, rbuf[0], sizeof(rbuf[0]), &m) != 1 ||
+	    m.hdr.type != IPC_HELLO) {
+		fprintf(stderr, "setupbench: no HELLO from relay\n");
+		return 1;
+	}
+	c0 = pid_cpu_ns(pid);
+	t0 = now_s();
+	while (replies < 3 * n) {
+		int k = 0, r;
+
+		/* Offer, answer and delete of one call go out in order on
+		 * this connection; the relay answers in order. */
+		while (sent_calls < n &&
+		    3 * sent_calls + step - replies < 3 * window && k < MAXB) {
+			make_req(&reqs[k], sent_calls, step, id++, flags);
+			iov[k].iov_base = &reqs[k];
+			iov[k].iov_len =
+			    sizeof(struct ipc_hdr) + reqs[k].h.length;
+			memset(&mm[k].msg_hdr, 0, sizeof(mm[k].msg_hdr));
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+			k++;
+			if (++step == 3) {
+				step = 0;
+				sent_calls++;
+			}
+		}
+		for (int off = 0; off < k;) {
+			r = sendmmsg(fd, mm + off, (unsigned)(k - off), 0);
+			if (r < 0) {
+				perror("setupbench: send");
+				return 1;
+			}
+			off += r;
+		}
+		if (poll(&p, 1, 10000) <= 0) {
+			fprintf(stderr, "setupbench: no reply\n");
+			return 1;
+		}
+		for (int i = 0; i < MAXB; i++) {
+			iov[i].iov_base = rbuf[i];
+			iov[i].iov_len = sizeof(rbuf[i]);
+			memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = recvmmsg(fd, mm, MAXB, MSG_DONTWAIT, NULL);
+		if (r < 0 && errno != EAGAIN) {
+			perror("setupbench: recv");
+			return 1;
+		}
+		for (int i = 0; i < r; i++) {
+			int32_t st;
+
+			if (ipc_validate(&ipc_cat_relay, rbuf[i], mm[i].msg_len,
+			        &m) < 0) {
+				fprintf(stderr, "setupbench: bad reply\n");
+				return 1;
+			}
+			if (m.hdr.type == IPC_MEDIA_TIMEOUT)
+				continue;
+			memcpy(&st, m.body, sizeof(st));
+			errors += st != 0;
+			replies++;
+		}
+	}
+	t1 = now_s();
+	c1 = pid_cpu_ns(pid);
+	printf("calls=%ld errors=%ld seconds=%.3f setups_per_s=%.0f", n, errors,
+	    t1 - t0, n / (t1 - t0));
+	if (pid > 0)
+		printf(
+		    " relay_cpu_us_per_setup=%.2f relay_cpu_setups_per_s=%.0f",
+		    (double)(c1 - c0) / 1e3 / n,
+		    (double)n * 1e9 / (double)(c1 - c0 ? c1 - c0 : 1));
+	printf("\n");
+	close(fd);
+	return errors != 0;
+usage:
+	fprintf(stderr, "usage: see tests/bench/relay/setupbench.c\n");
+	return 2;
+}
