@@ -63,6 +63,9 @@ struct dialog {
 	enum dlg_state state;
 	struct ipc_flow caller_flow, callee_flow;
 	uint32_t caller_cseq, callee_cseq;
+	/* The callee saw the caller's CSeqs this much higher (the proxy
+	 * answered a challenge with a new INVITE, RFC 3261 §22.2). */
+	uint32_t callee_cseq_delta;
 	int64_t start_s, answer_s, end_s;
 	char end_reason[32];
 	uint16_t len[DLG_S__COUNT];

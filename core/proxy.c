@@ -574,6 +574,7 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	struct dialog *d = dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num,
 	    x->start_s, core_now_s(c));
 	if (d != NULL) {
+		d->callee_cseq_delta = b->cseq_delta;
 		c->st.calls_answered++;
 		/* The call's slots and CDR now end with the dialog. */
 		d->acct = x->acct;
@@ -618,6 +619,7 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		return;
 	arena_init(&a, 16384, 512 * 1024);
 	struct slice out = strip_our_via(resp, &a);
+	out = px_cseq_shift(out, -(int64_t)b->cseq_delta, &a);
 	if (out.len == 0 && code < 300) {
 		arena_free(&a);
 		return;
@@ -726,6 +728,7 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	b->ctx = x;
 	b->flow = *flow;
 	b->target = ti;
+	b->cseq_delta = x->cseq_delta;
 	const struct px_target *tg =
 	    ti >= 0 && ti < x->ntargets ? &x->targets[ti] : NULL;
 	px_make_branch(x->loophash, b->branch, sizeof(b->branch));
@@ -750,6 +753,11 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 		px_append_lines(&e, tg->extra, &a);
 	if (extra != NULL)
 		px_append_lines(&e, extra, &a);
+	if (!px_cseq_edit(&e, &m, b->cseq_delta, &a)) {
+		arena_free(&a);
+		free(b);
+		return false;
+	}
 	if (x->add_rr) {
 		route_rr(c->route, x->in_flow.listener, rr, sizeof(rr));
 		sip_edit_prepend(&e, "Record-Route", slice_cstr(rr));
@@ -882,6 +890,7 @@ forward_ack(struct core *c, struct sip_msg *m, const struct ipc_flow *dst)
 	if (base.len == 0 || sip_msg_parse(&bm, base.p, base.len, &a, &err) < 0)
 		goto out;
 	sip_edit_init(&e, &bm, &a);
+	px_cseq_edit(&e, &bm, px_dialog_cseq_delta(c, m), &a);
 	const struct sip_via *tv = sip_msg_top_via(m, &err);
 	/* Stateless: the branch is derived from the incoming one. */
 	uint64_t h = tv ? hash_bytes(tv->branch.p, tv->branch.len) : 0;
@@ -1210,6 +1219,7 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		return;
 	}
 	x->is_in_dialog = true;
+	x->cseq_delta = px_dialog_cseq_delta(c, m);
 	memcpy(x->loophash, hash, 17);
 	arena_init(&a, 16384, 512 * 1024);
 	struct slice base = make_base(c, m, npop, strict_fix, false, &a);
@@ -1432,6 +1442,7 @@ handle_response(struct core *c, struct sip_msg *m)
 		return;
 	arena_init(&a, 16384, 512 * 1024);
 	struct slice out = strip_our_via(m, &a);
+	out = px_cseq_shift(out, -(int64_t)px_dialog_cseq_delta(c, m), &a);
 	if (out.len > 0)
 		core_send_sip(c, &dst, out.p, out.len);
 	arena_free(&a);

@@ -87,7 +87,10 @@ send_bye(struct core *c, const struct dialog *d, bool to_caller)
 	    "Reason: SIP;cause=200;text=\"%s\"\r\nContent-Length: 0\r\n\r\n",
 	    ruri, via, routes, to_caller ? d->s[DLG_S_TO] : d->s[DLG_S_FROM],
 	    to_caller ? d->s[DLG_S_FROM] : d->s[DLG_S_TO], d->s[DLG_S_CALL_ID],
-	    (to_caller ? d->callee_cseq : d->caller_cseq) + 1, d->end_reason);
+	    (to_caller ? d->callee_cseq
+	               : d->caller_cseq + d->callee_cseq_delta) +
+	        1,
+	    d->end_reason);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
 	tx_client_new(

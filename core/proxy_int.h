@@ -49,6 +49,9 @@ struct px_branch {
 	bool got_response;
 	bool has_fo_timer;
 	struct ev_timer fo_timer; /* trunk failover timeout */
+	/* Added to the CSeq of what this branch sends (a challenge answered:
+	 * RFC 3261 §22.2), taken off the responses it relays. */
+	uint32_t cseq_delta;
 };
 
 struct px_ctx {
@@ -77,6 +80,7 @@ struct px_ctx {
 	int final_code;
 	int nredirects; /* targets added from 3xx Contacts */
 	struct call_acct acct;
+	uint32_t cseq_delta; /* for branches started from now on */
 };
 
 /* Builds a response to req (with a To tag when > 100) and sends it through
@@ -151,6 +155,15 @@ bool px_rewrite_from(struct sip_edit *e, struct sip_msg *m,
 void px_append_lines(struct sip_edit *e, const char *lines, struct arena *a);
 /* Calls of a user in progress (dialogs and INVITEs being proxied). */
 uint32_t px_calls_of(struct core *c, const char *user);
+
+/* CSeq moved by delta in an edit of m; false when it cannot be. */
+bool px_cseq_edit(
+    struct sip_edit *e, struct sip_msg *m, int64_t delta, struct arena *a);
+/* A whole message with its CSeq moved by delta (msg itself on failure). */
+struct slice px_cseq_shift(struct slice msg, int64_t delta, struct arena *a);
+/* How far the callee's view of the caller's CSeq is ahead, for a request
+ * from the caller of a known dialog or a response to one; else 0. */
+uint32_t px_dialog_cseq_delta(struct core *c, struct sip_msg *m);
 
 /* REGISTER (proxy_reg.c). */
 void px_register(struct core *c, struct tx *stx, const struct ipc_flow *flow,

@@ -5,7 +5,8 @@
 # Proves: registration to the carrier with its digest challenge and the
 # refresh before expiry; an outbound call (dial plan: prefix, strip/prefix,
 # caller ID) that fails over from the dead first peer and answers the
-# carrier's 407; an inbound call to a DID reaching a registered user; an
+# carrier's 407 with a new CSeq (the caller's own restored on the way
+# back, her ACK and BYE moved along); an inbound call to a DID reaching a registered user; an
 # unknown DID gets 404; the trunk's call limit gives 503; a CDR for each.
 . "$(dirname "$0")/lib.sh"
 it_begin
@@ -88,6 +89,12 @@ outbound() {
 }
 tap "outbound call: dead first peer, failover, carrier's 401 answered, number and caller ID rewritten" \
 	outbound
+# The carrier saw CSeq 3 on the answer to its 401; alice must see her own.
+alice_cseq() {
+	grep -q "^CSeq: 2 INVITE" "$T/alice_out.msg" &&
+		! grep -q "^CSeq: 3 INVITE" "$T/alice_out.msg"
+}
+tap "alice's responses carry her CSeq (the carrier's retry had the next one)" alice_cseq
 
 inbound() {
 	spbg bob_in -sf "$X/user_uas.xml" -i 127.0.0.1 -p 5090
