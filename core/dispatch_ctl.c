@@ -565,6 +565,10 @@ cmd_trunks_list(struct core *c, struct reply *r)
 			    pe ? ipc_addr_str(
 			             &pe->flow.remote, peer, sizeof(peer))
 			       : "");
+			/* As configured: a host name shows what it resolved
+			 * to in "peer" ("(none)" when it did not). */
+			ctl_rows_str(&r->rows, "host",
+			    pe ? t->cf->peers[pe->cf_peer].address : "");
 			ctl_rows_str(&r->rows, "state",
 			    pe == NULL ? "none"
 			        : t->cf->options_interval_s == 0

@@ -247,9 +247,10 @@ tap "a route to a URI sends 7001 to sip:7001@127.0.0.7:5060" uri_route
 # ---- peers by host name, registration, reload -------------------------
 tap "a host name's addresses are all peers of the trunk" \
 	sh -c "$(declare -f pcctl pyq peer_is); PCCTL_BIN='$PCCTL_BIN' sock='$sock'
-	peer_is named 127.0.0.12 True && peer_is named 127.0.0.13 True"
+	peer_is named 127.0.0.12 \"p['host'] == 'sbc-a.carrier.test'\" &&
+	peer_is named 127.0.0.13 \"p['host'] == 'sbc-a.carrier.test'\""
 tap "a name that does not resolve is a peer that is down" \
-	pyq "any(p['name'] == 'named' and p['state'] == 'down' and not p['peer'].startswith('127.') for p in r['result'])" trunks
+	pyq "any(p['name'] == 'named' and p['host'] == 'nowhere.carrier.test' and p['state'] == 'down' and p['peer'] == '(none)' for p in r['result'])" trunks
 wait "$NREG_PID"
 NREG_RC=$?
 [ "$NREG_RC" = 0 ] || tail -5 "$T/named_reg.err" 2>/dev/null
