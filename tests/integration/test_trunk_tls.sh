@@ -79,10 +79,16 @@ cat >"$T/pc.json" <<J
                "tls_ca": "$T/ca.pem"}]},
    {"name": "labcarrier", "options_interval_s": 0,
     "peers": [{"address": "127.0.0.6", "port": 5061, "transport": "tls",
-               "tls_verify": false}]}],
+               "tls_verify": false}]},
+   {"name": "silent", "options_interval_s": 0,
+    "peers": [{"address": "127.0.0.7", "port": 5061, "transport": "tls"}]},
+   {"name": "closed", "options_interval_s": 0,
+    "peers": [{"address": "127.0.0.8", "port": 5061, "transport": "tls"}]}],
  "routes": [{"match": {"prefix": "+49"}, "trunk": "tlscarrier"},
             {"match": {"prefix": "+44"}, "trunk": "ipcarrier"},
-            {"match": {"prefix": "+33"}, "trunk": "labcarrier"}]}
+            {"match": {"prefix": "+33"}, "trunk": "labcarrier"},
+            {"match": {"prefix": "+34"}, "trunk": "silent"},
+            {"match": {"prefix": "+35"}, "trunk": "closed"}]}
 J
 
 # sp NAME ARGS...: one sipp run in the namespace, bounded in time.
@@ -114,6 +120,17 @@ peer ipc 127.0.0.4 5061 --cert ip-carrier.crt --key ip-carrier.key \
 	--ca ca.pem --calls 1 --secs 50
 IPC=$PEER_PID
 
+# 127.0.0.7 accepts TCP and never speaks TLS; nothing listens on
+# 127.0.0.8. Calls routed there cannot complete; only the edge's log is
+# looked at.
+bg pbx silent timeout 60 python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.7", 5061)); s.listen(8); print("listening", flush=True)
+held = []
+end = time.time() + 55
+while time.time() < end:
+    s.settimeout(max(0.1, end - time.time())); c, _ = s.accept(); held.append(c)'
+wait_until 5 grep -q listening "$T/silent.log"
 bg pbx core "$CORE" -f -c "$T/pc.json"
 wait_until 10 test -S "$T/run/core.sock"
 bg pbx edge "$EDGE" -f -c "$T/pc.json"
@@ -155,6 +172,18 @@ tap "that peer saw the whole call" test "$LAB_RC" = 0
 tap "the edge warns that its certificate is not checked" \
 	grep -q "trunk labcarrier peer 127.0.0.6:5061: tls_verify is false" \
 	"$T/edge.log"
+
+# Calls that go nowhere (background; they end by sipp's own timeout).
+sp alice_silent -sf "$X/user_uac.xml" "$IP:5060" -i 127.0.0.1 -p 5074 \
+	-s +34123 -au alice -ap alicepw &
+IT_PIDS+=($!)
+sp alice_closed -sf "$X/user_uac.xml" "$IP:5060" -i 127.0.0.1 -p 5075 \
+	-s +35123 -au alice -ap alicepw &
+IT_PIDS+=($!)
+tap "a peer that never answers the handshake is closed after header_timeout_s, logged" \
+	wait_until 15 grep -q "TLS handshake to 127.0.0.7:5061 (trunk silent) timed out" "$T/edge.log"
+tap "a peer that refuses the connection is logged" \
+	wait_until 10 grep -q "connect to 127.0.0.8:5061 (trunk closed): Connection refused" "$T/edge.log"
 
 # A TLS phone: registers over TLS, hangs up its connection, then listens
 # on its Contact; a call to it needs a connection the edge opens.
