@@ -3,8 +3,9 @@
  * connections per source and in all), frames messages by Content-Length
  * (sip_msg_frame), answers CRLFCRLF pings with CRLF (RFC 5626), closes
  * idle connections and those that keep a message or a TLS handshake
- * unfinished too long, and reuses a connection for requests to the UA at
- * its far end. The edge owns every connection; callers only name them by
+ * unfinished too long, reuses a connection for requests to the UA at
+ * its far end, and opens TCP/TLS connections for messages to remotes
+ * that have none. The edge owns every connection; callers only name them by
  * id.
  */
 #ifndef PC_SBC_STREAM_H
@@ -20,8 +21,11 @@ struct conn;
 int stream_init(struct edge *e);
 void stream_on_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 /* Sends on connection conn_id if it is open, else on a connection to
- * remote over transport tp, else (TCP) connects to remote from listener
- * l. -1 when no connection can carry it. */
+ * remote over transport tp, else connects to remote from listener l (of
+ * transport tp; bound to its address) and queues the message until the
+ * connection (and for TLS the handshake, checked as tls.h says) is up.
+ * -1 when no connection can carry it (caps, no such listener); a
+ * connection that fails later is logged and closed. */
 int stream_send(struct edge *e, uint32_t conn_id, uint8_t tp,
     struct listener *l, const struct ipc_addr *remote, const void *buf,
     uint32_t len);
