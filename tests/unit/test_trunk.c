@@ -4,7 +4,9 @@
  * probes marking a silent peer down, the weighted peer order, UAC
  * registration answering the carrier's challenge and refreshing before
  * expiry, per-trunk call and calls-per-second admission, who a flow
- * belongs to, and trunks added and removed live.
+ * belongs to, trunks added and removed live, peers by host name, a
+ * reload that keeps an unchanged trunk's registration, and the CSeq
+ * moves of a challenge answered on a call.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "core/core.h"
 #include "core/core_run.h"
 #include "core/proxy.h"
+#include "core/proxy_int.h"
 #include "digest.h"
 #include "hash.h"
 #include "ipc.h"
@@ -312,6 +315,45 @@ test_flow_and_live(void)
 	drain();
 }
 
+static bool
+has(struct slice s, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (memcmp(s.p + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_cseq_shift(void)
+{
+	struct arena a;
+	static const char msg[] =
+	    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"
+	    "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\n"
+	    "CSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n";
+
+	arena_init(&a, 8192, 0);
+	struct slice in = slice_make(msg, sizeof(msg) - 1);
+	struct slice out = px_cseq_shift(in, -1, &a);
+	CHECK(has(out, "CSeq: 2 INVITE\r\n") && !has(out, "CSeq: 3"));
+	CHECK(has(out, "Call-ID: c1\r\n"));
+	out = px_cseq_shift(in, 2, &a);
+	CHECK(has(out, "CSeq: 5 INVITE\r\n"));
+	/* Nothing to do, or a CSeq that would leave its range: unchanged. */
+	CHECK(px_cseq_shift(in, 0, &a).p == in.p);
+	CHECK(px_cseq_shift(in, -4, &a).p == in.p);
+	CHECK(px_cseq_shift(slice_cstr("junk"), 1, &a).len == 4);
+	/* No dialog: nothing moved. */
+	struct sip_msg m;
+	struct sip_err err;
+	CHECK(sip_msg_parse(&m, msg, sizeof(msg) - 1, &a, &err) == 0);
+	CHECK_EQ_INT((int)px_dialog_cseq_delta(&core, &m), 0);
+	arena_free(&a);
+}
+
 static char path[256];
 
 static void
@@ -465,6 +507,7 @@ main(void)
 	TEST_RUN(test_admission);
 	TEST_RUN(test_flow_and_live);
 	TEST_RUN(test_dns_peers);
+	TEST_RUN(test_cseq_shift);
 	TEST_RUN(test_reload_keeps_registration);
 	core_fini(&core);
 	ev_loop_free(loop);
