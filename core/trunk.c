@@ -400,7 +400,10 @@ trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
 	build_peers(ts, t);
 	ev_timer_init(&t->reg_timer, reg_timer_cb, t);
 	ev_timer_init(&t->dns_timer, dns_timer_cb, t);
-	dns_refresh(ts, t);
+	/* The first lookup from the loop: at start-up that is after the
+	 * privilege drop, so the resolver thread never runs as root. */
+	if (t->dns != NULL)
+		ev_timer_start(ts->c->loop, &t->dns_timer, 0);
 	if (cf->reg.enabled)
 		ev_timer_start(ts->c->loop, &t->reg_timer, 0);
 	return t;

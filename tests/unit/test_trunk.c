@@ -381,6 +381,7 @@ write_conf(uint32_t expires)
 static void
 run_until_resolved(struct trunk *t)
 {
+	advance(50); /* the lookup starts from the loop */
 	for (int i = 0; i < 100 && t->dns != NULL; i++) {
 		bool pending = false;
 		for (size_t k = 0; k < t->cf->npeers; k++)
