@@ -631,7 +631,8 @@ bind_from(int fd, const struct listener *l, const struct ipc_addr *remote)
 }
 
 static struct conn *
-connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote_)
+connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote_,
+    const char *trunk)
 {
 	const struct pc_edge_limits *lim = &e->conf.edge.limits;
 	struct sockaddr_storage ss;
@@ -668,7 +669,7 @@ connect_to(struct edge *e, struct listener *l, const struct ipc_addr *remote_)
 	SSL *ssl = NULL;
 	char desc[sizeof((struct conn *)0)->desc];
 	if (l->transport == IPC_TP_TLS) {
-		ssl = tls_client_new(l, remote, desc, sizeof desc);
+		ssl = tls_client_new(l, remote, trunk, desc, sizeof desc);
 		if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
 			SSL_free(ssl);
 			close(fd);
@@ -710,12 +711,20 @@ int
 stream_send(struct edge *e, uint32_t conn_id, uint8_t tp, struct listener *l,
     const struct ipc_addr *remote, const void *buf, uint32_t len)
 {
+	return stream_send_trunk(e, conn_id, tp, l, remote, NULL, buf, len);
+}
+
+int
+stream_send_trunk(struct edge *e, uint32_t conn_id, uint8_t tp,
+    struct listener *l, const struct ipc_addr *remote, const char *trunk,
+    const void *buf, uint32_t len)
+{
 	struct conn *c = conn_id != 0 ? find_by_id(e, conn_id) : NULL;
 	if (c == NULL || c->closing)
 		c = find_by_peer(e, tp, remote);
 	if (c == NULL && (tp == IPC_TP_TCP || tp == IPC_TP_TLS) && l != NULL &&
 	    l->transport == tp && (tp != IPC_TP_TLS || l->tls != NULL))
-		c = connect_to(e, l, remote);
+		c = connect_to(e, l, remote, trunk);
 	if (c == NULL)
 		return -1;
 	if (conn_write(c, buf, len) != 0) {

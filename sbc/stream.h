@@ -29,6 +29,12 @@ void stream_on_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 int stream_send(struct edge *e, uint32_t conn_id, uint8_t tp,
     struct listener *l, const struct ipc_addr *remote, const void *buf,
     uint32_t len);
+/* The same for a message core sent to a trunk's peer: trunk (the flow's
+ * trunk name; NULL or "" = none) tells a new TLS connection which peer's
+ * certificate checks apply (tls.h). */
+int stream_send_trunk(struct edge *e, uint32_t conn_id, uint8_t tp,
+    struct listener *l, const struct ipc_addr *remote, const char *trunk,
+    const void *buf, uint32_t len);
 /* Whether a connection can carry a message to that flow now. */
 bool stream_exists(struct edge *e, uint32_t conn_id, uint8_t tp,
     const struct ipc_addr *remote);

@@ -45,6 +45,7 @@ struct tls_lis {
 
 static int lis_index = -1;
 static struct log_rl rl_ca = LOG_RL_INIT(10000, 3);
+static struct log_rl rl_plan = LOG_RL_INIT(10000, 5);
 
 const char *
 tls_error(char *buf, size_t cap)
@@ -327,45 +328,127 @@ tls_peer_identity(SSL *ssl, char *buf, size_t cap)
 	X509_free(cert);
 }
 
+/* The name a peer's certificate must carry, without IPv6 brackets. */
+static void
+peer_name(const struct pc_core_peer *pe, char *buf, size_t cap)
+{
+	const char *name = pe->tls_name != NULL && pe->tls_name[0] != '\0'
+	    ? pe->tls_name
+	    : pe->address;
+	size_t n = strlen(name);
+	if (n >= 2 && name[0] == '[' && name[n - 1] == ']')
+		snprintf(buf, cap, "%.*s", (int)(n - 2), name + 1);
+	else
+		snprintf(buf, cap, "%s", name);
+}
+
+static void
+plan_from_peer(struct tls_client_plan *p, const struct pc_core_peer *pe,
+    size_t t, size_t i)
+{
+	p->trunk = (int)t;
+	p->peer = (int)i;
+	p->verify = pe->tls_verify;
+	p->ca = pe->tls_ca;
+	peer_name(pe, p->name, sizeof p->name);
+	p->name_is_ip = tls_name_is_ip(p->name);
+	p->sni = !p->name_is_ip;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The peer of trunk tr (index t) that remote is: by address literal, else
+ * (core resolved a host name) among the host-name peers on that port. */
+static void
+plan_in_trunk(struct tls_client_plan *p, const struct pc_core_trunk *tr,
+    size_t t, const struct ipc_addr *remote, bool hostnames)
+{
+	for (size_t i = 0; i < tr->npeers; i++) {
+		const struct pc_core_peer *pe = &tr->peers[i];
+		struct ipc_addr a;
+		if (pe->transport != PC_CORE_TP_TLS || pe->address == NULL ||
+		    !ipc_addr_parse(&a, pe->address, (uint16_t)pe->port))
+			continue;
+		acl_addr_normalise(&a);
+		if (ipc_addr_eq(&a, remote)) {
+			plan_from_peer(p, pe, t, i);
+			return;
+		}
+	}
+	if (!hostnames)
+		return;
+	for (size_t i = 0; i < tr->npeers; i++) {
+		const struct pc_core_peer *pe = &tr->peers[i];
+		if (pe->transport != PC_CORE_TP_TLS || pe->address == NULL ||
+		    tls_name_is_ip(pe->address) || pe->port != remote->port)
+			continue;
+		if (p->trunk < 0) {
+			plan_from_peer(p, pe, t, i);
+			continue;
+		}
+		/* Several names could be this address: any of them will
+		 * do, as long as they are checked the same way. */
+		const struct pc_core_peer *first = &tr->peers[p->peer];
+		char name[sizeof p->name];
+		peer_name(pe, name, sizeof name);
+		if (pe->tls_verify != first->tls_verify ||
+		    !same_str(pe->tls_ca, first->tls_ca) || p->name_is_ip ||
+		    tls_name_is_ip(name)) {
+			p->refuse = true;
+			return;
+		}
+		bool known = strcasecmp(name, p->name) == 0;
+		for (int k = 0; k < p->nmore && !known; k++)
+			known = strcasecmp(name, p->more[k]) == 0;
+		if (known)
+			continue;
+		if (p->nmore == TLS_PLAN_MORE) {
+			p->refuse = true;
+			return;
+		}
+		snprintf(p->more[p->nmore++], sizeof p->more[0], "%s", name);
+	}
+}
+
 void
 tls_client_plan(const struct pc_conf *conf, const char *listener_ca,
-    const struct ipc_addr *remote, struct tls_client_plan *p)
+    const struct ipc_addr *remote, const char *trunk, struct tls_client_plan *p)
 {
 	memset(p, 0, sizeof *p);
 	p->trunk = p->peer = -1;
 	const struct pc_core_conf *cc = &conf->core;
-	for (size_t t = 0; t < cc->ntrunks && p->trunk < 0; t++) {
-		const struct pc_core_trunk *tr = &cc->trunks[t];
-		for (size_t i = 0; i < tr->npeers; i++) {
-			const struct pc_core_peer *pe = &tr->peers[i];
-			struct ipc_addr a;
-			if (pe->transport != PC_CORE_TP_TLS ||
-			    pe->address == NULL ||
-			    !ipc_addr_parse(
-			        &a, pe->address, (uint16_t)pe->port))
-				continue;
-			acl_addr_normalise(&a);
-			if (!ipc_addr_eq(&a, remote))
-				continue;
-			p->trunk = (int)t;
-			p->peer = (int)i;
-			p->verify = pe->tls_verify;
-			p->ca = pe->tls_ca;
-			const char *name =
-			    pe->tls_name != NULL && pe->tls_name[0] != '\0'
-			    ? pe->tls_name
-			    : pe->address;
-			size_t n = strlen(name);
-			if (n >= 2 && name[0] == '[' && name[n - 1] == ']')
-				snprintf(p->name, sizeof p->name, "%.*s",
-				    (int)(n - 2), name + 1);
-			else
-				snprintf(p->name, sizeof p->name, "%s", name);
-			p->name_is_ip = tls_name_is_ip(p->name);
-			p->sni = !p->name_is_ip;
-			break;
+	if (trunk != NULL && trunk[0] != '\0') {
+		for (size_t t = 0; t < cc->ntrunks; t++)
+			if (cc->trunks[t].name != NULL &&
+			    strcmp(cc->trunks[t].name, trunk) == 0) {
+				plan_in_trunk(
+				    p, &cc->trunks[t], t, remote, true);
+				break;
+			}
+		if (p->trunk >= 0 || p->refuse)
+			return;
+		/* A trunk peer the edge's configuration does not describe
+		 * (a trunk added live in core): never unchecked, so the
+		 * system's CAs and the address it was sent to. */
+		p->unknown_peer = true;
+		p->verify = true;
+		struct ipc_addr a = *remote;
+		a.port = 0;
+		ipc_addr_str(&a, p->name, sizeof p->name);
+		size_t n = strlen(p->name);
+		if (n >= 2 && p->name[0] == '[') {
+			memmove(p->name, p->name + 1, n - 2);
+			p->name[n - 2] = '\0';
 		}
+		p->name_is_ip = true;
+		return;
 	}
+	for (size_t t = 0; t < cc->ntrunks && p->trunk < 0; t++)
+		plan_in_trunk(p, &cc->trunks[t], t, remote, false);
 	if (p->trunk >= 0)
 		return;
 	/* A user agent: see tls.h. */
@@ -423,8 +506,8 @@ warn_unverified(struct tls_lis *tl, const struct ipc_addr *remote,
 }
 
 SSL *
-tls_client_new(
-    struct listener *l, const struct ipc_addr *remote, char *desc, size_t dcap)
+tls_client_new(struct listener *l, const struct ipc_addr *remote,
+    const char *trunk, char *desc, size_t dcap)
 {
 	struct tls_lis *tl = lis_of(l->tls);
 	char a[64], err[256];
@@ -434,10 +517,25 @@ tls_client_new(
 		return NULL;
 	const struct pc_conf *conf = &l->e->conf;
 	struct tls_client_plan p;
-	tls_client_plan(conf, tl->ca, remote, &p);
+	tls_client_plan(conf, tl->ca, remote, trunk, &p);
 	if (p.trunk >= 0)
 		snprintf(desc, dcap, "%s (trunk %s)", a,
 		    conf->core.trunks[p.trunk].name);
+	else if (trunk != NULL && trunk[0] != '\0')
+		snprintf(desc, dcap, "%s (trunk %s)", a, trunk);
+	if (p.refuse) {
+		log_ratelimited(&rl_plan, LOG_LVL_WARN,
+		    "tls to %s: peers of the trunk on that port are checked "
+		    "differently (tls_ca, tls_verify) and the edge cannot tell "
+		    "which one this is: no connection",
+		    desc);
+		return NULL;
+	}
+	if (p.unknown_peer)
+		log_ratelimited(&rl_plan, LOG_LVL_INFO,
+		    "tls to %s: a peer the edge's configuration does not list: "
+		    "checked against the system CAs by its address",
+		    desc);
 	SSL *ssl = SSL_new(tl->client);
 	if (ssl == NULL) {
 		log_warnx("tls to %s: %s", desc, tls_error(err, sizeof err));
@@ -467,6 +565,8 @@ tls_client_new(
 			SSL_set_hostflags(
 			    ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 			ok = SSL_set1_host(ssl, p.name);
+			for (int k = 0; k < p.nmore && ok == 1; k++)
+				ok = SSL_add1_host(ssl, p.more[k]);
 		}
 	}
 	if (ok == 1 && p.sni && p.name[0] != '\0')

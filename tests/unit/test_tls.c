@@ -117,9 +117,9 @@ make_cert(const char *name, const char *san, X509 *ca, EVP_PKEY *ca_key,
 static const char *
 file(const char *name)
 {
-	static char bufs[8][256];
+	static char bufs[16][256];
 	static int n;
-	char *b = bufs[n++ % 8];
+	char *b = bufs[n++ % 16];
 	snprintf(b, 256, "%s/%s", dir, name);
 	return b;
 }
@@ -188,10 +188,23 @@ load_conf(void)
 	    "   {\"address\": \"192.0.2.12\", \"port\": 5061}]},"
 	    "  {\"name\": \"t2\", \"peers\": ["
 	    "   {\"address\": \"192.0.2.13\", \"port\": 5061,"
+	    "    \"transport\": \"tls\"}]},"
+	    "  {\"name\": \"t3\", \"peers\": ["
+	    "   {\"address\": \"sip1.carrier.test\", \"port\": 5061,"
+	    "    \"transport\": \"tls\", \"tls_ca\": \"%s\"},"
+	    "   {\"address\": \"sip2.carrier.test\", \"port\": 5061,"
+	    "    \"transport\": \"tls\", \"tls_ca\": \"%s\"},"
+	    "   {\"address\": \"sip3.carrier.test\", \"port\": 5062,"
+	    "    \"transport\": \"tls\"}]},"
+	    "  {\"name\": \"t4\", \"peers\": ["
+	    "   {\"address\": \"a.t4.test\", \"port\": 5061,"
+	    "    \"transport\": \"tls\", \"tls_ca\": \"%s\"},"
+	    "   {\"address\": \"b.t4.test\", \"port\": 5061,"
 	    "    \"transport\": \"tls\"}]}]}",
 	    file("sbc.test.crt"), file("sbc.test.key"), file("alt.test.crt"),
 	    file("alt.test.key"), file("wild.test.crt"), file("wild.test.key"),
-	    file("ca.crt"), file("ca.crt"));
+	    file("ca.crt"), file("ca.crt"), file("ca.crt"), file("ca.crt"),
+	    file("ca.crt"));
 	struct conf_errors errs;
 	int rc = conf_load_string(
 	    text, strlen(text), "test", &pcconf_table, &edge.conf, &errs);
@@ -214,7 +227,7 @@ test_plan(void)
 {
 	struct tls_client_plan p;
 	struct ipc_addr a = addr("192.0.2.10", 5061);
-	tls_client_plan(&edge.conf, NULL, &a, &p);
+	tls_client_plan(&edge.conf, NULL, &a, NULL, &p);
 	CHECK_EQ_INT(p.trunk, 0);
 	CHECK_EQ_INT(p.peer, 0);
 	CHECK(p.verify);
@@ -224,7 +237,7 @@ test_plan(void)
 	CHECK(p.ca != NULL && strstr(p.ca, "ca.crt") != NULL);
 
 	a = addr("192.0.2.11", 5061);
-	tls_client_plan(&edge.conf, NULL, &a, &p);
+	tls_client_plan(&edge.conf, NULL, &a, NULL, &p);
 	CHECK_EQ_INT(p.peer, 1);
 	CHECK(p.verify);
 	CHECK_STR(p.name, "192.0.2.11");
@@ -232,19 +245,19 @@ test_plan(void)
 	CHECK(!p.sni); /* no SNI for an address (RFC 6066 §3) */
 
 	a = addr("2001:db8::5", 5061);
-	tls_client_plan(&edge.conf, "/l/ca.pem", &a, &p);
+	tls_client_plan(&edge.conf, "/l/ca.pem", &a, NULL, &p);
 	CHECK_EQ_INT(p.peer, 2);
 	CHECK(!p.verify);
 
 	/* Another port of a peer's address is not that peer. */
 	a = addr("192.0.2.10", 5062);
-	tls_client_plan(&edge.conf, NULL, &a, &p);
+	tls_client_plan(&edge.conf, NULL, &a, NULL, &p);
 	CHECK_EQ_INT(p.trunk, -1);
 	CHECK(!p.verify);
 
 	/* A UDP peer is not a TLS peer: a UA as far as TLS goes. */
 	a = addr("192.0.2.12", 5061);
-	tls_client_plan(&edge.conf, "/l/ca.pem", &a, &p);
+	tls_client_plan(&edge.conf, "/l/ca.pem", &a, NULL, &p);
 	CHECK_EQ_INT(p.trunk, -1);
 	CHECK(p.verify);
 	CHECK_STR(p.ca, "/l/ca.pem");
@@ -252,10 +265,63 @@ test_plan(void)
 
 	/* Second trunk; no tls_ca = the system store. */
 	a = addr("192.0.2.13", 5061);
-	tls_client_plan(&edge.conf, NULL, &a, &p);
+	tls_client_plan(&edge.conf, NULL, &a, NULL, &p);
 	CHECK_EQ_INT(p.trunk, 1);
 	CHECK(p.verify);
 	CHECK(p.ca == NULL);
+}
+
+static void
+test_plan_named_trunk(void)
+{
+	struct tls_client_plan p;
+	/* Named trunk, its peer by address. */
+	struct ipc_addr a = addr("192.0.2.10", 5061);
+	tls_client_plan(&edge.conf, NULL, &a, "t1", &p);
+	CHECK_EQ_INT(p.trunk, 0);
+	CHECK_STR(p.name, "carrier.test");
+
+	/* Host-name peers: core resolved one of those on that port. */
+	a = addr("198.51.100.20", 5061);
+	tls_client_plan(&edge.conf, NULL, &a, "t3", &p);
+	CHECK_EQ_INT(p.trunk, 2);
+	CHECK_EQ_INT(p.peer, 0);
+	CHECK(p.verify && !p.refuse && !p.unknown_peer);
+	CHECK_STR(p.name, "sip1.carrier.test");
+	CHECK(p.sni);
+	CHECK_EQ_INT(p.nmore, 1);
+	CHECK_STR(p.more[0], "sip2.carrier.test");
+	CHECK(p.ca != NULL && strstr(p.ca, "ca.crt") != NULL);
+
+	/* The only host-name peer on 5062. */
+	a = addr("198.51.100.20", 5062);
+	tls_client_plan(&edge.conf, NULL, &a, "t3", &p);
+	CHECK_EQ_INT(p.peer, 2);
+	CHECK_EQ_INT(p.nmore, 0);
+	CHECK(p.ca == NULL);
+
+	/* Without the trunk's name a host-name peer is not recognised. */
+	tls_client_plan(&edge.conf, NULL, &a, NULL, &p);
+	CHECK_EQ_INT(p.trunk, -1);
+
+	/* No peer of the trunk fits: checked, never unchecked. */
+	a = addr("198.51.100.20", 5070);
+	tls_client_plan(&edge.conf, NULL, &a, "t3", &p);
+	CHECK(p.unknown_peer && p.verify && p.name_is_ip);
+	CHECK_STR(p.name, "198.51.100.20");
+	CHECK(p.ca == NULL);
+
+	/* A trunk added live in core (not in the file). */
+	a = addr("2001:db8::9", 5061);
+	tls_client_plan(&edge.conf, "/l/ca.pem", &a, "live", &p);
+	CHECK(p.unknown_peer && p.verify && p.name_is_ip);
+	CHECK_STR(p.name, "2001:db8::9");
+	CHECK(p.ca == NULL);
+
+	/* Candidates checked differently: cannot choose. */
+	a = addr("198.51.100.30", 5061);
+	tls_client_plan(&edge.conf, NULL, &a, "t4", &p);
+	CHECK(p.refuse);
 }
 
 /* A client with SNI name (NULL = none) against the listener: the CN of
@@ -298,7 +364,8 @@ test_sni_served(void)
  * 1 = up; the client certificate's CN the peer saw into seen; the
  * failure text into why. */
 static int
-outbound(const char *remote, const char *name, char *seen, char *why)
+outbound_trunk(const char *remote, const char *trunk, const char *name,
+    char *seen, char *why)
 {
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
 	char crt[300], key[300];
@@ -313,7 +380,7 @@ outbound(const char *remote, const char *name, char *seen, char *why)
 	    sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	struct ipc_addr ra = addr(remote, 5061);
 	char desc[96];
-	SSL *c = tls_client_new(&lis, &ra, desc, sizeof desc);
+	SSL *c = tls_client_new(&lis, &ra, trunk, desc, sizeof desc);
 	SSL *s = SSL_new(sctx);
 	SSL_set_accept_state(s);
 	seen[0] = why[0] = '\0';
@@ -335,6 +402,12 @@ outbound(const char *remote, const char *name, char *seen, char *why)
 	return up;
 }
 
+static int
+outbound(const char *remote, const char *name, char *seen, char *why)
+{
+	return outbound_trunk(remote, NULL, name, seen, why);
+}
+
 static void
 test_outbound(void)
 {
@@ -353,6 +426,19 @@ test_outbound(void)
 	CHECK(outbound("2001:db8::5", "rogue", seen, why));
 	/* A UA, and the listener has no tls_ca: not verified. */
 	CHECK(outbound("198.51.100.7", "rogue", seen, why));
+	/* Host-name peers of a named trunk: either name is accepted. */
+	CHECK(outbound_trunk("198.51.100.20", "t3", "sip2", seen, why));
+	CHECK(
+	    !outbound_trunk("198.51.100.20", "t3", "carrier.test", seen, why));
+	CHECK(strstr(why, "hostname mismatch") != NULL);
+	/* A trunk the edge does not know: the system's CAs, not ours. */
+	CHECK(
+	    !outbound_trunk("198.51.100.20", "live", "ip-carrier", seen, why));
+	CHECK(strstr(why, "certificate verify failed") != NULL);
+	/* Peers checked differently: no connection at all. */
+	CHECK(
+	    !outbound_trunk("198.51.100.30", "t4", "carrier.test", seen, why));
+	CHECK_STR(why, "");
 }
 
 int
@@ -362,7 +448,7 @@ main(void)
 		return 1;
 	EVP_PKEY *cak, *k;
 	X509 *ca = make_cert("ca", NULL, NULL, NULL, &cak);
-	X509 *x[7];
+	X509 *x[8];
 	x[0] = make_cert("sbc.test", "DNS:sbc.test", ca, cak, &k);
 	EVP_PKEY_free(k);
 	x[1] = make_cert("alt.test", "DNS:alt.test", ca, cak, &k);
@@ -374,6 +460,8 @@ main(void)
 	x[4] = make_cert("evil.test", "DNS:evil.test", ca, cak, &k);
 	EVP_PKEY_free(k);
 	x[5] = make_cert("ip-carrier", "IP:192.0.2.11", ca, cak, &k);
+	EVP_PKEY_free(k);
+	x[7] = make_cert("sip2", "DNS:sip2.carrier.test", ca, cak, &k);
 	EVP_PKEY_free(k);
 	EVP_PKEY *rk;
 	x[6] = make_cert("rogue", "DNS:carrier.test", NULL, NULL, &rk);
@@ -388,6 +476,7 @@ main(void)
 		lis.transport = IPC_TP_TLS;
 		CHECK_EQ_INT(tls_listener_init(&lis, &edge.conf.listen[0]), 0);
 		TEST_RUN(test_plan);
+		TEST_RUN(test_plan_named_trunk);
 		if (lis.tls != NULL) {
 			TEST_RUN(test_sni_served);
 			TEST_RUN(test_outbound);
@@ -396,12 +485,12 @@ main(void)
 		pcconf_free(&edge.conf);
 	}
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		X509_free(x[i]);
 	X509_free(ca);
 	EVP_PKEY_free(cak);
 	const char *names[] = {"ca", "sbc.test", "alt.test", "wild.test",
-	    "carrier.test", "evil.test", "ip-carrier", "rogue"};
+	    "carrier.test", "evil.test", "ip-carrier", "rogue", "sip2"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char p[300];
 		snprintf(p, sizeof p, "%s/%s.crt", dir, names[i]);
