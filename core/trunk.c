@@ -319,8 +319,16 @@ dns_done(void *arg, uint64_t cookie, const char *host, int err,
 		d->naddrs = naddrs < 16 ? naddrs : 16;
 		memcpy(d->addrs, addrs, (size_t)d->naddrs * sizeof(addrs[0]));
 	}
-	if (!changed)
+	bool any_addr = false;
+	for (int i = 0; i < t->npeers; i++)
+		any_addr |= !t->peers[i].is_unresolved;
+	if (!changed) {
+		/* Nothing to register with: say so rather than "registering". */
+		if (t->cf->reg.enabled && !any_addr && !t->reg_in_flight &&
+		    t->reg_state == TRUNK_REG_REGISTERING)
+			t->reg_state = TRUNK_REG_FAILED;
 		return;
+	}
 	build_peers(ts, t);
 	if (t->cf->reg.enabled && t->reg_state != TRUNK_REG_REGISTERED &&
 	    !t->reg_in_flight)
@@ -404,8 +412,14 @@ trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
 	 * privilege drop, so the resolver thread never runs as root. */
 	if (t->dns != NULL)
 		ev_timer_start(ts->c->loop, &t->dns_timer, 0);
-	if (cf->reg.enabled)
+	bool any_addr = false;
+	for (int i = 0; i < t->npeers; i++)
+		any_addr |= !t->peers[i].is_unresolved;
+	/* Peers only by name: the registration starts once one resolves. */
+	if (cf->reg.enabled && any_addr)
 		ev_timer_start(ts->c->loop, &t->reg_timer, 0);
+	else if (cf->reg.enabled)
+		t->reg_state = TRUNK_REG_REGISTERING;
 	return t;
 }
 
