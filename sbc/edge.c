@@ -117,6 +117,10 @@ edge_init(struct edge *e)
 	e->rows = toprow_new(200000);
 	if (e->cids == NULL || e->rows == NULL)
 		return -1;
+	toprow_persist_in(e->rows, e->conf.state_dir, &e->keys,
+	    12ull * 3600 * 1000, edge_now(e));
+	callid_persist_in(e->cids, e->conf.state_dir, &e->keys,
+	    12ull * 3600 * 1000, edge_now(e));
 	return sdp_rw_init(e);
 }
 
@@ -236,6 +240,8 @@ edge_housekeeping(struct edge *e)
 	rate_expire(e->rate, now, 600 * 1000);
 	callid_expire(e->cids, now, 12ull * 3600 * 1000);
 	toprow_expire(e->rows, now, 12ull * 3600 * 1000);
+	toprow_sync(e->rows, now, false);
+	callid_sync(e->cids, now, false);
 	sdp_rw_housekeeping(e);
 }
 

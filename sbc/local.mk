@@ -33,7 +33,7 @@ EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)
 
 edge_tests = tests/unit/test_rate tests/unit/test_token \
 	tests/unit/test_edge_acl_ban tests/unit/test_topo tests/unit/test_nat \
-	tests/unit/test_sanity tests/unit/test_sdp_rw
+	tests/unit/test_sanity tests/unit/test_sdp_rw tests/unit/test_toprow
 check_PROGRAMS += $(edge_tests)
 TESTS += $(edge_tests)
 tests_unit_test_rate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
@@ -51,6 +51,8 @@ tests_unit_test_sanity_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc \
 tests_unit_test_sanity_LDADD = $(EDGE_TEST_LDADD)
 tests_unit_test_sdp_rw_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_sdp_rw_LDADD = $(EDGE_TEST_LDADD)
+tests_unit_test_toprow_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_unit_test_toprow_LDADD = $(EDGE_TEST_LDADD)
 
 noinst_PROGRAMS += tests/fuzz/fuzz_topo_token
 tests_fuzz_fuzz_topo_token_SOURCES = tests/fuzz/fuzz_topo_token.c $(FUZZ_MAIN)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -299,4 +300,184 @@ token_open(const struct token_keys *ks, char purpose, const char *text,
 		return -1;
 	}
 	return (int)ptlen;
+}
+
+/* The blob key of k: a separate key, so that blobs (random nonces) and
+ * tokens (synthetic nonces) never share a GCM key. */
+static void
+blob_key(const struct token_key *k, uint8_t out[32])
+{
+	hmac256(k->enc, "portcullis blob key", 19, NULL, 0, out);
+}
+
+static bool
+blob_aad(EVP_CIPHER_CTX *ctx, bool enc, uint8_t id, const char *label)
+{
+	int outl = 0;
+	size_t n = strlen(label);
+	if (enc)
+		return EVP_EncryptUpdate(ctx, NULL, &outl, &id, 1) &&
+		    EVP_EncryptUpdate(
+		        ctx, NULL, &outl, (const uint8_t *)label, (int)n);
+	return EVP_DecryptUpdate(ctx, NULL, &outl, &id, 1) &&
+	    EVP_DecryptUpdate(ctx, NULL, &outl, (const uint8_t *)label, (int)n);
+}
+
+int
+token_seal_blob(const struct token_keys *ks, const char *label, const void *pt,
+    size_t len, void *out, size_t cap)
+{
+	if (ks->n == 0 || len > INT32_MAX - TOKEN_OVERHEAD ||
+	    cap < len + TOKEN_OVERHEAD)
+		return -1;
+	const struct token_key *k = &ks->keys[0];
+	uint8_t *o = out;
+	uint8_t key[32];
+	o[0] = k->id;
+	if (getrandom(o + 1, NONCE_LEN, 0) != NONCE_LEN)
+		return -1;
+	blob_key(k, key);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0,
+	    ok = ctx != NULL &&
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, o + 1) &&
+	    blob_aad(ctx, true, k->id, label) &&
+	    EVP_EncryptUpdate(ctx, o + 1 + NONCE_LEN, &outl, pt, (int)len) &&
+	    EVP_EncryptFinal_ex(ctx, o + 1 + NONCE_LEN + outl, &outl) &&
+	    EVP_CIPHER_CTX_ctrl(
+	        ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, o + 1 + NONCE_LEN + len);
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(key, sizeof key);
+	return ok ? (int)(len + TOKEN_OVERHEAD) : -1;
+}
+
+int
+token_open_blob(const struct token_keys *ks, const char *label, const void *in,
+    size_t len, void *out, size_t cap)
+{
+	const uint8_t *b = in;
+	if (len < TOKEN_OVERHEAD || len > INT32_MAX ||
+	    len - TOKEN_OVERHEAD > cap)
+		return -1;
+	size_t ptlen = len - TOKEN_OVERHEAD;
+	const struct token_key *k = NULL;
+	for (int i = 0; i < ks->n; i++)
+		if (ks->keys[i].id == b[0])
+			k = &ks->keys[i];
+	if (k == NULL)
+		return -1;
+	uint8_t key[32];
+	blob_key(k, key);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0,
+	    ok = ctx != NULL &&
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, b + 1) &&
+	    blob_aad(ctx, false, k->id, label) &&
+	    EVP_DecryptUpdate(ctx, out, &outl, b + 1 + NONCE_LEN, (int)ptlen) &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+	        (void *)(b + 1 + NONCE_LEN + ptlen)) &&
+	    EVP_DecryptFinal_ex(ctx, (uint8_t *)out + outl, &outl);
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(key, sizeof key);
+	if (!ok) {
+		OPENSSL_cleanse(out, ptlen);
+		return -1;
+	}
+	return (int)ptlen;
+}
+
+static int
+write_all(const char *path, const uint8_t *p, size_t n)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t o = 0;
+	while (o < n) {
+		ssize_t w = write(fd, p + o, n - o);
+		if (w <= 0) {
+			int saved = errno;
+			close(fd);
+			unlink(tmp);
+			errno = saved;
+			return -1;
+		}
+		o += (size_t)w;
+	}
+	/* A crash leaves the old file or the new one, never half of one. */
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+token_file_save(const struct token_keys *ks, const char *label,
+    const char *path, const void *pt, size_t len)
+{
+	uint8_t *sealed = malloc(len + TOKEN_OVERHEAD);
+	if (sealed == NULL)
+		return -1;
+	int n =
+	    token_seal_blob(ks, label, pt, len, sealed, len + TOKEN_OVERHEAD);
+	int rc = n < 0 ? -1 : write_all(path, sealed, (size_t)n);
+	if (n < 0)
+		errno = EINVAL;
+	free(sealed);
+	return rc;
+}
+
+int
+token_file_load(const struct token_keys *ks, const char *label,
+    const char *path, size_t max, uint8_t **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size < TOKEN_OVERHEAD ||
+	    (uint64_t)st.st_size > (uint64_t)max + TOKEN_OVERHEAD) {
+		close(fd);
+		snprintf(err, errlen, "%s: not a state file (size)", path);
+		return -1;
+	}
+	size_t n = (size_t)st.st_size;
+	uint8_t *sealed = malloc(n), *plain = malloc(n);
+	ssize_t got = -1;
+	if (sealed != NULL && plain != NULL)
+		got = read(fd, sealed, n);
+	close(fd);
+	int rc = -1;
+	if (got != (ssize_t)n) {
+		snprintf(err, errlen, "%s: cannot read it", path);
+	} else {
+		int pl = token_open_blob(ks, label, sealed, n, plain, n);
+		if (pl < 0) {
+			snprintf(err, errlen,
+			    "%s: does not open with the topology key", path);
+		} else {
+			*out = plain;
+			*outlen = (size_t)pl;
+			plain = NULL;
+			rc = 1;
+		}
+	}
+	free(sealed);
+	free(plain);
+	return rc;
 }

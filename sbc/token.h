@@ -58,4 +58,30 @@ int token_seal(const struct token_keys *ks, char purpose, const void *pt,
 int token_open(const struct token_keys *ks, char purpose, const char *text,
     size_t len, void *out, size_t cap);
 
+/*
+ * Seals a blob (state written to disk, e.g. the row table) under a key
+ * derived from the sealing key for that use, with a random nonce and the
+ * label bound in: out gets len + TOKEN_OVERHEAD bytes. Returns that
+ * length, or -1 if cap is too small or sealing fails.
+ */
+int token_seal_blob(const struct token_keys *ks, const char *label,
+    const void *pt, size_t len, void *out, size_t cap);
+/* Opens a sealed blob; returns the plaintext length, or -1 if it is
+ * damaged, of another label or sealed by an unknown key. */
+int token_open_blob(const struct token_keys *ks, const char *label,
+    const void *in, size_t len, void *out, size_t cap);
+
+/*
+ * A sealed state file: token_file_save() seals pt (label bound in) and
+ * replaces path atomically (a temporary name renamed over it, mode 0600);
+ * 0, or -1 with errno. token_file_load() reads and opens it into *out
+ * (malloc'd, the caller frees): 1 loaded, 0 no such file, -1 with the
+ * reason in err (too large past max, damaged, another key or label).
+ */
+int token_file_save(const struct token_keys *ks, const char *label,
+    const char *path, const void *pt, size_t len);
+int token_file_load(const struct token_keys *ks, const char *label,
+    const char *path, size_t max, uint8_t **out, size_t *outlen, char *err,
+    size_t errlen);
+
 #endif

@@ -10,8 +10,9 @@
 # core's CANCEL to the loser, which must not delete the answered call's
 # media); media timeouts leave no relay stream behind (every call's end
 # deletes it); UPDATE in early and confirmed dialogs (offers anchored,
-# target refresh through the hidden Contact); without the relay an INVITE
-# with SDP gets 503.
+# target refresh through the hidden Contact); an edge restart in a call
+# (row tokens and hidden Call-IDs still open: the tables are written to
+# state_dir and read back); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
 it_begin
 
@@ -52,6 +53,7 @@ bg sbc core "$CORE" -c "$T/pc.json"
 bg sbc relay "$RELAY" -c "$T/pc.json"
 RELAY_PID=$IT_LAST_PID
 bg sbc edge "$EDGE" -c "$T/pc.json"
+EDGE_PID=$IT_LAST_PID
 up() { grep -q "connected to core" "$T/edge.log" && grep -q "connected to relay" "$T/edge.log"; }
 tap "edge, core and relay up" wait_until 15 up
 
@@ -213,6 +215,35 @@ tap "alice saw two early dialogs (two 180s with their own tags)" two_early_dialo
 tap "alice saw no address of bob's devices" sh -c "! grep -q '$P.2.2' '$T/fork.msg'"
 
 tap "the forked call's relay stream was deleted at its BYE" streams_gone
+
+# --- an edge restart in the middle of a call ---
+# The long tokens of this config name rows of the edge's table, and hidden
+# Call-IDs need the table of their creators: both are written behind to
+# state_dir and read back at start, so bob's BYE after the restart (Route
+# and Request-URI tokens naming rows, alice's real Call-ID restored for
+# her) still reaches alice and ends the call.
+uas uas_restart.xml bob-restart 5062 6000
+call uac_restart.xml restart 5076 & RESTART_CALL=$!
+acked() { grep -q "^ACK " "$T/bob-restart.msg" 2>/dev/null; }
+tap "a call is up (bob got the ACK)" wait_until 15 acked
+rows_used() { grep "^Record-Route:" "$T/bob-restart.msg" | head -1 | awk '{ exit !(length($0) < 200) }'; }
+tap "its Record-Route token is a short one (names a row)" rows_used
+kill "$EDGE_PID"
+edge_gone() { ! kill -0 "$EDGE_PID" 2>/dev/null; }
+tap "the edge stops on SIGTERM" wait_until 10 edge_gone
+tap "it left its tables in state_dir" sh -c "[ -s '$T/state/topology.rows' ] && [ -s '$T/state/topology.callids' ]"
+bg sbc edge-restarted sh -c "exec '$EDGE' -c '$T/pc.json' >>'$T/edge.log' 2>&1"
+EDGE_PID=$IT_LAST_PID
+up2() { [ "$(grep -c "connected to core" "$T/edge.log")" -ge 2 ]; }
+tap "a new edge starts and connects to core" wait_until 15 up2
+restored() { grep -q "topology rows: [1-9][0-9]* restored" "$T/edge.log" && grep -q "Call-ID creators: [1-9][0-9]* restored" "$T/edge.log"; }
+tap "the new edge restored the row table and the Call-ID creators" restored
+tap "bob's BYE after the restart reached alice (tokens opened from restored rows)" wait_until 20 uas_ok bob-restart
+wait "$RESTART_CALL"
+RESTART_RC=$?
+tap "alice got the BYE with her own Call-ID and the call ended" [ "$RESTART_RC" = 0 ]
+no_bad_tokens() { ! grep -q "damaged token" "$T/edge.log"; }
+tap "no token was refused as damaged" no_bad_tokens
 
 # --- without the relay no call is set up half-anchored ---
 kill "$RELAY_PID"
