@@ -216,7 +216,7 @@ callid_persist_in(struct callid_tab *t, const char *state_dir,
 		rc = parse_file(t, plain, n, idle_ms, now_ms);
 		free(plain);
 		if (rc < 0)
-			snprintf(err, sizeof err, "%s: malformed", path);
+			snprintf(err, sizeof err, "%.400s: malformed", path);
 	}
 	if (rc < 0)
 		log_warnx("Call-ID creators not restored: %s", err);
