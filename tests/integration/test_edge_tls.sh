@@ -76,7 +76,9 @@ cat >"$T/pc.json" <<J
             {"transport": "tls", "address": "$SBC", "port": 5062,
              "role": "trunk", "tls_cert": "$T/sbc-chain.pem",
              "tls_key": "$T/sbc.key", "tls_ca": "$T/ca.pem",
-             "tls_verify_client": true}],
+             "tls_verify_client": true,
+             "tls_sni": [{"server_name": "alt.test", "cert": "$T/alt.crt",
+                          "key": "$T/alt.key"}]}],
  "runtime_dir": "$T/run", "state_dir": "$T/state",
  "user": "root", "group": "root",
  "limits": {"header_timeout_s": 2, "max_connections_per_source": 8}}
@@ -147,6 +149,19 @@ tap "client-verified listener: a self-signed certificate is refused" sh -c \
 	"! in_ns ua timeout 20 python3 '$D/sipprobe.py' tls $SBC 5062 --ca '$T/ca.pem' --cert '$T/rogue.crt' --key '$T/rogue.key'"
 tap "client-verified listener: the CA's client certificate is served" \
 	tls_ok 5062 --ca "$T/ca.pem" --cert "$T/cli.crt" --key "$T/cli.key"
+# The certificate chosen by SNI keeps the listener's client verification.
+sni_client() { # ARGS... for s_client: prints the first SIP line or alert
+	{
+		printf 'OPTIONS sip:example.test SIP/2.0\r\nVia: SIP/2.0/TLS 10.94.1.2:5998;branch=z9hG4bKsni2;rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@example.test>;tag=s2\r\nTo: <sip:example.test>\r\nCall-ID: sni2@10.94.1.2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n'
+		sleep 3 # keeps s_client reading; it ends at timeout
+	} | in_ns ua timeout 5 openssl s_client -quiet -connect $SBC:5062 \
+		-servername alt.test -verify_hostname alt.test -CAfile "$T/ca.pem" \
+		-verify_return_error "$@" 2>&1
+}
+sni_served() { sni_client -cert "$T/cli.crt" -key "$T/cli.key" | grep -q "^SIP/2.0 [1-6][0-9][0-9]"; }
+sni_refused() { ! sni_client | grep -q "^SIP/2.0"; }
+tap "client-verified listener, SNI alt.test, CA's client certificate: served" sni_served
+tap "client-verified listener, SNI alt.test, no certificate: refused" sni_refused
 tap "OPTIONS over UDP/IPv6 is answered" probe udp fd93::1 5060
 tap "OPTIONS over TCP/IPv6 is answered" probe tcp fd93::1 5060
 tap "CRLFCRLF keep-alive gets CRLF back (TCP)" probe ping $SBC 5060
