@@ -20,6 +20,10 @@
 
 #define PROBE_TICK_MS 1000
 
+_Static_assert(sizeof(((struct trunk_dns *)0)->addrs) ==
+        RESOLV_MAX_ADDRS * sizeof(struct ipc_addr),
+    "trunk_dns holds every address a lookup returns");
+
 struct trunks {
 	struct core *c;
 	struct trunk **v;
@@ -518,6 +522,9 @@ trunks_apply(struct trunks *ts, const struct pc_core_conf *cc)
 			old[k] = NULL;
 			t->cf = cf;
 			build_peers(ts, t);
+			/* Names are looked up again at every reload. */
+			if (t->dns != NULL)
+				ev_timer_start(ts->c->loop, &t->dns_timer, 0);
 		} else {
 			t = trunk_make(ts, cf);
 			if (t != NULL && k < nold)

@@ -34,6 +34,7 @@ cat >"$NSDIR/hosts" <<H
 127.0.0.1 localhost
 127.0.0.12 sbc-a.carrier.test
 127.0.0.13 sbc-a.carrier.test
+127.0.0.15 refresh.carrier.test
 H
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$NSDIR/resolv.conf"
 trap 'rc=$?; rm -rf "$NSDIR"; (exit $rc); it_cleanup' EXIT
@@ -66,7 +67,9 @@ write_cfg() { # $1: call_limits object
     "peers": [{"address": "127.0.0.9"}]},
    {"name": "cpsin", "options_interval_s": 0, "max_cps": 1,
     "peers": [{"address": "127.0.0.11"}]},
-   {"name": "named", "options_interval_s": 0, "dns_refresh_s": 5,
+   {"name": "refresh", "options_interval_s": 0, "dns_refresh_s": 5,
+    "peers": [{"address": "refresh.carrier.test"}]},
+   {"name": "named", "options_interval_s": 0, "dns_refresh_s": 300,
     "peers": [{"address": "sbc-a.carrier.test", "weight": 10},
               {"address": "nowhere.carrier.test"}],
     "outbound_auth": {"username": "acct1", "password": "regpw"},
@@ -273,8 +276,23 @@ tap "a call to the trunk goes to the name's first address" named_call
 sink 127.0.0.12 "$T/sink12.log"
 SINK12=$SINK_PID
 wait_until 5 bound 127.0.0.12 5060
+# The name now has one address, the other name resolves, the trunk's
+# configuration is unchanged: a reload looks the names up again (well
+# before dns_refresh_s, 300 s) and does not re-register.
+cat >"$NSDIR/hosts" <<H
+127.0.0.1 localhost
+127.0.0.13 sbc-a.carrier.test
+127.0.0.14 nowhere.carrier.test
+127.0.0.15 refresh.carrier.test
+H
 write_cfg '{"max_total": 50}'
 tap "pcctl config reload" pyq 'r["ok"]' config reload
+peers_of() { # TRUNK PEER...: the trunk's peers are exactly these
+	local t=$1
+	shift
+	pyq "sorted(p['peer'] for p in r['result'] if p['name'] == '$t') == sorted('$*'.split())" trunks
+}
+tap "a reload resolves the names again" wait_until 5 peers_of named 127.0.0.13:5060 127.0.0.14:5060
 no_rereg() {
 	# A changed call limit, the trunks unchanged: no new REGISTER.
 	! wait_until 3 grep -q REGISTER "$T/sink12.log" || { echo "re-registered"; return 1; }
@@ -283,17 +301,12 @@ no_rereg() {
 tap "a reload that leaves the trunk alone does not re-register it" no_rereg
 stop "$SINK12"
 stop "$SINK13"
-# The name now has one address, and the other name resolves: picked up
-# within dns_refresh_s (5 s).
-cat >"$NSDIR/hosts" <<H
-127.0.0.1 localhost
-127.0.0.13 sbc-a.carrier.test
-127.0.0.14 nowhere.carrier.test
-H
-dns_refreshed() {
-	pyq "sorted(p['peer'] for p in r['result'] if p['name'] == 'named') == ['127.0.0.13:5060', '127.0.0.14:5060']" trunks
-}
-tap "host names are resolved again every dns_refresh_s" wait_until 15 dns_refreshed
+tap "a name resolves at start" peers_of refresh 127.0.0.15:5060
+# Rewritten in place: the namespace's /etc/hosts is a bind mount of it.
+sed 's/^127.0.0.15 /127.0.0.16 /' "$NSDIR/hosts" >"$T/hosts.new"
+cat "$T/hosts.new" >"$NSDIR/hosts"
+tap "host names are resolved again every dns_refresh_s (5 s)" \
+	wait_until 15 peers_of refresh 127.0.0.16:5060
 
 # ---- call admission -------------------------------------------------
 sed 's|<pause milliseconds="0"/>|<pause milliseconds="4000"/>|' \
