@@ -166,12 +166,21 @@ for u in bob:5090 carol:5091; do
 done
 
 # ---- OPTIONS probing --------------------------------------------------
-# 127.0.0.5 (weight 100, first choice) is silent; 127.0.0.6 answers.
-sink 127.0.0.5 "$T/sink5.log"
-SINK5=$SINK_PID
+# 127.0.0.5 (weight 100, first choice) answers its probes, then stops;
+# 127.0.0.6 answers throughout.
 spd probed_b -m 100000 -sf "$X/carrier_uas_probed.xml" -i 127.0.0.6 -p 5060
 PB=$SPD_PID
-tap "a silent peer goes down in pcctl trunks" \
+spd probed_a1 -m 100000 -sf "$X/carrier_options.xml" -i 127.0.0.5 -p 5060
+PA=$SPD_PID
+tap "a peer that answers its OPTIONS is up" wait_until 10 sh -c \
+	"grep -q '^OPTIONS ' '$T/probed_a1.msg' && grep -q '^SIP/2.0 200' '$T/probed_a1.msg' &&
+	$(declare -f pcctl pyq peer_is); PCCTL_BIN='$PCCTL_BIN' sock='$sock'
+	peer_is probed 127.0.0.5 \"p['state'] == 'up' and p['probes_failed'] == 0\""
+stop "$PA"
+wait_until 5 sh -c "! ip netns exec $(ns pbx) ss -lun | grep -q '127.0.0.5:5060 '"
+sink 127.0.0.5 "$T/sink5.log"
+SINK5=$SINK_PID
+tap "when it stops answering it goes down in pcctl trunks" \
 	wait_until 20 peer_is probed 127.0.0.5 "p['state'] == 'down' and p['probes_failed'] >= 1"
 tap "the answering peer stays up" peer_is probed 127.0.0.6 "p['state'] == 'up'"
 skip_down() {
@@ -186,7 +195,7 @@ skip_down() {
 tap "a call skips the down peer (straight to the one that is up)" skip_down
 stop "$SINK5"
 wait_until 5 sh -c "! ip netns exec $(ns pbx) ss -lun | grep -q '127.0.0.5:5060 '"
-spd probed_a -m 100000 -sf "$X/carrier_options.xml" -i 127.0.0.5 -p 5060
+spd probed_a2 -m 100000 -sf "$X/carrier_options.xml" -i 127.0.0.5 -p 5060
 PA=$SPD_PID
 tap "the peer comes back up when it answers again" \
 	wait_until 15 peer_is probed 127.0.0.5 "p['state'] == 'up'"
