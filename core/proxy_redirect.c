@@ -147,7 +147,10 @@ px_recurse(
 		}
 		if (added >= room)
 			continue;
-		if (u->user.len > 0 && route_is_domain(c->route, u->host)) {
+		/* One of our AoRs: its bindings. An address of ours with
+		 * another port is a device that happens to share our IP. */
+		if (u->user.len > 0 && route_is_domain(c->route, u->host) &&
+		    (u->port == 0 || route_is_me(c->route, u->host, u->port))) {
 			added += add_local(x, u, q, first, added, room - added);
 			continue;
 		}
