@@ -354,6 +354,111 @@ test_cseq_shift(void)
 	arena_free(&a);
 }
 
+static uint32_t
+cseq_of(struct out *o)
+{
+	struct sip_err err;
+	const struct sip_cseq *cs = sip_msg_cseq(&o->m, &err);
+
+	return cs ? cs->num : 0;
+}
+
+/* A request from the carrier of trunk t1 (10.9.0.2) to core. */
+static void
+from_carrier(const char *text)
+{
+	struct ipc_flow f;
+
+	memset(&f, 0, sizeof(f));
+	ipc_addr_parse(&f.remote, "10.9.0.2", 5060);
+	f.transport = IPC_TP_UDP;
+	proxy_sip_in(&core, &f, text, (uint32_t)strlen(text));
+}
+
+/* The next response core sends to 10.9.0.2 with this code. */
+static bool
+next_resp_to_carrier(struct out *o, int code)
+{
+	struct ipc_addr want;
+
+	ipc_addr_parse(&want, "10.9.0.2", 5060);
+	while (next_out(o))
+		if (!o->m.is_request && o->m.status == code &&
+		    ipc_addr_eq(&o->flow.remote, &want))
+			return true;
+	return false;
+}
+
+/*
+ * A call from trunk t1 routed to trunk t2, whose carrier (10.9.0.7)
+ * challenges the INVITE: the answer is a new INVITE (same Call-ID, next
+ * CSeq, new branch), the ACK of the 401 keeps the first CSeq, the caller
+ * sees its own CSeq on the responses, and its ACK and BYE reach the
+ * carrier one higher (RFC 3261 §22.2, §8.1.3.5).
+ */
+static void
+test_challenge_cseq(void)
+{
+	struct out o = {0};
+	struct sip_err err;
+	char callid[64] = "", branch1[64] = "";
+	struct slice v;
+
+	drain();
+	from_carrier(
+	    "INVITE sip:+15550001@10.9.0.100 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.9.0.2:5060;branch=z9hG4bKcall1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:+4930777@c.test>;tag=ct1\r\n"
+	    "To: <sip:+15550001@10.9.0.100>\r\nCall-ID: cseq-call-1\r\n"
+	    "CSeq: 7 INVITE\r\nContact: <sip:c@10.9.0.2>\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_req(&o, SIP_M_INVITE, "10.9.0.7"));
+	CHECK_EQ_INT((int)cseq_of(&o), 7);
+	if (sip_msg_call_id(&o.m, &v, &err) == 0)
+		slice_copy_cstr(v, callid, sizeof(callid));
+	const struct sip_via *tv = sip_msg_top_via(&o.m, &err);
+	if (tv != NULL)
+		slice_copy_cstr(tv->branch, branch1, sizeof(branch1));
+	respond(&o, 401,
+	    "WWW-Authenticate: Digest realm=\"c2.test\", nonce=\"n2\"\r\n");
+	CHECK(next_req(&o, SIP_M_ACK, "10.9.0.7"));
+	CHECK_EQ_INT((int)cseq_of(&o), 7);
+	CHECK(next_req(&o, SIP_M_INVITE, "10.9.0.7"));
+	CHECK_EQ_INT((int)cseq_of(&o), 8);
+	CHECK(sip_msg_call_id(&o.m, &v, &err) == 0 && slice_eq_cstr(v, callid));
+	tv = sip_msg_top_via(&o.m, &err);
+	CHECK(tv != NULL && !slice_eq_cstr(tv->branch, branch1));
+	CHECK(sip_msg_hdr(&o.m, SIP_HDR_AUTHORIZATION) != NULL);
+	respond(&o, 200, "Contact: <sip:p@10.9.0.7>\r\n");
+	CHECK(next_resp_to_carrier(&o, 200));
+	CHECK_EQ_INT((int)cseq_of(&o), 7);
+	/* The caller's ACK and BYE, CSeq 7 and 8, reach the carrier as 8, 9;
+	 * the 200 to the BYE comes back as 8. */
+	from_carrier(
+	    "ACK sip:p@10.9.0.7 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.9.0.2:5060;branch=z9hG4bKack1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:+4930777@c.test>;tag=ct1\r\n"
+	    "To: <sip:+15550001@10.9.0.100>;tag=peer1\r\n"
+	    "Call-ID: cseq-call-1\r\nCSeq: 7 ACK\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_req(&o, SIP_M_ACK, "10.9.0.7"));
+	CHECK_EQ_INT((int)cseq_of(&o), 8);
+	from_carrier(
+	    "BYE sip:p@10.9.0.7 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.9.0.2:5060;branch=z9hG4bKbye1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:+4930777@c.test>;tag=ct1\r\n"
+	    "To: <sip:+15550001@10.9.0.100>;tag=peer1\r\n"
+	    "Call-ID: cseq-call-1\r\nCSeq: 8 BYE\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_req(&o, SIP_M_BYE, "10.9.0.7"));
+	CHECK_EQ_INT((int)cseq_of(&o), 9);
+	respond(&o, 200, NULL);
+	CHECK(next_resp_to_carrier(&o, 200));
+	CHECK_EQ_INT((int)cseq_of(&o), 8);
+	out_reset(&o);
+	drain();
+}
+
 static char path[256];
 
 static void
@@ -372,7 +477,13 @@ write_conf(uint32_t expires)
 	    "  \"outbound_auth\": {\"username\": \"pcx\", \"password\": "
 	    "\"secret\"},\n"
 	    "  \"register\": {\"enabled\": true, \"expires\": %u, "
-	    "\"retry_s\": 5}}]}\n",
+	    "\"retry_s\": 5}},\n"
+	    " {\"name\": \"t2\", \"options_interval_s\": 0,\n"
+	    "  \"peers\": [{\"address\": \"10.9.0.7\"}],\n"
+	    "  \"outbound_auth\": {\"username\": \"u2\", \"password\": "
+	    "\"p2\"}}],\n"
+	    " \"routes\": [{\"match\": {\"from\": \"trunks\", \"prefix\": "
+	    "\"+1555\"}, \"trunk\": \"t2\"}]}\n",
 	    dir, dir, expires);
 	fclose(f);
 }
@@ -509,6 +620,7 @@ main(void)
 	TEST_RUN(test_flow_and_live);
 	TEST_RUN(test_dns_peers);
 	TEST_RUN(test_cseq_shift);
+	TEST_RUN(test_challenge_cseq);
 	TEST_RUN(test_reload_keeps_registration);
 	core_fini(&core);
 	ev_loop_free(loop);
