@@ -1,7 +1,8 @@
 /*
  * trunk: carrier SIP trunks at run time: their peers as flows with an
- * up/down state from OPTIONS probes, the weighted order calls try them
- * in, who a request from outside belongs to (listener tag, peer address,
+ * up/down state from OPTIONS probes (a peer given by host name is one
+ * flow per address it resolves to, looked up off the loop: resolv.h),
+ * the weighted order calls try them in, who a request from outside belongs to (listener tag, peer address,
  * ACL), per-trunk call and calls-per-second admission, registration to
  * the carrier as a UAC (RFC 3261 §10) and digest answers to the carrier's
  * challenges (RFC 7616). The trunk table owns its trunks; a trunk read
