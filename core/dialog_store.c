@@ -14,7 +14,7 @@
 
 #include "dialog_store.h"
 
-#define REC_VERSION 1u
+#define REC_VERSION 2u
 
 struct dlg_store {
 	sqlite3 *db;
@@ -32,6 +32,8 @@ struct dlg_rec {
 	uint32_t version;
 	uint32_t state;
 	uint32_t caller_cseq, callee_cseq;
+	uint32_t callee_cseq_delta;
+	uint32_t pad;
 	int64_t start_s, answer_s;
 	struct ipc_flow caller_flow, callee_flow;
 	struct call_acct acct;
@@ -147,6 +149,7 @@ put_cb(const struct dialog *d, void *arg)
 	r.state = (uint32_t)d->state;
 	r.caller_cseq = d->caller_cseq;
 	r.callee_cseq = d->callee_cseq;
+	r.callee_cseq_delta = d->callee_cseq_delta;
 	r.start_s = d->start_s;
 	r.answer_s = d->answer_s;
 	r.caller_flow = d->caller_flow;
@@ -253,6 +256,7 @@ dlg_store_load(
 		d->state = (enum dlg_state)r.state;
 		d->caller_cseq = r.caller_cseq;
 		d->callee_cseq = r.callee_cseq;
+		d->callee_cseq_delta = r.callee_cseq_delta;
 		d->start_s = r.start_s;
 		d->answer_s = r.answer_s;
 		d->caller_flow = r.caller_flow;

@@ -50,7 +50,9 @@ struct loc_binding {
 	uint32_t reg_id;
 	uint16_t q; /* 0..1000 */
 	uint8_t flags;
-	uint8_t pad;
+	/* Edge (slot + 1) holding the flow, set by the proxy; 0 = unknown
+	 * (not stored: the edges reconnect in any order). */
+	uint8_t edge;
 	struct loc_flow flow;
 	uint16_t str_len[LOC_S__COUNT];
 	char strs[]; /* each string NUL-terminated, in enum order */

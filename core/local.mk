@@ -15,7 +15,7 @@ core_libcore_a_SOURCES = \
 	core/proxy.c core/proxy.h core/proxy_int.h core/proxy_auth.c \
 	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c \
 	core/proxy_redirect.c core/dialog_store.c core/dialog_store.h \
-	core/proxy_list.c \
+	core/proxy_list.c core/proxy_edge.c \
 	core/proxy_redirect.c \
 	core/trunk.c core/trunk.h core/dialplan.c core/dialplan.h \
 	core/cdr.c core/cdr.h core/resolv.c core/resolv.h

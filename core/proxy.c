@@ -267,6 +267,7 @@ ctx_new(struct core *c, struct tx *stx, struct sip_msg *m,
 	x->stx = stx;
 	x->method = m->method;
 	x->in_flow = *flow;
+	x->in_edge = px_edge_now(c);
 	x->start_s = core_now_s(c);
 	tx_set_user(stx, x, stx_freed);
 	x->next = c->proxy->head;
@@ -385,8 +386,10 @@ send_cancel(struct px_branch *b)
 		    buf + off, cap - off, "Content-Length: 0\r\n\r\n");
 	if (off >= cap)
 		goto out;
+	int old = px_edge_enter(c, b->edge);
 	tx_client_new(c->tx, &b->flow, SIP_M_CANCEL, b->branch, buf,
 	    (uint32_t)off, NULL, NULL);
+	px_edge_leave(c, old);
 out:
 	arena_free(&a);
 }
@@ -574,6 +577,8 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	struct dialog *d = dlg_create(c->dlg, s, &x->in_flow, &b->flow, cs->num,
 	    x->start_s, core_now_s(c));
 	if (d != NULL) {
+		d->caller_edge = x->in_edge;
+		d->callee_edge = b->edge;
 		d->callee_cseq_delta = b->cseq_delta;
 		c->st.calls_answered++;
 		/* The call's slots and CDR now end with the dialog. */
@@ -590,7 +595,7 @@ out:
 }
 
 static void
-branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
+branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 {
 	struct px_branch *b = arg;
 	struct px_ctx *x = b->ctx;
@@ -692,11 +697,32 @@ branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	ctx_maybe_done(x);
 }
 
+/*
+ * What a branch hears is answered to the caller through the caller's edge
+ * (new branches and CANCELs choose their own). A response came through
+ * the edge holding the callee's flow: the branch remembers it. x may be
+ * freed inside, so nothing of it is used after.
+ */
+static void
+branch_cb(struct tx *t, int code, struct sip_msg *resp, void *arg)
+{
+	struct px_branch *b = arg;
+	struct core *c = b->ctx->c;
+
+	if (code > 0 && px_edge_now(c) != 0)
+		b->edge = px_edge_now(c);
+	int old = px_edge_enter(c, b->ctx->in_edge);
+	branch_run(t, code, resp, arg);
+	px_edge_leave(c, old);
+}
+
 static void
 branch_tx_freed(struct tx *t, void *arg)
 {
 	struct px_branch *b = arg;
 	struct px_ctx *x = b->ctx;
+	struct core *c = x->c;
+	int old = px_edge_enter(c, x->in_edge);
 
 	(void)t;
 	b->tx = NULL;
@@ -707,6 +733,7 @@ branch_tx_freed(struct tx *t, void *arg)
 			group_done(x);
 	}
 	ctx_maybe_done(x);
+	px_edge_leave(c, old);
 }
 
 bool
@@ -728,6 +755,8 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	b->ctx = x;
 	b->flow = *flow;
 	b->target = ti;
+	b->edge =
+	    ti >= 0 && ti < x->ntargets ? x->targets[ti].edge : x->dst_edge;
 	b->cseq_delta = x->cseq_delta;
 	const struct px_target *tg =
 	    ti >= 0 && ti < x->ntargets ? &x->targets[ti] : NULL;
@@ -778,8 +807,16 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 		return false;
 	}
 	x->br[x->nbranches++] = b;
+	if (!px_edge_reaches(c, b->edge, flow)) {
+		/* Its connection died with its edge: nobody can reach it. */
+		arena_free(&a);
+		b->code = 480;
+		return false;
+	}
+	int old = px_edge_enter(c, b->edge);
 	b->tx = tx_client_new(
 	    c->tx, flow, x->method, b->branch, out.p, out.len, branch_cb, b);
+	px_edge_leave(c, old);
 	arena_free(&a);
 	if (b->tx == NULL) {
 		b->code = 500;
@@ -908,7 +945,7 @@ out:
 /* Where an in-dialog request goes: the other party's flow. */
 static bool
 in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
-    struct dialog **out)
+    uint8_t *edge, struct dialog **out)
 {
 	struct sip_err err;
 	const struct sip_nameaddr *from = sip_msg_from(m, &err);
@@ -916,12 +953,18 @@ in_dialog_dest(struct core *c, struct sip_msg *m, struct ipc_flow *dst,
 	struct slice cid;
 
 	*out = NULL;
+	*edge = 0;
 	if (from == NULL || to == NULL || sip_msg_call_id(m, &cid, &err) < 0)
 		return false;
 	struct dialog *d = dlg_find(c->dlg, cid, from->tag, to->tag);
 	if (d != NULL) {
 		bool from_caller = dlg_is_caller(d, from->tag);
 		*dst = from_caller ? d->callee_flow : d->caller_flow;
+		*edge = from_caller ? d->callee_edge : d->caller_edge;
+		/* The sender's flow is where this came from now. */
+		uint8_t *own = from_caller ? &d->caller_edge : &d->callee_edge;
+		if (px_edge_now(c) != 0)
+			*own = px_edge_now(c);
 		const struct sip_cseq *cs = sip_msg_cseq(m, &err);
 		if (cs != NULL && m->method != SIP_M_ACK &&
 		    m->method != SIP_M_CANCEL) {
@@ -1011,6 +1054,7 @@ targets_from_loc(struct core *c, struct px_ctx *x, struct slice aor)
 		    ? strdup(loc_str(v[i], LOC_S_PATH))
 		    : NULL;
 		loc_flow_to_ipc(&t->flow, &v[i]->flow);
+		t->edge = v[i]->edge;
 		t->q = v[i]->q;
 		if (t->uri == NULL) {
 			free(t->path);
@@ -1207,8 +1251,9 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	struct ipc_flow dst;
 	struct dialog *d;
 	struct arena a;
+	uint8_t edge;
 
-	if (!in_dialog_dest(c, m, &dst, &d)) {
+	if (!in_dialog_dest(c, m, &dst, &edge, &d)) {
 		px_send_response(c, stx, flow, m, 481,
 		    "Call/Transaction Does Not Exist", NULL);
 		return;
@@ -1219,6 +1264,7 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		return;
 	}
 	x->is_in_dialog = true;
+	x->dst_edge = edge;
 	x->cseq_delta = px_dialog_cseq_delta(c, m);
 	memcpy(x->loophash, hash, 17);
 	arena_init(&a, 16384, 512 * 1024);
@@ -1330,9 +1376,15 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 		}
 		struct ipc_flow dst;
 		struct dialog *d;
+		uint8_t edge;
 		loop_hash(m, hash);
-		if (!is_loop(c, m, hash) && in_dialog_dest(c, m, &dst, &d))
+		if (!is_loop(c, m, hash) &&
+		    in_dialog_dest(c, m, &dst, &edge, &d) &&
+		    px_edge_reaches(c, edge, &dst)) {
+			int old = px_edge_enter(c, edge);
 			forward_ack(c, m, &dst);
+			px_edge_leave(c, old);
+		}
 		return;
 	}
 	struct tx *t = tx_server_find(c->tx, key);
@@ -1409,6 +1461,7 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 	}
 	if (m->method == SIP_M_REGISTER) {
 		px_register(c, t, flow, m);
+		px_edge_stamp(c, m, flow);
 		return;
 	}
 	if (for_me_no_user) {
@@ -1443,8 +1496,18 @@ handle_response(struct core *c, struct sip_msg *m)
 	arena_init(&a, 16384, 512 * 1024);
 	struct slice out = strip_our_via(m, &a);
 	out = px_cseq_shift(out, -(int64_t)px_dialog_cseq_delta(c, m), &a);
+	/* The caller's edge, when the dialog is known. */
+	const struct sip_nameaddr *from = sip_msg_from(m, &err);
+	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	struct slice cid;
+	struct dialog *d =
+	    from != NULL && to != NULL && sip_msg_call_id(m, &cid, &err) == 0
+	    ? dlg_find(c->dlg, cid, from->tag, to->tag)
+	    : NULL;
+	int old = px_edge_enter(c, d != NULL ? d->caller_edge : 0);
 	if (out.len > 0)
 		core_send_sip(c, &dst, out.p, out.len);
+	px_edge_leave(c, old);
 	arena_free(&a);
 }
 

@@ -24,6 +24,10 @@ void proxy_sip_in(
     struct core *c, const struct ipc_flow *flow, const char *buf, uint32_t len);
 /* Ends the dialog of call_id with BYE to both parties; -1 if not found. */
 int proxy_hangup(struct core *c, struct slice call_id, const char *reason);
+/* Edge slot went away (dispatch_edge): what it held is marked gone, so
+ * TCP/TLS flows through it are answered 480 and UDP ones leave through
+ * another edge. */
+void proxy_edge_gone(struct core *c, int slot);
 /* Proxy contexts in progress (for stats). */
 size_t proxy_pending(const struct proxy *p);
 

@@ -93,8 +93,13 @@ send_bye(struct core *c, const struct dialog *d, bool to_caller)
 	    d->end_reason);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return;
+	uint8_t edge = to_caller ? d->caller_edge : d->callee_edge;
+	if (!px_edge_reaches(c, edge, f))
+		return; /* its connection went with its edge */
+	int old = px_edge_enter(c, edge);
 	tx_client_new(
 	    c->tx, f, SIP_M_BYE, branch, buf, (uint32_t)n, NULL, NULL);
+	px_edge_leave(c, old);
 }
 
 int

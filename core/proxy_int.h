@@ -26,6 +26,7 @@ struct px_target {
 	char *from_user;
 	char *extra; /* header lines, CRLF-terminated */
 	bool is_anonymous;
+	uint8_t edge; /* edge holding flow (proxy_edge.c) */
 };
 
 struct px_branch {
@@ -41,6 +42,7 @@ struct px_branch {
 	struct ipc_flow flow;
 	char branch[48];
 	int target; /* index into ctx targets; -1 = none (in-dialog) */
+	uint8_t edge; /* edge holding flow: its requests leave there */
 	bool is_auth_retry; /* carries our answer to a challenge */
 	bool is_superseded; /* challenged; its retry speaks for it */
 	/* A 3xx whose Contacts became targets: chosen as the best response
@@ -71,6 +73,8 @@ struct px_ctx {
 	char *base; /* request to fork, see above */
 	uint32_t base_len;
 	struct ipc_flow in_flow;
+	uint8_t in_edge; /* edge of the request: its answers leave there */
+	uint8_t dst_edge; /* in-dialog: edge of the other party */
 	char loophash[17];
 	char caller_user[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* authed */
 	int64_t start_s;
@@ -110,6 +114,23 @@ void px_make_branch(const char *loophash, char *out, size_t cap);
  * branch; extra: header lines added to this branch only. */
 bool px_start_branch(struct px_ctx *x, int ti, const char *uri,
     const char *path, const struct ipc_flow *flow, const char *extra);
+
+/* proxy_edge.c: which edge a message leaves from. Stamps are edge slot
+ * + 1; 0 = not known (any edge), PX_EDGE_GONE = that edge went away. */
+#define PX_EDGE_GONE 0xff
+/* The stamp of the edge the message being handled came from. */
+uint8_t px_edge_now(const struct core *c);
+/* False when flow is a TCP/TLS connection held by an edge that is gone
+ * (nobody else can reach it). */
+bool px_edge_reaches(
+    const struct core *c, uint8_t edge, const struct ipc_flow *flow);
+/* Sends go through edge (when connected) until px_edge_leave(old). */
+int px_edge_enter(struct core *c, uint8_t edge);
+void px_edge_leave(struct core *c, int old);
+/* After the registrar ran: the bindings of m's AoR on flow are held by
+ * the current edge. */
+void px_edge_stamp(
+    struct core *c, struct sip_msg *m, const struct ipc_flow *flow);
 
 /* The contexts in progress, newest first (->next). */
 struct px_ctx *px_first(struct core *c);

@@ -105,8 +105,10 @@ add_local(struct px_ctx *x, const struct sip_uri *u, uint16_t q, int first,
 		loc_flow_to_ipc(&f, &v[i]->flow);
 		int at = slot_for(x, first, added + n, q);
 		if (insert(x, at, loc_str(v[i], LOC_S_CONTACT),
-		        loc_str(v[i], LOC_S_PATH), &f, q))
+		        loc_str(v[i], LOC_S_PATH), &f, q)) {
+			x->targets[at].edge = v[i]->edge;
 			n++;
+		}
 	}
 	return n;
 }

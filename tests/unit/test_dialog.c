@@ -109,6 +109,7 @@ test_store_roundtrip(void)
 	CHECK_EQ_INT(dlg_store_flush(s, t), 0);
 	CHECK_EQ_INT(dlg_dirty_count(t), 0);
 	d1->callee_cseq = 9;
+	d1->callee_cseq_delta = 1;
 	dlg_touch(t, d1);
 	dlg_remove(t, d2);
 	CHECK_EQ_INT(dlg_dirty_count(t), 2);
@@ -142,6 +143,7 @@ test_store_roundtrip(void)
 		CHECK_EQ_INT(r->state, DLG_CONFIRMED);
 		CHECK_EQ_INT(r->caller_cseq, 7);
 		CHECK_EQ_INT(r->callee_cseq, 9);
+		CHECK_EQ_INT(r->callee_cseq_delta, 1);
 		CHECK_EQ_INT(r->start_s, 1000);
 		CHECK_EQ_INT(r->answer_s, 1003);
 		CHECK(strcmp(r->s[DLG_S_ROUTE_SET],

@@ -28,6 +28,7 @@ static struct ev_loop *loop;
 static uint64_t now_ms = 1000;
 static char dir[] = "/tmp/pc-test-proxy.XXXXXX";
 static int peer = -1; /* the "edge" end */
+static int peer2 = -1; /* a second edge (test_two_edges) */
 static struct ipc_flow alice, bob;
 
 struct out {
@@ -74,9 +75,10 @@ out_reset(struct out *o)
 	o->is_parsed = false;
 }
 
-/* Next SIP_OUT already sent by core (no waiting: sends are synchronous). */
+/* Next SIP_OUT already sent by core through the edge at fd (no waiting:
+ * sends are synchronous). */
 static bool
-next_out(struct out *o)
+next_out_on(int fd, struct out *o)
 {
 	static uint8_t buf[IPC_MAX_MSG];
 	struct ipc_msg m;
@@ -84,7 +86,7 @@ next_out(struct out *o)
 
 	out_reset(o);
 	for (;;) {
-		int rc = ipc_recv(peer, &ipc_cat_core, buf, sizeof(buf), &m);
+		int rc = ipc_recv(fd, &ipc_cat_core, buf, sizeof(buf), &m);
 		if (rc != 1)
 			return false;
 		if (m.hdr.type != IPC_SIP_OUT)
@@ -99,6 +101,12 @@ next_out(struct out *o)
 		return sip_msg_parse(&o->m, o->text, so.sip_len, &o->a, &err) ==
 		    0;
 	}
+}
+
+static bool
+next_out(struct out *o)
+{
+	return next_out_on(peer, o);
 }
 
 static void
@@ -530,6 +538,115 @@ test_flow_closed(void)
 	drain();
 }
 
+/*
+ * Two edges share core.sock: bob registers over TCP through the second;
+ * alice's call (through the first) reaches him through the second, the
+ * answers go back through the first. When the second edge goes away, his
+ * TCP flow is unreachable (480); a UDP binding leaves through the other
+ * edge.
+ */
+static void
+test_two_edges(void)
+{
+	struct out o = {0}, inv = {0};
+	struct ipc_flow tcp = mkflow("10.0.0.5");
+	int sv[2];
+
+	if (ipc_socketpair(sv) < 0) {
+		CHECK(false);
+		return;
+	}
+	peer2 = sv[1];
+	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	tcp.transport = IPC_TP_TCP;
+	tcp.conn_id = 5;
+	core.last_edge = 1;
+	sip_in(&tcp,
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKe2r1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:dan@example.com>;tag=r\r\n"
+	    "To: <sip:dan@example.com>\r\nCall-ID: regdan\r\n"
+	    "CSeq: 1 REGISTER\r\n"
+	    "Contact: <sip:dan@10.0.0.5:5060;transport=tcp>\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_out_on(peer2, &o) && is_resp(&o, 200, &tcp));
+	CHECK(!next_out(&o));
+	core.last_edge = 0;
+	sip_in(
+	    &alice, INVITE, "sip:dan@example.com", "e1", "te1", "cid-e1", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(!next_out(&o)); /* not through alice's edge */
+	CHECK(next_out_on(peer2, &inv) && is_req(&inv, SIP_M_INVITE, &tcp));
+	CHECK_EQ_INT(inv.flow.conn_id, 5);
+	core.last_edge = 1;
+	respond(&tcp, &inv, 180, "de", NULL);
+	respond(&tcp, &inv, 200, "de",
+	    "Contact: <sip:dan@10.0.0.5;transport=tcp>\r\n");
+	CHECK(!next_out_on(peer2, &o)); /* not through dan's edge */
+	CHECK(next_out(&o) && is_resp(&o, 180, &alice));
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+	/* alice's BYE (edge 0) goes to dan through edge 1; its 200 back. */
+	core.last_edge = 0;
+	sip_in(&alice,
+	    "BYE sip:dan@10.0.0.5;transport=tcp SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKe1bye\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:carol@other.org>;tag=te1\r\n"
+	    "To: <sip:bob@example.com>;tag=de\r\nCall-ID: cid-e1\r\n"
+	    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+	CHECK(!next_out(&o));
+	CHECK(next_out_on(peer2, &inv) && is_req(&inv, SIP_M_BYE, &tcp));
+	core.last_edge = 1;
+	respond(&tcp, &inv, 200, "", NULL);
+	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+
+	/* Edge 1 goes away: dan's TCP flow with it. */
+	ipc_chan_free(core.edges[1]);
+	core.edges[1] = NULL;
+	proxy_edge_gone(&core, 1);
+	close(peer2);
+	peer2 = -1;
+	core.last_edge = 0;
+	sip_in(
+	    &alice, INVITE, "sip:dan@example.com", "e2", "te2", "cid-e2", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&o) && is_resp(&o, 480, &alice));
+
+	/* A UDP binding whose edge is gone leaves through another edge. */
+	struct ipc_flow udp = mkflow("10.0.0.6");
+	if (ipc_socketpair(sv) < 0) {
+		CHECK(false);
+		return;
+	}
+	peer2 = sv[1];
+	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	core.last_edge = 1;
+	sip_in(&udp,
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.6:5060;branch=z9hG4bKe2r2\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:eve@example.com>;tag=r\r\n"
+	    "To: <sip:eve@example.com>\r\nCall-ID: regeve\r\n"
+	    "CSeq: 1 REGISTER\r\nContact: <sip:eve@10.0.0.6:5060>\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_out_on(peer2, &o) && is_resp(&o, 200, &udp));
+	ipc_chan_free(core.edges[1]);
+	core.edges[1] = NULL;
+	proxy_edge_gone(&core, 1);
+	close(peer2);
+	peer2 = -1;
+	core.last_edge = 0;
+	sip_in(
+	    &alice, INVITE, "sip:eve@example.com", "e3", "te3", "cid-e3", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &udp));
+	respond(&udp, &inv, 486, "ee", NULL);
+	out_reset(&o);
+	out_reset(&inv);
+	advance(40000);
+	drain();
+}
+
 int
 main(void)
 {
@@ -575,6 +692,7 @@ main(void)
 	TEST_RUN(test_2xx_retransmission);
 	TEST_RUN(test_hangup_route_set);
 	TEST_RUN(test_flow_closed);
+	TEST_RUN(test_two_edges);
 	core_fini(&core);
 	ev_loop_free(loop);
 	close(peer);
