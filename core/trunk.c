@@ -490,7 +490,11 @@ same_conf(const struct pc_core_trunk *a, const struct pc_core_trunk *b)
 {
 	char *ja = conf_dump_json(&pcconf_core_trunk_table, a);
 	char *jb = conf_dump_json(&pcconf_core_trunk_table, b);
-	bool same = ja != NULL && jb != NULL && strcmp(ja, jb) == 0;
+	const char *pa = a->outbound_auth.password,
+	           *pb = b->outbound_auth.password;
+	/* The dump hides passwords: compared on their own. */
+	bool same = ja != NULL && jb != NULL && strcmp(ja, jb) == 0 &&
+	    strcmp(pa ? pa : "", pb ? pb : "") == 0;
 
 	free(ja);
 	free(jb);

@@ -461,6 +461,8 @@ test_challenge_cseq(void)
 
 static char path[256];
 
+static const char *password = "secret";
+
 static void
 write_conf(uint32_t expires)
 {
@@ -475,7 +477,7 @@ write_conf(uint32_t expires)
 	    "             {\"address\": \"10.9.0.2\", \"weight\": 5}],\n"
 	    "  \"inbound\": {\"acl\": [\"192.0.2.0/24\"]},\n"
 	    "  \"outbound_auth\": {\"username\": \"pcx\", \"password\": "
-	    "\"secret\"},\n"
+	    "\"%s\"},\n"
 	    "  \"register\": {\"enabled\": true, \"expires\": %u, "
 	    "\"retry_s\": 5}},\n"
 	    " {\"name\": \"t2\", \"options_interval_s\": 0,\n"
@@ -484,7 +486,7 @@ write_conf(uint32_t expires)
 	    "\"p2\"}}],\n"
 	    " \"routes\": [{\"match\": {\"from\": \"trunks\", \"prefix\": "
 	    "\"+1555\"}, \"trunk\": \"t2\"}]}\n",
-	    dir, dir, expires);
+	    dir, dir, password, expires);
 	fclose(f);
 }
 
@@ -586,6 +588,18 @@ test_reload_keeps_registration(void)
 	advance(1000);
 	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
 	CHECK(strstr(o.text, "Expires: 120") != NULL);
+	/* A new password (hidden in the configuration's dump) is a change. */
+	respond(&o, 200, "Expires: 120\r\n");
+	drain();
+	struct trunk *kept = t1;
+	password = "secret2";
+	write_conf(120);
+	CHECK(core_reload(&core, path, applied, sizeof(applied), restart,
+	          sizeof(restart)) == 0);
+	t1 = trunks_find(core.trunks, "t1");
+	CHECK(t1 != NULL && t1 != kept);
+	advance(1000);
+	CHECK(next_req(&o, SIP_M_REGISTER, "10.9.0.1"));
 	out_reset(&o);
 }
 
