@@ -12,6 +12,7 @@
 #include "ipc.h"
 #include "listen.h"
 #include "log.h"
+#include "nat.h"
 #include "sdp_rw.h"
 #include "sip_edit.h"
 #include "stream.h"
@@ -116,6 +117,57 @@ hide_cid_for(struct edge *e, struct sip_msg *m)
 	return !callid_is_creator(e->cids, cid, rcpt, edge_now(e));
 }
 
+static bool
+ob_is_local(void *arg, struct slice host, uint16_t port)
+{
+	return listen_is_local(arg, host, port);
+}
+
+/* RFC 5626 (nat.h): a request whose top Route is a flow token of this
+ * edge goes on exactly that flow, without that Route; when the flow is
+ * gone core gets 430 Flow Failed for it. Returns 1 with m, sip and len
+ * those of the request without the Route, 0 when there is no flow token,
+ * -1 when the request is done with (430 sent, or a forged token). */
+static int
+outbound_flow(struct edge *e, struct sip_msg *m, struct ipc_flow *f,
+    const char **sip, uint32_t *len)
+{
+	struct ipc_flow of = *f;
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &arena);
+	int rc = nat_ob_route(m, &ed, &e->keys, ob_is_local, e, &of);
+	if (rc <= 0)
+		return rc;
+	if (of.listener >= e->nlis ||
+	    e->lis[of.listener].transport != of.transport)
+		return -1;
+	if (of.transport != IPC_TP_UDP &&
+	    !stream_exists(e, of.conn_id, of.transport, &of.remote)) {
+		if (m->method != SIP_M_ACK) {
+			char tag[17];
+			sip_random_token(tag, 16);
+			tag[16] = '\0';
+			struct slice r = sip_build_response(m, 430,
+			    "Flow Failed", slice_cstr(tag), SLICE_NULL, &arena);
+			if (r.len > 0)
+				inbound_to_core(e, f, 0, r);
+		}
+		return -1;
+	}
+	struct slice out = sip_edit_render(&ed);
+	struct sip_err err;
+	if (out.len == 0 || sip_msg_parse(m, out.p, out.len, &arena, &err) != 0)
+		return -1;
+	f->transport = of.transport;
+	f->listener = of.listener;
+	f->conn_id = of.conn_id;
+	f->remote = of.remote;
+	f->local = e->lis[of.listener].local;
+	*sip = out.p;
+	*len = out.len;
+	return 1;
+}
+
 int
 dispatch_core_sip_out(
     struct edge *e, const struct ipc_sip_out *so, const char *sip, uint32_t len)
@@ -134,6 +186,8 @@ dispatch_core_sip_out(
 	struct sip_msg *m = &out_msg;
 	struct ipc_flow f = so->flow;
 	acl_addr_normalise(&f.remote);
+	if (m->is_request && outbound_flow(e, m, &f, &sip, &len) < 0)
+		return -1;
 	if (!m->is_request && f.transport == IPC_TP_UDP) {
 		/* The response goes where its Via says (RFC 3581). */
 		struct ipc_addr d;

@@ -256,6 +256,12 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 			return;
 		}
 	}
+	if (nat_ob_wanted(&msg) &&
+	    nat_ob_add_path(
+	        &msg, &ed, &e->keys, &flow, l->host, l->local.port) != 0) {
+		e->st.bad_dropped++;
+		return;
+	}
 	bool behind = nat_is_behind(&msg, src);
 	struct sip_err cerr;
 	const struct sip_cseq *cs = sip_msg_cseq(&msg, &cerr);

@@ -1,5 +1,5 @@
 /*
- * NAT handling of messages from outside.
+ * NAT handling of messages from outside, and the flow tokens of RFC 5626.
  */
 #include <stdio.h>
 #include <string.h>
@@ -173,4 +173,125 @@ nat_alias_contacts(
 		i = j;
 	}
 	return changed;
+}
+
+/* The flow a token names (fixed layout, little endian). */
+#define OB_PLAIN (1 + 2 + 4 + 20)
+
+static bool
+has_option(struct sip_msg *m, enum sip_hdr_id id, const char *tag)
+{
+	for (int i = m->first[id]; i >= 0; i = sip_msg_hdr_next(m, i)) {
+		struct slice v = m->hdrs[i].value;
+		uint32_t s = 0;
+		for (uint32_t k = 0; k <= v.len; k++) {
+			if (k < v.len && v.p[k] != ',')
+				continue;
+			struct slice one =
+			    slice_trim(slice_make(v.p + s, k - s));
+			if (slice_eq_cstr_nocase(one, tag))
+				return true;
+			s = k + 1;
+		}
+	}
+	return false;
+}
+
+bool
+nat_ob_wanted(struct sip_msg *m)
+{
+	struct sip_err err;
+	const struct sip_contact *c;
+	if (!m->is_request || m->method != SIP_M_REGISTER ||
+	    !has_option(m, SIP_HDR_SUPPORTED, "outbound"))
+		return false;
+	int n = sip_msg_contacts(m, &c, &err);
+	return n > 0 && !c[0].is_star && c[0].reg_id != 0 &&
+	    c[0].instance.len > 0;
+}
+
+static const char *
+tp_param(uint8_t tp)
+{
+	switch (tp) {
+	case IPC_TP_TCP:
+		return ";transport=tcp";
+	case IPC_TP_TLS:
+		return ";transport=tls";
+	case IPC_TP_WS:
+		return ";transport=ws";
+	case IPC_TP_WSS:
+		return ";transport=wss";
+	default:
+		return "";
+	}
+}
+
+int
+nat_ob_add_path(struct sip_msg *m, struct sip_edit *ed,
+    const struct token_keys *ks, const struct ipc_flow *f, const char *host,
+    uint16_t port)
+{
+	uint8_t pt[OB_PLAIN];
+	pt[0] = f->transport;
+	pt[1] = (uint8_t)f->listener;
+	pt[2] = (uint8_t)(f->listener >> 8);
+	for (int i = 0; i < 4; i++)
+		pt[3 + i] = (uint8_t)(f->conn_id >> (8 * i));
+	memcpy(pt + 7, &f->remote, sizeof f->remote);
+	char tok[TOKEN_TEXT_LEN(OB_PLAIN) + 1];
+	if (token_seal(ks, NAT_OB_PURPOSE, pt, sizeof pt, tok, sizeof tok) < 0)
+		return -1;
+	bool v6 = strchr(host, ':') != NULL && host[0] != '[';
+	char *v = arena_printf(m->arena, "<sip:%s@%s%s%s:%u%s;lr;ob>", tok,
+	    v6 ? "[" : "", host, v6 ? "]" : "", port, tp_param(f->transport));
+	if (v == NULL)
+		return -1;
+	return sip_edit_prepend(ed, "Path", slice_cstr(v));
+}
+
+int
+nat_ob_route(struct sip_msg *m, struct sip_edit *ed,
+    const struct token_keys *ks,
+    bool (*is_local)(void *arg, struct slice host, uint16_t port), void *arg,
+    struct ipc_flow *f)
+{
+	struct sip_err err;
+	const struct sip_nameaddr *na;
+	if (!m->is_request)
+		return 0;
+	int n = sip_msg_routes(m, &na, &err);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	const struct sip_uri *u = &na[0].uri;
+	if (u->user.len == 0 || u->user.len > TOKEN_TEXT_LEN(OB_PLAIN) ||
+	    !sip_param_find(u->params, "ob", NULL) ||
+	    !is_local(arg, u->host, u->port))
+		return 0;
+	uint8_t pt[OB_PLAIN];
+	if (token_open(ks, NAT_OB_PURPOSE, u->user.p, u->user.len, pt,
+	        sizeof pt) != (int)sizeof pt)
+		return -1;
+	f->transport = pt[0];
+	f->listener = (uint16_t)(pt[1] | pt[2] << 8);
+	f->conn_id = 0;
+	for (int i = 0; i < 4; i++)
+		f->conn_id |= (uint32_t)pt[3 + i] << (8 * i);
+	memcpy(&f->remote, pt + 7, sizeof f->remote);
+	/* This edge is the hop the Route names: its entry goes (RFC 3261
+	 * §16.4), with the comma after it when the line goes on. */
+	uint16_t line = na[0].hdr_index;
+	if (n > 1 && na[1].hdr_index == line) {
+		struct hdrtext_span sp = {
+		    slice_make(
+		        na[0].raw.p, (uint32_t)(na[1].raw.p - na[0].raw.p)),
+		    slice_make("", 0)};
+		struct slice v =
+		    hdrtext_splice(m->arena, m->hdrs[line].value, &sp, 1);
+		if (v.p == NULL || sip_edit_replace(ed, line, v) != 0)
+			return -1;
+	} else if (sip_edit_remove(ed, line) != 0) {
+		return -1;
+	}
+	return 1;
 }

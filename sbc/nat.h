@@ -14,6 +14,7 @@
 #include "ipc_msgs.h"
 #include "sip_edit.h"
 #include "sip_msg.h"
+#include "token.h"
 
 /* The new top Via text for a request from src; empty slice when nothing
  * changes (or the Via cannot be parsed). */
@@ -29,5 +30,33 @@ bool nat_is_behind(struct sip_msg *m, const struct ipc_addr *src);
  * number of contacts changed, or -1 on error. */
 int nat_alias_contacts(
     struct sip_msg *m, struct sip_edit *ed, const struct ipc_addr *src);
+
+/*
+ * RFC 5626 (outbound), edge proxy side. A REGISTER with Supported:
+ * outbound and a first Contact with reg-id and +sip.instance gets a Path
+ * (RFC 3327) naming this edge, with a sealed flow token (purpose 'O': the
+ * transport, listener, connection and remote address it came on) as its
+ * user part and ;ob. The registrar hands that Path back as the Route of
+ * requests to the UA; the edge then sends them on exactly that flow, or
+ * answers 430 Flow Failed when it is gone.
+ */
+#define NAT_OB_PURPOSE 'O'
+bool nat_ob_wanted(struct sip_msg *m);
+/* Records "Path: <sip:TOKEN@host:port;transport=x;lr;ob>" as the first
+ * header line (host: IPv6 without brackets is bracketed). 0 or -1. */
+int nat_ob_add_path(struct sip_msg *m, struct sip_edit *ed,
+    const struct token_keys *ks, const struct ipc_flow *f, const char *host,
+    uint16_t port);
+/*
+ * For a request from core: when its top Route names this edge
+ * (is_local) with a flow token, fills f's transport, listener, connection
+ * and remote address from it and records the removal of that Route
+ * entry. Returns 1, 0 when the top Route is not a flow token of ours, or
+ * -1 when it is ours by address but its token does not open.
+ */
+int nat_ob_route(struct sip_msg *m, struct sip_edit *ed,
+    const struct token_keys *ks,
+    bool (*is_local)(void *arg, struct slice host, uint16_t port), void *arg,
+    struct ipc_flow *f);
 
 #endif

@@ -1,5 +1,7 @@
 /* Unit tests of sbc/nat.c: received/rport (RFC 3581), NAT detection and
- * Contact aliasing, with the real parser and editor. */
+ * Contact aliasing, RFC 5626 flow tokens (Path on REGISTER, the Route back
+ * to the flow), with the real parser and editor. */
+#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
@@ -115,12 +117,155 @@ test_behind_and_alias(void)
 	        "<sip:a@[2001:db8::9]:5070>") != NULL);
 }
 
+#define REG(supported, contact) \
+	"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.2;" \
+	"branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;" \
+	"tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: r\r\nCSeq: 1 " \
+	"REGISTER\r\n" supported "Contact: " contact "\r\n" \
+	"Content-Length: 0\r\n\r\n"
+#define OB_CONTACT \
+	"<sip:a@10.0.0.2;transport=tcp>;reg-id=1;" \
+	"+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000000000001>\""
+
+static bool
+local(void *arg, struct slice host, uint16_t port)
+{
+	(void)arg;
+	return slice_eq_cstr(host, "203.0.113.1") &&
+	    (port == 0 || port == 5060);
+}
+
+/* The user part of the Path the edge adds to a REGISTER from flow f. */
+static const char *
+path_of(struct token_keys *ks, const struct ipc_flow *f)
+{
+	struct sip_msg *m =
+	    parse(REG("Supported: path, outbound\r\n", OB_CONTACT));
+	if (m == NULL || !nat_ob_wanted(m))
+		return "";
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	if (nat_ob_add_path(m, &ed, ks, f, "203.0.113.1", 5060) != 0)
+		return "";
+	struct slice out = sip_edit_render(&ed);
+	const char *t = arena_strndup(&ar, out.p, out.len);
+	const char *p = strstr(t, "\r\nPath: <sip:");
+	return p != NULL ? arena_strndup(&ar, p + 2, strcspn(p + 2, "\r")) : "";
+}
+
+static void
+test_outbound(void)
+{
+	struct token_keys ks = {0};
+	uint8_t k[TOKEN_KEY_LEN];
+	memset(k, 3, sizeof k);
+	token_keys_add(&ks, k);
+	/* Only with Supported: outbound, reg-id and +sip.instance. */
+	CHECK(!nat_ob_wanted(parse(REG("", OB_CONTACT))));
+	CHECK(!nat_ob_wanted(parse(REG("Supported: outbound\r\n",
+	    "<sip:a@10.0.0.2;transport=tcp>;reg-id=1"))));
+	CHECK(!nat_ob_wanted(parse(REG("Supported: outbound\r\n",
+	    "<sip:a@10.0.0.2>;+sip.instance=\"<urn:x>\""))));
+	CHECK(nat_ob_wanted(parse(REG("Supported: path\r\nSupported: "
+	                              "OutBound\r\n",
+	    OB_CONTACT))));
+
+	struct ipc_flow f = {0};
+	f.transport = IPC_TP_TCP;
+	f.listener = 1;
+	f.conn_id = 77;
+	f.remote = A("192.0.2.9", 40001);
+	const char *path = path_of(&ks, &f);
+	CHECK(strncmp(path, "Path: <sip:", 11) == 0);
+	const char *at = strchr(path, '@');
+	CHECK(at != NULL &&
+	    strcmp(at, "@203.0.113.1:5060;transport=tcp;lr;ob>") == 0);
+	if (at == NULL)
+		return;
+	char tok[256];
+	snprintf(tok, sizeof tok, "%.*s", (int)(at - path - 11), path + 11);
+
+	/* Core's INVITE with that Path as its Route (and one more entry on
+	 * the same line): the flow comes back, the edge's entry goes. */
+	char req[2048];
+	snprintf(req, sizeof req,
+	    "INVITE sip:a@10.0.0.2;transport=tcp SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKc\r\n"
+	    "Route: <sip:%s@203.0.113.1:5060;transport=tcp;lr;ob>, "
+	    "<sip:next.example.com;lr>\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
+	    "To: <sip:a@example.com>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    tok);
+	struct sip_msg *m = parse(req);
+	CHECK(m != NULL);
+	struct ipc_flow g = {0};
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 1);
+	CHECK_EQ_INT(g.transport, IPC_TP_TCP);
+	CHECK_EQ_INT(g.listener, 1);
+	CHECK_EQ_INT((int)g.conn_id, 77);
+	CHECK(memcmp(&g.remote, &f.remote, sizeof g.remote) == 0);
+	struct slice out = sip_edit_render(&ed);
+	const char *o = arena_strndup(&ar, out.p, out.len);
+	CHECK(strstr(o, "\r\nRoute: <sip:next.example.com;lr>\r\n") != NULL);
+	CHECK(strstr(o, ";ob>") == NULL);
+
+	/* Alone on its line: the line goes. */
+	snprintf(req, sizeof req,
+	    "BYE sip:a@10.0.0.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKd\r\n"
+	    "Route: <sip:%s@203.0.113.1:5060;transport=tcp;lr;ob>\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
+	    "To: <sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    tok);
+	m = parse(req);
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 1);
+	out = sip_edit_render(&ed);
+	CHECK(strstr(arena_strndup(&ar, out.p, out.len), "Route:") == NULL);
+
+	/* A forged or damaged token of ours: -1; someone else's Route, or
+	 * no ;ob: 0. */
+	tok[5] = tok[5] == 'A' ? 'B' : 'A';
+	snprintf(req, sizeof req,
+	    "BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;"
+	    "branch=z9hG4bKe\r\nRoute: <sip:%s@203.0.113.1;lr;ob>\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
+	    "To: <sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    tok);
+	m = parse(req);
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), -1);
+	m = parse("BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP "
+	          "127.0.0.1;branch=z9hG4bKf\r\nRoute: "
+	          "<sip:x@198.51.100.1;lr;ob>\r\nMax-Forwards: 70\r\n"
+	          "From: <sip:b@example.com>;tag=2\r\nTo: "
+	          "<sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 "
+	          "BYE\r\nContent-Length: 0\r\n\r\n");
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 0);
+	m = parse("BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP "
+	          "127.0.0.1;branch=z9hG4bKg\r\nRoute: "
+	          "<sip:x@203.0.113.1;lr>\r\nMax-Forwards: 70\r\n"
+	          "From: <sip:b@example.com>;tag=2\r\nTo: "
+	          "<sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 "
+	          "BYE\r\nContent-Length: 0\r\n\r\n");
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 0);
+	token_keys_clear(&ks);
+}
+
 int
 main(void)
 {
 	arena_init(&ar, 64 * 1024, 16 * 1024 * 1024);
 	TEST_RUN(test_received_rport);
 	TEST_RUN(test_behind_and_alias);
+	TEST_RUN(test_outbound);
 	arena_free(&ar);
 	return tap_done();
 }
