@@ -8,7 +8,9 @@
 #    confirmed;
 #  - dialogs survive a kill -9 of core: written behind to SQLite, listed
 #    again after the restart, and alice's BYE then reaches bob (200) and
-#    closes the call's CDR (answered, "bye caller").
+#    closes the call's CDR (answered, "bye caller");
+#  - two edges sharing one port: bob registered over TCP through one is
+#    called by alice through the other, and gets 480 once his edge is gone.
 set -u
 . "$(dirname "$0")/lib.sh"
 it_begin
@@ -181,4 +183,68 @@ row_gone() {
 		"SELECT count(*) FROM dialogs WHERE call_id = '$CID'")" = 0 ]
 }
 tap "its dialog row is deleted" wait_until 5 row_gone
+
+# ---- two edges on one port (SO_REUSEPORT), TCP ----
+# Standalone core with two edges sharing 127.0.0.1:5060. The kernel
+# spreads connections over the edges by their 4-tuple, so a probe finds a
+# client port landing on each; bob's TCP connection is then held by one
+# edge and alice's by the other. A connection id means nothing in another
+# edge (each numbers its own from 1: alice's may well carry bob's), so core
+# must send bob's INVITE through bob's edge.
+ns_add two
+cat >"$T/two.json" <<J
+{"runtime_dir": "$T/run2", "state_dir": "$T/state2", "log_level": "info",
+ "listen": [{"transport": "udp", "address": "$IP", "port": 5060},
+            {"transport": "tcp", "address": "$IP", "port": 5060}],
+ "auth": {"require": false},
+ "users": [{"user": "alice", "password": "alicepw"},
+           {"user": "bob", "password": "bobpw"}]}
+J
+listeners() {
+	[ "$(in_ns two ss -Hltnp "sport = :5060" | grep -o 'pid=[0-9]*' |
+		sort -u | wc -l)" = "$1" ]
+}
+bg two core2 "$B/core/portcullis-core" -f -c "$T/two.json"
+wait_until 10 test -S "$T/run2/core.sock"
+bg two edge_a "$B/sbc/portcullis-edge" -f -c "$T/two.json"
+wait_until 10 listeners 1
+bg two edge_b "$B/sbc/portcullis-edge" -f -c "$T/two.json"
+two_up() { listeners 2 && grep -q "edge 1 connected" "$T/core2.log"; }
+tap "two edges listen on $IP:5060/tcp and both reach core" wait_until 15 two_up
+in_ns two python3 "$SC/tcp_ua.py" probe "$IP" 5060 21000 12 >"$T/probe.txt" 2>&1
+BOBP=$(awk 'NR == 1 && $2 != "none" {print $1}' "$T/probe.txt")
+BOBE=$(awk 'NR == 1 {print $2}' "$T/probe.txt")
+ALICEP=$(awk -v e="$BOBE" '$2 != e && $2 != "none" {print $1; exit}' "$T/probe.txt")
+probed() { [ -n "$BOBP" ] && [ -n "$ALICEP" ] || { cat "$T/probe.txt"; return 1; }; }
+tap "client ports landing on each edge found" probed
+in_ns two timeout 40 python3 "$SC/tcp_ua.py" bob "$IP" 5060 "${BOBP:-21000}" \
+	"$T/bob.ready" >"$T/bob_tcp.out" 2>&1 &
+BOB=$!
+IT_PIDS+=("$BOB")
+held_by() {
+	in_ns two ss -Htnp state established "( sport = :5060 and dport = :$1 )" |
+		grep -q "pid=$2,"
+}
+bob_on_edge() { test -s "$T/bob.ready" && held_by "$BOBP" "$BOBE"; }
+tap "bob registers over TCP through one edge" wait_until 10 bob_on_edge
+alice_tcp() {
+	in_ns two timeout 30 sipp "$IP:5060" -t t1 -i "$IP" -p "$1" -m 1 \
+		-nostdin -timeout 25 -timeout_error -sf "$SC/$2" -trace_err \
+		-error_file "$T/$3.err" -trace_msg -message_file "$T/$3.msg" \
+		>"$T/$3.out" 2>&1 ||
+		{ tail -5 "$T/$3.err" 2>/dev/null; return 1; }
+}
+tap "alice (TCP, the other edge) calls bob: 180, 200, ACK, BYE" \
+	alice_tcp "${ALICEP:-21001}" uac_tcp.xml t_alice
+call_ok() { [ "$(cat "$T/bob.ready.call" 2>/dev/null)" = ok ]; }
+tap "bob got the INVITE, ACK and BYE on his own connection" wait_until 5 call_ok
+# bob's edge dies: his connection with it. Core must not hand his flow to
+# the other edge (where its id names some other connection): 480.
+kill -9 "$BOBE" 2>/dev/null
+wait "$BOBE" 2>/dev/null
+gone_edge() { grep -q "disconnected" "$T/core2.log" && listeners 1; }
+tap "bob's edge killed; core sees it go" wait_until 10 gone_edge
+tap "a call to bob's TCP flow whose edge is gone gets 480" \
+	alice_tcp 22000 uac_480.xml t_alice480
+kill "$BOB" 2>/dev/null
 it_end
