@@ -8,7 +8,9 @@
  *
  *   flood SRC_IP DST_IP DST_PORT RATE SECONDS [METHOD]
  *
- * Output (one line): sent=N seconds=S rate=R errors=E
+ * Output (one line): sent=N seconds=S rate=R errors=E start=T0 end=T1
+ * (T0, T1: wall-clock seconds since the epoch, for the test to line up
+ * what else happened during the flood).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,6 +28,14 @@
 #define MSG_MAX 1024
 /* Digits of the per-message counter patched into the template. */
 #define CTR_DIGITS 10
+
+static double
+wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double
 now_s(void)
@@ -123,7 +133,7 @@ main(int argc, char **argv)
 	}
 
 	uint64_t sent = 0, errors = 0, total = (uint64_t)(rate * secs);
-	double t0 = now_s(), t = t0;
+	double w0 = wall_s(), t0 = now_s(), t = t0;
 	while (sent < total) {
 		t = now_s();
 		if (t - t0 > secs + 5)
@@ -157,9 +167,10 @@ main(int argc, char **argv)
 		sent += (uint64_t)r;
 	}
 	double el = now_s() - t0;
-	printf("sent=%llu seconds=%.3f rate=%.0f errors=%llu\n",
+	printf("sent=%llu seconds=%.3f rate=%.0f errors=%llu start=%.3f "
+	       "end=%.3f\n",
 	    (unsigned long long)sent, el, el > 0 ? (double)sent / el : 0.0,
-	    (unsigned long long)errors);
+	    (unsigned long long)errors, w0, wall_s());
 	close(fd);
 	return 0;
 }
