@@ -149,9 +149,18 @@ capacity(struct relay_app *a, bool is_log)
 		getrlimit(RLIMIT_NOFILE, &rl);
 		/* Four sockets per stream, a margin for IPC and captures. */
 		by_fd = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 4 : 0;
+		a->r.sock_budget = rl.rlim_cur > 64
+		    ? (uint32_t)(rl.rlim_cur - 64 > UINT32_MAX
+		              ? UINT32_MAX
+		              : rl.rlim_cur - 64)
+		    : 0;
 	}
 	cap = by_ports < by_fd ? by_ports : by_fd;
 	if (a->r.is_kernel) {
+		/* A kernel stream's closed pairs give their sockets back
+		 * when descriptors run short: only streams still in user
+		 * space (before latching, parties behind NAT) need them. */
+		cap = by_ports;
 		uint64_t ctmax = ct_max_entries();
 
 		/* One entry per component (RTP, RTCP) of a stream, twice
@@ -172,7 +181,8 @@ capacity(struct relay_app *a, bool is_log)
 		log_warnx("relay: no memory for the idle socket pool");
 	if (by_ct != UINT64_MAX)
 		log_info("relay: capacity %llu streams (ports allow %llu, file "
-		         "descriptors %llu, conntrack %llu)",
+		         "descriptors %llu in user space at once, conntrack "
+		         "%llu)",
 		    (unsigned long long)cap, (unsigned long long)by_ports,
 		    (unsigned long long)by_fd, (unsigned long long)by_ct);
 	else

@@ -694,6 +694,7 @@ settle_stream(struct recover *x, struct rstream *s)
 			nft_port_del(r->nft, p);
 		if (want)
 			nft_port_add(r->nft, p, false);
+		stream_leg_sync(r, s, l);
 	}
 }
 

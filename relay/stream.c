@@ -322,8 +322,10 @@ eval_failed(uint64_t arg, void *ctx)
 	s->is_kfail[comp] = true;
 	/* The group (verdicts included) was rolled back. */
 	s->vopen ^= (uint8_t)((arg >> 1) & 3);
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		s->is_vdrop[l][comp] = !(s->vopen & (1u << l));
+		stream_leg_sync(r, s, l);
+	}
 	log_ratelimited(&rl_kernel, LOG_LVL_WARN,
 	    "nft: programming stream %s/%u component %d failed",
 	    s->call->call_id, s->index, comp);
@@ -407,8 +409,11 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	s->is_kfail[comp] = false;
 	s->is_kernel[comp] = want;
 	s->vopen ^= flip;
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		s->is_vdrop[l][comp] = !(s->vopen & (1u << l));
+		if (flip & (1u << l))
+			stream_leg_sync(r, s, l);
+	}
 	if (want) {
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];
@@ -446,9 +451,24 @@ sock_close(struct relay *r, uint16_t port)
 	if (k->fd >= 0) {
 		ev_io_del(r->loop, k->fd);
 		close(k->fd);
+		r->nsocks--;
 	}
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
+}
+
+/* Closes a port's socket but keeps the port pointing at its stream. */
+static void
+sock_drop(struct relay *r, uint16_t port)
+{
+	struct rsock *k = &r->socks[port - r->pool.lo];
+
+	if (k->fd >= 0) {
+		ev_io_del(r->loop, k->fd);
+		close(k->fd);
+		r->nsocks--;
+		k->fd = -1;
+	}
 }
 
 /* The oldest idle pair: its sockets closed, its ports free again. */
@@ -550,6 +570,7 @@ sock_open(struct relay *r, struct rstream *s, int li, int c)
 			return -1;
 		}
 		k->fd = fd;
+		r->nsocks++;
 	}
 	k->r = r;
 	k->s = s;
@@ -582,6 +603,45 @@ leg_bind(struct relay *r, struct rstream *s, int li, uint8_t flags)
 			return -1;
 	}
 	return 0;
+}
+
+/* Points a sockless leg's ports at the stream. */
+static void
+leg_attach(struct relay *r, struct rstream *s, int li)
+{
+	for (int c = 0; c < 2; c++) {
+		struct rsock *k = &r->socks[s->leg[li].port + c - r->pool.lo];
+
+		k->r = r;
+		k->s = s;
+		k->leg = (uint8_t)li;
+		k->comp = (uint8_t)c;
+	}
+}
+
+void
+stream_leg_sync(struct relay *r, struct rstream *s, int l)
+{
+	struct rleg *g = &s->leg[l];
+
+	if (s->vopen & (1u << l) || !r->is_kernel) {
+		if (!g->is_sockless)
+			return;
+		g->is_sockless = false;
+		if (leg_bind(r, s, l, s->flags) < 0)
+			log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+			    "relay: re-binding media port %u: %s", g->port,
+			    strerror(errno));
+		return;
+	}
+	if (g->is_sockless || r->sock_budget == 0 ||
+	    r->nsocks <= r->sock_budget / 2)
+		return;
+	for (int c = 0; c < 2; c++) {
+		sock_drop(r, (uint16_t)(g->port + c));
+		g->fd[c] = -1;
+	}
+	g->is_sockless = true;
 }
 
 /* A deferred group opening a stream's ports failed: they stay closed
@@ -884,7 +944,8 @@ relay_media_update(struct relay *r, const struct ipc_media_req *q,
 		s->flags = m->flags & (IPC_MSF_RTCP_MUX | IPC_MSF_HOLD);
 		/* RTCP gets its socket when a later SDP stops muxing. */
 		for (int l = 0; l < 2; l++)
-			if (leg_bind(r, s, l, s->flags) < 0) {
+			if (!s->leg[l].is_sockless &&
+			    leg_bind(r, s, l, s->flags) < 0) {
 				set_err(out, -ENOSPC, "cannot bind RTCP port");
 				goto fail;
 			}
@@ -971,12 +1032,23 @@ relay_call_restore(struct relay *r, struct rcall *c)
 			if (!port_take(&r->pool, s->leg[l].port))
 				goto fail;
 		}
-		for (int l = 0; l < 2; l++)
+		for (int l = 0; l < 2; l++) {
+			/* A closed pair of a kernel stream needs no socket
+			 * (settle_stream() binds it if the table disagrees):
+			 * thousands of kernel streams fit the fd limit. */
+			s->leg[l].is_sockless = r->is_kernel &&
+			    r->sock_budget > 0 &&
+			    !stream_leg_open(s, l, s->is_kernel);
+			if (s->leg[l].is_sockless) {
+				leg_attach(r, s, l);
+				continue;
+			}
 			if (leg_bind(r, s, l, 0) < 0) {
 				log_warn("relay: re-binding media port %u",
 				    s->leg[l].port);
 				goto fail;
 			}
+		}
 		s->active_ms = ev_now_ms(r->loop);
 		r->nstreams++;
 		continue;

@@ -39,6 +39,10 @@ struct rleg {
 	int fd[2];
 	bool is_nat;
 	bool has_sdp;
+	/* Kernel mode, pair closed, descriptors scarce: its sockets were
+	 * closed (the table drops what reaches the pair); bound again when
+	 * it reopens. */
+	bool is_sockless;
 };
 
 struct rstream {
@@ -97,6 +101,10 @@ struct relay {
 	 * cost no socket()/bind()/close(). 0 = no pool. */
 	uint16_t *idle;
 	uint32_t idle_max, nidle, idle_head;
+	/* Media sockets bound now, and the descriptors they may use: past
+	 * half of it, kernel mode closes the sockets of closed pairs
+	 * (0 = never). */
+	uint32_t nsocks, sock_budget;
 	struct htable calls;
 	uint64_t ncalls, nstreams;
 	uint32_t gen;
@@ -142,6 +150,9 @@ void stream_eval(struct relay *r, struct rstream *s, int comp);
  * SDP address); family 0 if unknown. */
 struct ipc_addr stream_leg_dst(const struct rstream *s, int l, int comp);
 bool stream_comp_used(const struct rstream *s, int comp);
+/* Binds or closes leg l's sockets as its pair's verdict (vopen) and the
+ * descriptor budget say. */
+void stream_leg_sync(struct relay *r, struct rstream *s, int l);
 /* Whether leg l's port pair must be open (its input verdict accept, so
  * user space hears it) with the components in the kernel as kern[] says. */
 bool stream_leg_open(const struct rstream *s, int l, const bool kern[2]);
