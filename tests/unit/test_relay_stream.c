@@ -201,6 +201,79 @@ drain(int fd)
 	return n;
 }
 
+/* Released pairs keep their sockets for later streams (the idle pool),
+ * muxed streams bind no RTCP socket, and what reaches an idle port is
+ * drained and dropped. */
+static void
+test_idle_pool(void)
+{
+	struct ipc_media_req q;
+	struct ipc_media_reply o;
+	struct ipc_media_ref f;
+	uint32_t free0 = r.pool.nfree, socks0 = r.nsocks;
+	uint16_t first = 0, me;
+	uint64_t strangers;
+	char id[16];
+	int fd = udp(&me);
+
+	CHECK(relay_set_idle_max(&r, 4));
+	req(&q, "m1", "ta", "", 5000, IPC_MSF_RTCP_MUX);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, 0);
+	CHECK_EQ_INT(o.streams[0].rtcp.port, o.streams[0].rtp.port);
+	CHECK_EQ_INT(r.nsocks, socks0 + 2);
+	/* The answer stops muxing: RTCP sockets now. */
+	req(&q, "m1", "tb", "ta", 6000, 0);
+	relay_media_update(&r, &q, true, &o);
+	CHECK_EQ_INT(o.status, 0);
+	CHECK_EQ_INT(r.nsocks, socks0 + 4);
+	f = ref("m1");
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	/* Both pairs wait in the pool, bound. */
+	CHECK_EQ_INT(r.nidle, 2);
+	CHECK_EQ_INT(r.nsocks, socks0 + 4);
+	CHECK_EQ_INT(r.pool.nfree, free0 - 2);
+	first = r.idle[r.idle_head];
+	send_rtp(fd, first, 7, 1);
+	strangers = r.st.strangers;
+	drain(fd);
+	CHECK_EQ_INT(r.st.strangers, strangers + 1);
+
+	/* Not reused while at most half the pool waits... */
+	req(&q, "m2", "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK(o.streams[0].rtp.port != first);
+	f = ref("m2");
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	CHECK_EQ_INT(r.nidle, 4);
+	/* ...then the oldest goes first, with no new socket. */
+	socks0 = r.nsocks;
+	req(&q, "m3", "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, 0);
+	CHECK_EQ_INT(relay_call_find(&r, "m3")->s[0]->leg[0].port, first);
+	CHECK_EQ_INT(r.nsocks, socks0);
+	f = ref("m3");
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	/* A full pool closes what does not fit; shrinking it too. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "m%d", 10 + i);
+		req(&q, id, "ta", "", 5000, 0);
+		relay_media_update(&r, &q, false, &o);
+		CHECK_EQ_INT(o.status, 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "m%d", 10 + i);
+		f = ref(id);
+		CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	}
+	CHECK_EQ_INT(r.nidle, 4);
+	CHECK(relay_set_idle_max(&r, 0));
+	CHECK_EQ_INT(r.nidle, 0);
+	CHECK_EQ_INT(r.pool.nfree, free0);
+	close(fd);
+}
+
 static void
 test_forwarding(void)
 {
@@ -301,6 +374,7 @@ main(void)
 	TEST_RUN(test_offer_answer);
 	TEST_RUN(test_exhaustion);
 	TEST_RUN(test_forwarding);
+	TEST_RUN(test_idle_pool);
 	ev_set_clock(loop, test_clock, NULL);
 	TEST_RUN(test_timeouts);
 	relay_free(&r);
