@@ -13,8 +13,13 @@
 #include <string.h>
 
 #include "dialog_store.h"
+#include "log.h"
 
 #define REC_VERSION 2u
+/* Written behind this often; forgotten at a restart after this long (a
+ * call whose BYE never came). */
+#define FLUSH_MS 200
+#define MAX_AGE_S (24 * 3600)
 
 struct dlg_store {
 	sqlite3 *db;
@@ -272,4 +277,27 @@ dlg_store_load(
 		del_cb(stale[i], s);
 	free(stale);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+struct dlg_store *
+dlg_store_start(struct ev_loop *loop, struct dlg_table *t,
+    const char *state_dir, int64_t now)
+{
+	char path[4096], err[512];
+
+	/* Without the file calls still work, only unlisted after a restart:
+	 * a warning, not a refusal to start. */
+	snprintf(path, sizeof(path), "%s/dialogs.db", state_dir);
+	struct dlg_store *s = dlg_store_open(path, err, sizeof(err));
+	if (s == NULL) {
+		log_warnx("dialogs are not kept across restarts: %s", err);
+		return NULL;
+	}
+	long n = dlg_store_load(s, t, now, MAX_AGE_S);
+	if (n < 0)
+		log_warnx("dialogs: cannot restore: %s", dlg_store_errmsg(s));
+	else if (n > 0)
+		log_info("%ld dialogs restored", n);
+	dlg_store_attach(s, loop, t, FLUSH_MS);
+	return s;
 }

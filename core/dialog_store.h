@@ -32,5 +32,10 @@ int dlg_store_flush(struct dlg_store *s, struct dlg_table *t);
 long dlg_store_load(
     struct dlg_store *s, struct dlg_table *t, int64_t now, int64_t max_age_s);
 const char *dlg_store_errmsg(struct dlg_store *s);
+/* Opens state_dir/dialogs.db, loads it into t and writes t behind from
+ * now on (logging what happened); NULL when the file cannot be used (the
+ * dialogs then live in memory only). */
+struct dlg_store *dlg_store_start(struct ev_loop *loop, struct dlg_table *t,
+    const char *state_dir, int64_t now);
 
 #endif

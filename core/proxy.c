@@ -25,34 +25,14 @@ struct proxy {
 
 static struct log_rl bad_rl = LOG_RL_INIT(10000, 10);
 
-/* Dialogs written behind this often, and forgotten at a restart after
- * this long (a call whose BYE never came). */
-#define DLG_FLUSH_MS 200
-#define DLG_MAX_AGE_S (24 * 3600)
-
 struct proxy *
 proxy_new(struct core *c)
 {
 	struct proxy *p = calloc(1, sizeof(struct proxy));
-	char path[4096], err[512];
 
-	if (p == NULL || c->dlg == NULL || c->conf.state_dir == NULL)
-		return p;
-	/* Without the file the calls still work, only unlisted after a
-	 * restart: a warning, not a refusal to start. */
-	snprintf(path, sizeof(path), "%s/dialogs.db", c->conf.state_dir);
-	p->ds = dlg_store_open(path, err, sizeof(err));
-	if (p->ds == NULL) {
-		log_warnx("dialogs are not kept across restarts: %s", err);
-		return p;
-	}
-	long n = dlg_store_load(p->ds, c->dlg, core_now_s(c), DLG_MAX_AGE_S);
-	if (n < 0)
-		log_warnx(
-		    "dialogs: cannot restore: %s", dlg_store_errmsg(p->ds));
-	else if (n > 0)
-		log_info("%ld dialogs restored", n);
-	dlg_store_attach(p->ds, c->loop, c->dlg, DLG_FLUSH_MS);
+	if (p != NULL && c->dlg != NULL && c->conf.state_dir != NULL)
+		p->ds = dlg_store_start(
+		    c->loop, c->dlg, c->conf.state_dir, core_now_s(c));
 	return p;
 }
 
@@ -1100,45 +1080,6 @@ user_exists(struct core *c, const struct sip_uri *u)
 	    sip_uri_unescape(u->user, user, sizeof(user)) < 0)
 		return false;
 	return store_user_get(c->store, slice_cstr(user), u->host, &su) == 1;
-}
-
-struct count_ctx {
-	const char *user;
-	uint32_t n;
-};
-
-static int
-count_cb(struct dialog *d, void *arg)
-{
-	struct count_ctx *k = arg;
-
-	if (d->state != DLG_TERMINATED &&
-	    strcmp(d->s[DLG_S_CALLER_USER], k->user) == 0)
-		k->n++;
-	return 0;
-}
-
-/*
- * Calls a user places now: established dialogs plus INVITEs still being
- * proxied. Walks the tables, so it is asked only for users with a limit.
- */
-static uint32_t
-calls_of(struct core *c, const char *user)
-{
-	struct count_ctx k = {user, 0};
-
-	dlg_walk(c->dlg, count_cb, &k);
-	for (struct px_ctx *x = c->proxy->head; x != NULL; x = x->next)
-		if (x->method == SIP_M_INVITE && !x->is_final_sent &&
-		    strcmp(x->caller_user, user) == 0)
-			k.n++;
-	return k.n;
-}
-
-uint32_t
-px_calls_of(struct core *c, const char *user)
-{
-	return calls_of(c, user);
 }
 
 static void

@@ -4,6 +4,7 @@
  * the dialog table: until a final answer a call is exactly its server
  * transaction and branches, and those live here (a restart loses them
  * anyway: the caller's INVITE transaction is gone with the process).
+ * Also the count of a user's calls for call admission.
  */
 #include <string.h>
 
@@ -71,6 +72,39 @@ one(struct px_ctx *x, proxy_setup_cb cb, void *arg)
 	}
 	arena_free(&a);
 	return rc;
+}
+
+struct count_ctx {
+	const char *user;
+	uint32_t n;
+};
+
+static int
+count_cb(struct dialog *d, void *arg)
+{
+	struct count_ctx *k = arg;
+
+	if (d->state != DLG_TERMINATED &&
+	    strcmp(d->s[DLG_S_CALLER_USER], k->user) == 0)
+		k->n++;
+	return 0;
+}
+
+/*
+ * Calls a user places now: established dialogs plus INVITEs still being
+ * proxied. Walks the tables, so it is asked only for users with a limit.
+ */
+uint32_t
+px_calls_of(struct core *c, const char *user)
+{
+	struct count_ctx k = {user, 0};
+
+	dlg_walk(c->dlg, count_cb, &k);
+	for (struct px_ctx *x = px_first(c); x != NULL; x = x->next)
+		if (x->method == SIP_M_INVITE && !x->is_final_sent &&
+		    strcmp(x->caller_user, user) == 0)
+			k.n++;
+	return k.n;
 }
 
 void

@@ -240,8 +240,10 @@ call_ok() { [ "$(cat "$T/bob.ready.call" 2>/dev/null)" = ok ]; }
 tap "bob got the INVITE, ACK and BYE on his own connection" wait_until 5 call_ok
 # bob's edge dies: his connection with it. Core must not hand his flow to
 # the other edge (where its id names some other connection): 480.
-kill -9 "$BOBE" 2>/dev/null
-wait "$BOBE" 2>/dev/null
+{
+	kill -9 "$BOBE"
+	wait "$BOBE"
+} 2>/dev/null
 gone_edge() { grep -q "disconnected" "$T/core2.log" && listeners 1; }
 tap "bob's edge killed; core sees it go" wait_until 10 gone_edge
 tap "a call to bob's TCP flow whose edge is gone gets 480" \
