@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Relay benchmark, run by hand as root (not part of the test suite):
 #   tests/bench/relay/run.sh   [RATE=30000 SECS=4 REPS=3 STREAMS="1 100 1000 10000"
-#                               SETUPS=20000 RTPENGINE=1 PC_BUILD=<optimized build>]
+#                               SETUPS=20000 WINDOW=64 RTPENGINE=1
+#                               PC_BUILD=<optimized build> REF_BUILD=<another>]
 # Three namespaces a - r - b joined by veth. For each stream count it
 # measures, at the same packet rate, CPU per packet of
 #   plain:  a sends straight to b, r only routes (no relay, no conntrack)
@@ -10,7 +11,10 @@
 # CPU = sender + sink + relay + every ksoftirqd thread, from
 # /proc/<pid>/schedstat (RELAY-NOTES: on veth the forwarding softirq runs
 # in the sending task), divided by packets received. Then call set-ups per
-# second over relay.sock. Prints one table.
+# second over relay.sock (setupbench: wall clock, and the relay's own CPU
+# per set-up, which does not depend on the other tenants' load). With
+# REF_BUILD, every relay measurement is repeated with that build's relay
+# in the same run (old against new, side by side).
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 B=${PC_BUILD:-$top/build-relay}
@@ -20,7 +24,9 @@ STREAMS=${STREAMS:-"1 100 1000 10000"}
 SETUPS=${SETUPS:-20000}
 LG=$B/tests/bench/relay/loadgen
 RC=$B/tests/tools/relayctl
+SB=$B/tests/bench/relay/setupbench
 RELAY=$B/relay/portcullis-relay
+REF=${REF_BUILD:+$REF_BUILD/relay/portcullis-relay}
 P=pcb$$
 T=$(mktemp -d /tmp/pc-bench-relay.XXXXXX)
 RELAY_PID=""
@@ -107,7 +113,8 @@ measure() {
 	}'
 }
 
-start_relay() { # KERNEL PORT_HI
+start_relay() { # KERNEL PORT_HI [RELAY-BINARY]
+	local bin=${3:-$RELAY}
 	mkdir -p "$T/run"
 	cat >"$T/r.json" <<J
 {"runtime_dir": "$T/run", "state_dir": "$T/state", "log_level": "warn",
@@ -115,9 +122,10 @@ start_relay() { # KERNEL PORT_HI
            "latch_wait_ms": 0, "timeout_s": 3600}}
 J
 	rm -f "$T/run/relay.sock" "$T/state/relay-streams.journal"
-	ip netns exec "$P-r" "$RELAY" -c "$T/r.json" >"$T/relay.log" 2>&1 &
+	ip netns exec "$P-r" "$bin" -c "$T/r.json" >"$T/relay.log" 2>&1 &
 	RELAY_PID=$!
-	for _ in $(seq 100); do [ -S "$T/run/relay.sock" ] && break; sleep 0.1; done
+	# A wide range takes a while: one guard element per port.
+	for _ in $(seq 600); do [ -S "$T/run/relay.sock" ] && break; sleep 0.1; done
 }
 stop_relay() {
 	kill "$RELAY_PID" 2>/dev/null
@@ -127,33 +135,44 @@ stop_relay() {
 	ip netns exec "$P-r" conntrack -F >/dev/null 2>&1
 }
 
-echo "# relay benchmark: $RATE packets/s for $SECS s, 172-byte RTP, $(nproc) CPUs, $(uname -r)"
-# Four bound sockets per stream: the fd hard limit caps the streams a
-# relay can hold (root without CAP_SYS_RESOURCE cannot raise it).
+echo "# relay benchmark: $RATE packets/s for $SECS s, 172-byte RTP, $(nproc) CPUs, $(uname -r), load: $(uptime | sed 's/.*average: //')"
+# User space: four bound sockets per stream, so the fd hard limit caps
+# the streams (root without CAP_SYS_RESOURCE cannot raise it). Kernel
+# mode closes the sockets of kernel-forwarded pairs when descriptors run
+# short (the reference build may not: it is capped like user space).
 fdmax=$(( ($(ulimit -Hn) - 64) / 4 - 16 ))
-for n in $STREAMS; do
-	if [ "$n" -gt "$fdmax" ]; then
-		echo "# n=$n needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
-		n=$fdmax
+# one_relay LABEL KERNEL N BIN: one relay measurement at n streams.
+one_relay() {
+	local label=$1 mode=$2 n=$3 bin=$4
+	start_relay "$mode" $((20000 + 4 * n + 3)) "$bin"
+	if ! ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports"; then
+		echo "$label n=$n: set-up failed"
+		stop_relay
+		return
 	fi
-	hi=$((20000 + 4 * n + 3))
-	measure "plain  n=$n" -a 10.82.2.2 -P 7000
-
-	start_relay on $hi
-	ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" || exit 1
 	# Warm-up: one conntrack entry per stream, as in steady state.
 	ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -a 10.82.1.1 -p "$T/ports" -r 20000 -t $(( (n / 20000) + 1 )) >/dev/null
-	measure "kernel n=$n" -a 10.82.1.1 -p "$T/ports"
+	measure "$label n=$n" -a 10.82.1.1 -p "$T/ports"
 	stop_relay
-
-	if [ $((4 * n + 64)) -gt "$(ulimit -Hn)" ]; then
-		echo "user   n=$n: not measured: $((4 * n)) sockets exceed the fd limit $(ulimit -Hn)"
-		continue
+}
+for n in $STREAMS; do
+	measure "plain  n=$n" -a 10.82.2.2 -P 7000
+	one_relay "kernel" on "$n" "$RELAY"
+	if [ -n "$REF" ]; then
+		if [ "$n" -gt "$fdmax" ]; then
+			echo "kernel-ref n=$n: needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
+			one_relay "kernel-ref" on "$fdmax" "$REF"
+		else
+			one_relay "kernel-ref" on "$n" "$REF"
+		fi
 	fi
-	start_relay off $hi
-	ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$n" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" || exit 1
-	measure "user   n=$n" -a 10.82.1.1 -p "$T/ports"
-	stop_relay
+	un=$n
+	if [ "$n" -gt "$fdmax" ]; then
+		echo "user n=$n: needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
+		un=$fdmax
+	fi
+	one_relay "user  " off "$un" "$RELAY"
+	[ -n "$REF" ] && one_relay "user-ref" off "$un" "$REF"
 done
 
 # rtpengine (Debian rtpengine-daemon, user-space mode: --table=-1) on the
@@ -174,11 +193,27 @@ if [ "${RTPENGINE:-0}" = 1 ] && command -v rtpengine >/dev/null; then
 	done
 fi
 
+# setups LABEL KERNEL BIN ARGS...: REPS runs, the best relay CPU per set-up.
+setups() {
+	local label=$1 mode=$2 bin=$3 i
+	shift 3
+	for i in $(seq "${REPS:-3}"); do
+		start_relay "$mode" 59999 "$bin"
+		ip netns exec "$P-r" "$SB" -s "$T/run/relay.sock" -n "$SETUPS" -w "${WINDOW:-64}" -p "$RELAY_PID" "$@"
+		stop_relay
+	done | awk -v l="$label" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if (best == "" || v["relay_cpu_us_per_setup"] < best) {
+			best = v["relay_cpu_us_per_setup"]; w = v["setups_per_s"]; c = v["relay_cpu_setups_per_s"]; e = v["errors"]
+		}
+	} END { printf "%-34s wall_setups/s=%s relay_cpu_us/setup=%s relay_cpu_setups/s=%s errors=%s\n", l, w, best, c, e }'
+}
 for mode in on off; do
-	start_relay $mode 59999
-	echo "setups kernel=$mode (programmed at answer): $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS")"
-	stop_relay
-	start_relay $mode 59999
-	echo "setups kernel=$mode (parties behind NAT): $(ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" bench "$SETUPS" nat)"
-	stop_relay
+	for b in "$RELAY" $REF; do
+		tag=$([ "$b" = "$RELAY" ] && echo new || echo ref)
+		setups "setups $tag kernel=$mode" $mode "$b"
+		setups "setups $tag kernel=$mode nat" $mode "$b" nat
+		setups "setups $tag kernel=$mode rtcp-mux" $mode "$b" mux
+	done
 done
+echo "# load after: $(uptime | sed 's/.*average: //')"

@@ -119,8 +119,9 @@ main(int argc, char **argv)
 	unsigned long long c0, c1;
 	double t0, t1;
 	static struct req reqs[MAXB];
-	struct mmsghdr mm[MAXB];
-	struct iovec iov[MAXB];
+	struct mmsghdr mm[MAXB], smm[MAXB];
+	struct iovec iov[MAXB], siov[MAXB];
+	int npend = 0, pstart = 0;
 
 	while ((o = getopt(argc, argv, "s:n:w:p:")) != -1) {
 		switch (o) {
@@ -166,32 +167,43 @@ main(int argc, char **argv)
 	c0 = pid_cpu_ns(pid);
 	t0 = now_s();
 	while (replies < 3 * n) {
-		int k = 0, r;
+		int r;
 
 		/* Offer, answer and delete of one call go out in order on
-		 * this connection; the relay answers in order. */
-		while (sent_calls < n &&
-		    3 * sent_calls + step - replies < 3 * window && k < MAXB) {
-			make_req(&reqs[k], sent_calls, step, id++, flags);
-			iov[k].iov_base = &reqs[k];
-			iov[k].iov_len =
-			    sizeof(struct ipc_hdr) + reqs[k].h.length;
-			memset(&mm[k].msg_hdr, 0, sizeof(mm[k].msg_hdr));
-			mm[k].msg_hdr.msg_iov = &iov[k];
-			mm[k].msg_hdr.msg_iovlen = 1;
-			k++;
-			if (++step == 3) {
-				step = 0;
-				sent_calls++;
+		 * this connection; the relay answers in order. A full
+		 * socket keeps the rest for the next round. */
+		if (npend == 0) {
+			pstart = 0;
+			while (sent_calls < n &&
+			    3 * sent_calls + step - replies < 3 * window &&
+			    npend < MAXB) {
+				int k = npend++;
+
+				make_req(
+				    &reqs[k], sent_calls, step, id++, flags);
+				siov[k].iov_base = &reqs[k];
+				siov[k].iov_len =
+				    sizeof(struct ipc_hdr) + reqs[k].h.length;
+				memset(
+				    &smm[k].msg_hdr, 0, sizeof(smm[k].msg_hdr));
+				smm[k].msg_hdr.msg_iov = &siov[k];
+				smm[k].msg_hdr.msg_iovlen = 1;
+				if (++step == 3) {
+					step = 0;
+					sent_calls++;
+				}
 			}
 		}
-		for (int off = 0; off < k;) {
-			r = sendmmsg(fd, mm + off, (unsigned)(k - off), 0);
-			if (r < 0) {
+		if (npend > 0) {
+			r = sendmmsg(fd, smm + pstart, (unsigned)npend, 0);
+			if (r < 0 && errno != EAGAIN) {
 				perror("setupbench: send");
 				return 1;
 			}
-			off += r;
+			if (r > 0) {
+				pstart += r;
+				npend -= r;
+			}
 		}
 		if (poll(&p, 1, 10000) <= 0) {
 			fprintf(stderr, "setupbench: no reply\n");
