@@ -4,10 +4,10 @@
  * A component (RTP or RTCP) of a stream goes to the kernel when both legs
  * are known: latched from their own packets, or (a party not behind NAT)
  * its SDP address once it had latch_wait_ms to send. Then one batch writes
- * both directions into the maps and turns the two relay ports' input
- * verdict to drop (whatever still reaches them is a stranger), and the
- * flow's conntrack entries are deleted so the next packet takes the new
- * NAT. Any change of address replaces the entries the same way; a change
+ * both directions into the maps and closes the port pairs user space no
+ * longer needs to hear (whatever still reaches them is a stranger: the
+ * table drops it), and the flow's conntrack entries are deleted so the
+ * next packet takes the new NAT. Any change of address replaces the entries the same way; a change
  * that makes a leg unknown again takes the component back to user space.
  */
 #include <errno.h>

@@ -13,7 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ct.h"
+#include "ev.h"
+#include "hash.h"
 #include "nft.h"
+#include "stream.h"
 #include "tap.h"
 
 static struct nft *n;
@@ -319,6 +323,100 @@ test_teardown_and_foreign(void)
 	CHECK_EQ_INT(system("nft list table ip operator >/dev/null"), 0);
 }
 
+static void
+media_req(struct ipc_media_req *q, const char *from, const char *to,
+    uint16_t port, uint8_t flags)
+{
+	memset(q, 0, sizeof(*q));
+	snprintf(q->call_id, sizeof(q->call_id), "k1");
+	snprintf(q->from_tag, sizeof(q->from_tag), "%s", from);
+	snprintf(q->to_tag, sizeof(q->to_tag), "%s", to);
+	q->nstreams = 1;
+	ipc_addr_parse(&q->streams[0].rtp, "127.0.0.1", port);
+	q->streams[0].flags = flags;
+}
+
+/* A stream in the kernel: its pairs close (no pvmap element), and with
+ * descriptors short their sockets go; a change that brings it back to
+ * user space reopens and re-binds them. */
+static void
+test_kernel_stream_sockets(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct relay r;
+	struct ipc_addr a;
+	struct ipc_media_req q;
+	struct ipc_media_reply o;
+	struct ipc_media_ref f;
+	struct count c = {0};
+	int base;
+	char err[256];
+	bool is_kept;
+	struct rstream *s;
+
+	CHECK_EQ_INT(system("ip link set lo up"), 0);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	ipc_addr_parse(&a, "127.0.0.1", 0);
+	CHECK(relay_init(&r, loop, &a, NULL, 21000, 21099));
+	r.nft = n;
+	r.ct = ct_open(err, sizeof(err));
+	r.is_kernel = true;
+	r.latch_wait_ms = 0;
+	r.sock_budget = 2;
+	/* Earlier tests left elements of their own ports. */
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	base = c.n;
+	c.n = 0;
+	media_req(&q, "ta", "", 5000, 0);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, 0);
+	relay_flush(&r);
+	CHECK_EQ_INT(r.nsocks, 4);
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n - base, 2); /* one element per pair */
+	media_req(&q, "tb", "ta", 6000, 0);
+	relay_media_update(&r, &q, true, &o);
+	CHECK_EQ_INT(o.status, 0);
+	relay_flush(&r);
+	s = relay_call_find(&r, "k1")->s[0];
+	CHECK(s->is_kernel[0] && s->is_kernel[1]);
+	CHECK_EQ_INT(s->vopen, 0);
+	CHECK(s->leg[0].is_sockless && s->leg[1].is_sockless);
+	CHECK_EQ_INT(r.nsocks, 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n - base, 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 4);
+	/* Party a moves behind NAT: not latched yet, back to user space. */
+	media_req(&q, "ta", "tb", 5002, IPC_MSF_NAT);
+	relay_media_update(&r, &q, false, &o);
+	CHECK_EQ_INT(o.status, 0);
+	relay_flush(&r);
+	CHECK(!s->is_kernel[0] && !s->is_kernel[1]);
+	CHECK_EQ_INT(s->vopen, 3);
+	CHECK(!s->leg[0].is_sockless && !s->leg[1].is_sockless);
+	CHECK_EQ_INT(r.nsocks, 4);
+	c.n = 0;
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n - base, 2);
+	f = (struct ipc_media_ref){0};
+	snprintf(f.call_id, sizeof(f.call_id), "k1");
+	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
+	relay_flush(&r);
+	CHECK_EQ_INT(r.nsocks, 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
+	CHECK_EQ_INT(c.n - base, 0);
+	c.n = 0;
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 0);
+	relay_free(&r);
+	ct_close(r.ct);
+	ev_loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -340,6 +438,8 @@ main(void)
 	TEST_RUN(test_ports_and_bans);
 	TEST_RUN(test_ban_counters);
 	TEST_RUN(test_deferred_groups);
+	hash_seed_random();
+	TEST_RUN(test_kernel_stream_sockets);
 	TEST_RUN(test_teardown_and_foreign);
 	nft_close(n);
 	return tap_done();
