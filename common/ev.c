@@ -18,6 +18,7 @@
 #include "ev.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,11 @@ struct ev_loop {
 
 	ev_hook_cb before_sleep;
 	void *before_sleep_arg;
+	struct {
+		ev_hook_cb cb;
+		void *arg;
+	} defer[EV_MAX_DEFER];
+	size_t ndefer;
 
 	ev_clock_fn clock;
 	void *clock_arg;
@@ -504,10 +510,50 @@ ev_wallclock_s(void)
 }
 
 int
+ev_sched_batch(void)
+{
+	struct sched_param sp = {.sched_priority = 0};
+	return sched_setscheduler(0, SCHED_BATCH, &sp);
+}
+
+int
+ev_defer_add(struct ev_loop *loop, ev_hook_cb cb, void *arg)
+{
+	if (loop->ndefer == EV_MAX_DEFER) {
+		errno = ENOSPC;
+		return -1;
+	}
+	loop->defer[loop->ndefer].cb = cb;
+	loop->defer[loop->ndefer].arg = arg;
+	loop->ndefer++;
+	return 0;
+}
+
+void
+ev_defer_del(struct ev_loop *loop, ev_hook_cb cb, void *arg)
+{
+	for (size_t i = 0; i < loop->ndefer; i++) {
+		if (loop->defer[i].cb != cb || loop->defer[i].arg != arg)
+			continue;
+		loop->ndefer--;
+		memmove(&loop->defer[i], &loop->defer[i + 1],
+		    (loop->ndefer - i) * sizeof(loop->defer[0]));
+		return;
+	}
+}
+
+int
 ev_run_once(struct ev_loop *loop, int max_wait_ms)
 {
 	if (loop->before_sleep != NULL)
 		loop->before_sleep(loop, loop->before_sleep_arg);
+	/* By index: a hook may remove itself (not others) while it runs. */
+	for (size_t i = 0; i < loop->ndefer; i++) {
+		size_t n = loop->ndefer;
+		loop->defer[i].cb(loop, loop->defer[i].arg);
+		if (loop->ndefer < n)
+			i--;
+	}
 
 	loop->now = loop->clock(loop->clock_arg);
 	int wait = timer_wait_ms(loop);

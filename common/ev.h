@@ -62,6 +62,19 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
 int ev_signal_add(struct ev_loop *loop, int signo, ev_signal_cb cb, void *arg);
 
 void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg);
+/* More hooks run before each sleep, after the before_sleep one (e.g. the
+ * batched sends of ipc channels); at most EV_MAX_DEFER. -1 when full. */
+#define EV_MAX_DEFER 16
+int ev_defer_add(struct ev_loop *loop, ev_hook_cb cb, void *arg);
+void ev_defer_del(struct ev_loop *loop, ev_hook_cb cb, void *arg);
+/*
+ * Puts the calling process in SCHED_BATCH. Why: two loops that feed each
+ * other over a socket on one CPU (edge and core) otherwise preempt each
+ * other at every message; batch tasks do not preempt on wake-up, so each
+ * runs until its loop sleeps and the other then takes the whole batch.
+ * Latency grows by at most one loop turn. 0, or -1 with errno.
+ */
+int ev_sched_batch(void);
 
 /* Time as the loop sees it (cached once per iteration). */
 uint64_t ev_now_ms(struct ev_loop *loop);

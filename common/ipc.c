@@ -363,6 +363,11 @@ ipc_check_hello(
 
 /* ---- channel ---- */
 
+/* A batch is sent when the loop is about to sleep, or at once when it
+ * holds this many datagrams or bytes. */
+#define IPC_BATCH_MAX 64
+#define IPC_BATCH_BYTES (256u * 1024)
+
 struct qmsg {
 	struct qmsg *next;
 	uint32_t len;
@@ -389,10 +394,24 @@ struct ipc_chan {
 	int busy; /* depth of callbacks into the owner */
 	bool is_free_pending; /* freed from inside a callback */
 	uint8_t *rbuf;
+
+	/* ipc_chan_batch(): datagrams waiting for the loop's next sleep,
+	 * back to back in bbuf. */
+	bool is_batching;
+	uint8_t *bbuf;
+	size_t blen;
+	uint32_t bn;
+	uint32_t boff[IPC_BATCH_MAX + 1];
 };
 
 static void chan_io_cb(
     struct ev_loop *loop, int fd, uint32_t events, void *arg);
+static void batch_flush(struct ipc_chan *ch);
+static int batch_send(struct ipc_chan *ch);
+static void batch_hook(struct ev_loop *loop, void *arg);
+static int batch_add(struct ipc_chan *ch, uint16_t type, uint16_t flags,
+    uint64_t id, const void *body, uint32_t body_len, const void *payload,
+    uint32_t payload_len);
 
 static void
 chan_destroy(struct ipc_chan *ch)
@@ -404,6 +423,7 @@ chan_destroy(struct ipc_chan *ch)
 		q = next;
 	}
 	free(ch->rbuf);
+	free(ch->bbuf);
 	free(ch);
 }
 
@@ -541,6 +561,13 @@ ipc_chan_free(struct ipc_chan *ch)
 {
 	if (ch == NULL)
 		return;
+	if (ch->is_batching) {
+		ev_defer_del(ch->loop, batch_hook, ch);
+		ch->is_batching = false;
+		if (!ch->is_closed && ch->bn > 0)
+			(void)batch_send(ch); /* best effort, no callbacks */
+		ch->bn = 0;
+	}
 	if (!ch->is_closed) {
 		ch->is_closed = true;
 		ev_io_del(ch->loop, ch->fd);
@@ -587,6 +614,9 @@ ipc_chan_send(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (ch->is_batching && ch->qhead == NULL)
+		return batch_add(
+		    ch, type, flags, id, body, body_len, payload, payload_len);
 	if (ch->qhead == NULL) {
 		if (ipc_send(ch->fd, type, flags, id, body, body_len, payload,
 		        payload_len) == 0)
@@ -596,6 +626,129 @@ ipc_chan_send(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
 	}
 	return chan_enqueue(
 	    ch, type, flags, id, body, body_len, payload, payload_len);
+}
+
+/*
+ * Sends the batch with sendmmsg; what the socket does not take moves to
+ * the queue (in order), flushed on EPOLLOUT like any other backlog.
+ */
+/* sendmmsg of the batch as far as the socket takes it: the count sent,
+ * or -1 with errno for a socket error. */
+static int
+batch_send(struct ipc_chan *ch)
+{
+	struct mmsghdr mm[IPC_BATCH_MAX];
+	struct iovec iov[IPC_BATCH_MAX];
+	uint32_t done = 0;
+
+	memset(mm, 0, sizeof(mm[0]) * ch->bn);
+	for (uint32_t i = 0; i < ch->bn; i++) {
+		iov[i].iov_base = ch->bbuf + ch->boff[i];
+		iov[i].iov_len = ch->boff[i + 1] - ch->boff[i];
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < ch->bn) {
+		int n =
+		    sendmmsg(ch->fd, mm + done, ch->bn - done, MSG_NOSIGNAL);
+		if (n > 0)
+			done += (uint32_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		else
+			break;
+	}
+	return (int)done;
+}
+
+/*
+ * Sends the batch; what the socket does not take moves to the queue (in
+ * order), flushed on EPOLLOUT like any other backlog.
+ */
+static void
+batch_flush(struct ipc_chan *ch)
+{
+	if (ch->bn == 0 || ch->is_closed)
+		return;
+	int done = batch_send(ch);
+	if (done < 0) {
+		ch->bn = 0;
+		ch->blen = 0;
+		chan_fail(ch, strerror(errno));
+		return;
+	}
+	for (uint32_t i = (uint32_t)done; i < ch->bn; i++) {
+		/* Backlog: the peer is slow. The queue's own bound applies. */
+		const uint8_t *d = ch->bbuf + ch->boff[i];
+		struct ipc_hdr h;
+		memcpy(&h, d, sizeof h);
+		if (chan_enqueue(ch, h.type, h.flags, h.id, d + sizeof h,
+		        h.length, NULL, 0) < 0) {
+			log_warnx("ipc %s (%s): backlog full, %u message(s) "
+			          "dropped",
+			    ch->cat->name, ch->name, ch->bn - i);
+			break;
+		}
+	}
+	ch->bn = 0;
+	ch->blen = 0;
+}
+
+static void
+batch_hook(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	batch_flush(arg);
+}
+
+static int
+batch_add(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
+    const void *body, uint32_t body_len, const void *payload,
+    uint32_t payload_len)
+{
+	size_t total = sizeof(struct ipc_hdr) + body_len + payload_len;
+	if (ch->bn == IPC_BATCH_MAX || ch->blen + total > IPC_BATCH_BYTES)
+		batch_flush(ch);
+	if (ch->is_closed) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (ch->qhead != NULL) /* the flush left a backlog: join it */
+		return chan_enqueue(
+		    ch, type, flags, id, body, body_len, payload, payload_len);
+	if (ch->bbuf == NULL) {
+		ch->bbuf = malloc(IPC_BATCH_BYTES + IPC_MAX_MSG);
+		if (ch->bbuf == NULL)
+			return -1;
+	}
+	struct ipc_hdr h = {.type = type,
+	    .flags = flags,
+	    .length = body_len + payload_len,
+	    .id = id};
+	uint8_t *d = ch->bbuf + ch->blen;
+	memcpy(d, &h, sizeof h);
+	if (body_len)
+		memcpy(d + sizeof h, body, body_len);
+	if (payload_len)
+		memcpy(d + sizeof h + body_len, payload, payload_len);
+	ch->boff[ch->bn] = (uint32_t)ch->blen;
+	ch->blen += total;
+	ch->bn++;
+	ch->boff[ch->bn] = (uint32_t)ch->blen;
+	return 0;
+}
+
+int
+ipc_chan_batch(struct ipc_chan *ch)
+{
+	if (ch->is_batching)
+		return 0;
+	if (ev_defer_add(ch->loop, batch_hook, ch) < 0)
+		return -1;
+	ch->is_batching = true;
+	return 0;
 }
 
 static void

@@ -127,6 +127,14 @@ int ipc_chan_send(struct ipc_chan *ch, uint16_t type, uint16_t flags,
     uint64_t id, const void *body, uint32_t body_len, const void *payload,
     uint32_t payload_len);
 size_t ipc_chan_queued(const struct ipc_chan *ch);
+/*
+ * From now on, messages sent on ch wait until the loop is about to sleep
+ * and then leave together (one sendmmsg): a peer on the same CPU wakes
+ * once per batch, not once per message. For channels whose owner always
+ * runs the loop; ipc_chan_free() sends what is still waiting. -1 if the
+ * loop has no room for another hook.
+ */
+int ipc_chan_batch(struct ipc_chan *ch);
 /* The peer's HELLO once received (NULL before). */
 const struct ipc_hello *ipc_chan_peer(const struct ipc_chan *ch);
 

@@ -6,6 +6,13 @@
  * only once a nonce has been used with a correct response: its highest
  * nonce-count and a 64-entry window, so requests sent in parallel with
  * nc 3 and 2 arriving out of order both pass while any repeat fails.
+ * That memory dies with the process, so the salt starts with the epoch of
+ * the core that verifies (random at each start): a nonce of an older epoch
+ * is stale, and a restart cannot reopen replays. The rest of the salt is
+ * a counter from a random start, not a getrandom() per nonce: it only has
+ * to make nonces unique (the seal makes them unforgeable). Its top bit
+ * tells the edge's nonces (auth_set_epoch) from core's, so the two minters
+ * never hand out the same nonce.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +43,9 @@ struct auth {
 	int nalgs;
 	struct htable nc;
 	struct nc_rec *fifo_head, **fifo_tail;
+	uint32_t epoch;
+	uint32_t counter;
+	uint32_t minter_bit;
 };
 
 struct auth *
@@ -55,7 +65,28 @@ auth_new(const uint8_t secret[AUTH_SECRET_LEN], uint32_t nonce_ttl_s)
 		return NULL;
 	}
 	a->fifo_tail = &a->fifo_head;
+	uint32_t r[2];
+	if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
+		htable_free(&a->nc);
+		free(a);
+		return NULL;
+	}
+	a->epoch = r[0];
+	a->counter = r[1];
 	return a;
+}
+
+void
+auth_set_epoch(struct auth *a, uint32_t epoch, bool is_edge)
+{
+	a->epoch = epoch;
+	a->minter_bit = is_edge ? 0x80000000u : 0;
+}
+
+uint32_t
+auth_epoch(const struct auth *a)
+{
+	return a->epoch;
 }
 
 void
@@ -181,17 +212,20 @@ auth_nonce_make(struct auth *a, struct slice realm, uint64_t now_s, char *out)
 {
 	uint8_t raw[32];
 
+	uint32_t ctr = (a->counter++ & 0x7fffffffu) | a->minter_bit;
 	for (int i = 0; i < 8; i++)
 		raw[i] = (uint8_t)(now_s >> (56 - 8 * i));
-	if (getrandom(raw + 8, 8, 0) != 8)
-		memset(raw + 8, 0, 8); /* still unique enough by time */
+	for (int i = 0; i < 4; i++) {
+		raw[8 + i] = (uint8_t)(a->epoch >> (24 - 8 * i));
+		raw[12 + i] = (uint8_t)(ctr >> (24 - 8 * i));
+	}
 	seal(a, raw, realm, raw + 16);
 	hex_encode(raw, 32, out);
 }
 
 static bool
 nonce_open(struct auth *a, struct slice nonce, struct slice realm,
-    uint8_t key[16], uint64_t *ts)
+    uint8_t key[16], uint64_t *ts, uint32_t *epoch)
 {
 	uint8_t raw[32], mac[16];
 
@@ -204,6 +238,8 @@ nonce_open(struct auth *a, struct slice nonce, struct slice realm,
 	*ts = 0;
 	for (int i = 0; i < 8; i++)
 		*ts = *ts << 8 | raw[i];
+	*epoch = (uint32_t)raw[8] << 24 | (uint32_t)raw[9] << 16 |
+	    (uint32_t)raw[10] << 8 | raw[11];
 	return true;
 }
 
@@ -213,11 +249,13 @@ auth_nonce_check(
 {
 	uint8_t key[16];
 	uint64_t ts;
+	uint32_t epoch;
 
-	if (!nonce_open(a, nonce, realm, key, &ts))
+	if (!nonce_open(a, nonce, realm, key, &ts, &epoch))
 		return AUTH_NONCE_BAD;
-	/* A nonce from the future (clock stepped back) is stale too. */
-	if (ts > now_s + 5 || now_s - ts > a->ttl_s)
+	/* A nonce from the future (clock stepped back) is stale too; so is
+	 * one of another epoch, whose nonce-counts we do not know. */
+	if (ts > now_s + 5 || now_s - ts > a->ttl_s || epoch != a->epoch)
 		return AUTH_NONCE_STALE;
 	return AUTH_NONCE_OK;
 }

@@ -31,6 +31,15 @@ void auth_free(struct auth *a);
  * algorithm left out is refused in credentials too. */
 void auth_set_algorithms(struct auth *a, const enum digest_alg *algs, int n);
 void auth_set_ttl(struct auth *a, uint32_t nonce_ttl_s);
+/*
+ * Nonces carry an epoch, random per auth_new(): a correctly sealed nonce
+ * of another epoch is stale, so nonces from before a core restart (whose
+ * nonce-counts were forgotten) get stale=true. A process that mints for
+ * core without verifying (the edge) takes core's epoch with is_edge set,
+ * which keeps its nonces distinct from core's own.
+ */
+void auth_set_epoch(struct auth *a, uint32_t epoch, bool is_edge);
+uint32_t auth_epoch(const struct auth *a);
 
 /* Reads the secret from path, or creates it (mode 0600) with random bytes.
  * 0 or -1 with a message in err. */

@@ -4,11 +4,13 @@
  * write-behind and expiry timers, reload and shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "core_run.h"
@@ -115,6 +117,30 @@ ensure_dir(const char *path)
 	return 0;
 }
 
+/*
+ * The nonce epoch of this start, for the edge, which mints challenges
+ * for us (sbc/challenge.c). Written before core.sock listens, so an edge
+ * that connects reads the current one.
+ */
+static int
+write_epoch(struct core *c)
+{
+	char path[4096], tmp[4200], text[16];
+
+	snprintf(path, sizeof(path), "%s/nonce.epoch", c->conf.runtime_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int len = snprintf(text, sizeof(text), "%08x\n", auth_epoch(c->auth));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, text, (size_t)len) != len || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		log_warn("%s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 int
 core_init(struct core *c, struct ev_loop *loop)
 {
@@ -142,6 +168,8 @@ core_init(struct core *c, struct ev_loop *loop)
 	}
 	c->auth = auth_new(secret, c->conf.core.auth.nonce_ttl_s);
 	explicit_bzero(secret, sizeof(secret));
+	if (c->auth == NULL || write_epoch(c) < 0)
+		return -1;
 	c->loc = loc_new();
 	c->route = route_new(&c->conf);
 	c->dlg = dlg_table_new();

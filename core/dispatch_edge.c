@@ -111,8 +111,11 @@ accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		c->edges[i] = ipc_chan_new(loop, cfd, &ipc_cat_core,
 		    EDGE_HIGH_WATER, IPC_ROLE_CORE, "portcullis-core", edge_msg,
 		    edge_close, &slots[i]);
-		if (c->edges[i] != NULL)
+		if (c->edges[i] != NULL) {
+			/* Answers leave together when the loop sleeps. */
+			ipc_chan_batch(c->edges[i]);
 			log_info("edge %d connected", i);
+		}
 	}
 }
 

@@ -49,12 +49,16 @@ hand_over(struct core *c, const char *sock)
 {
 	static const char *const state_files[] = {"", "/portcullis.db",
 	    "/portcullis.db-wal", "/portcullis.db-shm", "/nonce.key"};
-	char paths[7][4096];
-	const char *p[7];
+	char paths[8][4096];
+	const char *p[8];
 	size_t n = 0;
 
 	p[n++] = c->conf.runtime_dir;
 	p[n++] = sock;
+	snprintf(
+	    paths[n], sizeof paths[n], "%s/nonce.epoch", c->conf.runtime_dir);
+	p[n] = paths[n];
+	n++;
 	for (size_t i = 0; i < sizeof state_files / sizeof state_files[0];
 	     i++) {
 		snprintf(paths[n], sizeof paths[n], "%s%s", c->conf.state_dir,
@@ -121,6 +125,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	log_info("ready: %s", sock);
+	if (ev_sched_batch() < 0)
+		log_warn("SCHED_BATCH");
 	ev_run(loop);
 	core_fini(&core);
 	ev_loop_free(loop);

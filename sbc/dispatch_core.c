@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "callid.h"
+#include "challenge.h"
 #include "dispatch_core.h"
 #include "hdrtext.h"
 #include "inbound.h"
@@ -50,7 +51,10 @@ core_retry(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		ev_timer_start(loop, &e->core_retry, CORE_RETRY_MS);
 		return;
 	}
+	/* SIP_IN of one loop turn leave together: core wakes once. */
+	ipc_chan_batch(e->core);
 	log_info("connected to core (%s)", path);
+	challenge_setup(e);
 }
 
 static void
@@ -80,6 +84,7 @@ dispatch_core_stop(struct edge *e)
 	if (e->core != NULL)
 		ipc_chan_free(e->core);
 	e->core = NULL;
+	challenge_free(e);
 }
 
 /* RFC 3261 §18.2.2 with RFC 3581: where a response goes over UDP. */

@@ -53,10 +53,13 @@ struct edge_stats {
 	uint64_t keepalives;
 	uint64_t media_offers, media_answers, media_errors, media_deletes;
 	uint64_t tx_errors;
+	uint64_t challenges_here, options_here; /* answered by challenge.c */
 };
 
 struct conn;
 struct ipc_chan;
+struct auth;
+struct route;
 
 struct edge {
 	struct ev_loop *loop;
@@ -95,6 +98,10 @@ struct edge {
 	size_t ncalls;
 	/* replies from relay awaited (by header id) */
 	struct htable pending;
+
+	/* challenge.c: core's nonce minting and served domains */
+	struct auth *auth;
+	struct route *route;
 
 	struct edge_stats st;
 	uint64_t start_ms;

@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "callid.h"
+#include "challenge.h"
 #include "hdrtext.h"
 #include "inbound.h"
 #include "ipc.h"
@@ -237,6 +238,8 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 		}
 		return;
 	}
+	if (challenge_try(e, &flow, &msg))
+		return;
 
 	struct sip_edit ed;
 	sip_edit_init(&ed, &msg, &arena);

@@ -19,6 +19,7 @@ sbc_libedge_a_SOURCES = \
 	sbc/stream.c sbc/stream.h \
 	sbc/tls.c sbc/tls.h \
 	sbc/inbound.c sbc/inbound.h \
+	sbc/challenge.c sbc/challenge.h \
 	sbc/sdp_rw.c sbc/sdp_rw.h \
 	sbc/dispatch_core.c sbc/dispatch_core.h \
 	sbc/dispatch_relay.c sbc/dispatch_relay.h \
@@ -26,9 +27,11 @@ sbc_libedge_a_SOURCES = \
 
 pkglibexec_PROGRAMS += sbc/portcullis-edge
 sbc_portcullis_edge_SOURCES = sbc/main.c
-sbc_portcullis_edge_LDADD = sbc/libedge.a $(PC_COMMON_LIBS)
+# core/libcore.a: the edge mints core's nonces (auth.o) for the domains
+# core serves (route.o), with core's own code (sbc/challenge.c).
+sbc_portcullis_edge_LDADD = sbc/libedge.a core/libcore.a $(PC_COMMON_LIBS)
 
-EDGE_LIBS = sbc/libedge.a $(PC_COMMON_LIBS)
+EDGE_LIBS = sbc/libedge.a core/libcore.a $(PC_COMMON_LIBS)
 EDGE_TEST_LDADD = tests/unit/libtap.a $(EDGE_LIBS)
 
 edge_tests = tests/unit/test_rate tests/unit/test_token \

@@ -148,6 +148,8 @@ main(int argc, char **argv)
 		fatalx("ctl channel");
 	log_info("ready: %zu listeners", e->nlis);
 
+	if (ev_sched_batch() < 0)
+		log_warn("SCHED_BATCH");
 	int rc = ev_run(e->loop);
 
 	e->stopping = true;

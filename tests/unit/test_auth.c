@@ -57,6 +57,12 @@ test_rfc7616_vectors(void)
 	    DIGEST_SHA256, slice_cstr(ha1), &c, SLICE_LIT("POST")));
 }
 
+static int
+hex_digit(char c)
+{
+	return c >= 'a' ? c - 'a' + 10 : c - '0';
+}
+
 static void
 test_nonce(void)
 {
@@ -82,10 +88,27 @@ test_nonce(void)
 	    auth_nonce_check(a, slice_cstr(n1), realm, 1000), AUTH_NONCE_BAD);
 	CHECK_EQ_INT(auth_nonce_check(a, SLICE_LIT("short"), realm, 1000),
 	    AUTH_NONCE_BAD);
-	/* Another process with the same secret accepts it (restart). */
+	/* A restarted core (same secret, new epoch) forgot the nonce-counts:
+	 * the nonce is sealed right but stale, so the client gets a fresh one
+	 * and a replay cannot slip through the restart. */
 	struct auth *b = auth_new(secret, 300);
+	CHECK(auth_epoch(b) != auth_epoch(a));
 	CHECK_EQ_INT(
-	    auth_nonce_check(b, slice_cstr(n2), realm, 1010), AUTH_NONCE_OK);
+	    auth_nonce_check(b, slice_cstr(n2), realm, 1010), AUTH_NONCE_STALE);
+	/* The edge mints with core's epoch: core accepts its nonces, and the
+	 * edge's nonces never equal core's (the minter bit). */
+	struct auth *edge = auth_new(secret, 300);
+	auth_set_epoch(edge, auth_epoch(a), true);
+	char ne[AUTH_NONCE_LEN + 1];
+	auth_nonce_make(edge, realm, 1000, ne);
+	CHECK_EQ_INT(
+	    auth_nonce_check(a, slice_cstr(ne), realm, 1010), AUTH_NONCE_OK);
+	/* Salt byte 12 (hex 24): the minter bit, set for the edge only. */
+	CHECK(hex_digit(ne[24]) >= 8 && hex_digit(n1[24]) < 8);
+	CHECK(memcmp(ne + 16, n1 + 16, 8) == 0); /* same epoch */
+	CHECK_EQ_INT(
+	    auth_nonce_check(b, slice_cstr(ne), realm, 1010), AUTH_NONCE_STALE);
+	auth_free(edge);
 	uint8_t other[AUTH_SECRET_LEN] = {9};
 	struct auth *c = auth_new(other, 300);
 	CHECK_EQ_INT(
@@ -151,6 +174,12 @@ test_verify(void)
 	c.response = slice_cstr(resp);
 	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1001),
 	    AUTH_OK);
+	/* After a restart the replay is not accepted: stale, challenge anew. */
+	struct auth *restarted = auth_new(secret, 300);
+	CHECK_EQ_INT(
+	    auth_verify(restarted, &c, SLICE_LIT("REGISTER"), &u, realm, 1002),
+	    AUTH_STALE);
+	auth_free(restarted);
 	/* The same nc again is a replay. */
 	CHECK_EQ_INT(auth_verify(a, &c, SLICE_LIT("REGISTER"), &u, realm, 1002),
 	    AUTH_STALE);

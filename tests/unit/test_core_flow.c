@@ -796,8 +796,34 @@ test_restart_keeps_registrations(void)
 	CHECK_EQ_INT(
 	    ctl("registrations.list", NULL, rows, sizeof(rows), &len), 0);
 	CHECK_EQ_INT(rows_with(rows, len, "aor", "dave@example.com"), 2);
-	/* Routing works after the restart, with the old nonce (the secret
-	 * survived). */
+	/* The nonce from before the restart is sealed right (the secret
+	 * survived) but stale: its nonce-counts were forgotten, so a replay
+	 * must not pass. The 407 says stale=true and brings a fresh one. */
+	send_invite("c7s", "sip:alice@example.com");
+	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
+	CHECK(next_sip(&o, 3000) && is_response(&o, 407));
+	CHECK(strstr(o.text, "stale=true") != NULL);
+	struct sip_auth ch;
+	struct sip_err err;
+	const struct sip_hdr *pa =
+	    sip_msg_hdr(&o.m, SIP_HDR_PROXY_AUTHENTICATE);
+	CHECK(pa != NULL && sip_auth_parse(pa->value, &ch, &err) == 0);
+	if (pa != NULL) {
+		slice_copy_cstr(ch.nonce, inv_nonce, sizeof(inv_nonce));
+		inv_nc = 0;
+		const struct sip_nameaddr *to407 = sip_msg_to(&o.m, &err);
+		send_sip(&alice,
+		    "ACK sip:alice@example.com SIP/2.0\r\n"
+		    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKic7s\r\n"
+		    "Max-Forwards: 70\r\n"
+		    "From: \"Alice\" <sip:alice@example.com>;tag=atc7s\r\n"
+		    "To: <sip:alice@example.com>;tag=%.*s\r\n"
+		    "Call-ID: call-c7s@10.0.0.1\r\nCSeq: 1 ACK\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		    (int)to407->tag.len, to407->tag.p);
+	}
+	out_reset(&o);
+	/* Routing works after the restart with the fresh nonce. */
 	send_invite("c7", "sip:alice@example.com");
 	CHECK(next_sip(&o, 3000) && is_response(&o, 100));
 	CHECK(next_sip(&o, 3000) && is_request(&o, SIP_M_INVITE, &alice));
