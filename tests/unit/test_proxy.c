@@ -398,6 +398,29 @@ test_3xx_recursion(void)
 		}
 	CHECK(got404 && !got302);
 	core.conf.core.proxy.max_redirects = 8;
+	drain();
+
+	/* A Contact in our domain is an AoR: its bindings are tried. */
+	struct ipc_flow frank = mkflow("10.0.0.9");
+	sip_in(&frank,
+	    "REGISTER sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKregfr\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:frank@example.com>;tag=r\r\n"
+	    "To: <sip:frank@example.com>\r\nCall-ID: regfrank\r\n"
+	    "CSeq: 1 REGISTER\r\nContact: <sip:frank@10.0.0.9:5060>\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(next_out(&o) && is_resp(&o, 200, &frank));
+	sip_in(
+	    &alice, INVITE, "sip:bob@example.com", "r4", "tr4", "cid-r4", "");
+	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
+	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
+	respond(&bob, &inv, 302, "bb", "Contact: <sip:frank@example.com>\r\n");
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &frank));
+	CHECK(slice_eq_cstr(inv2.m.ruri_text, "sip:frank@10.0.0.9:5060"));
+	respond(&frank, &inv2, 486, "ff", NULL);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &frank));
+	CHECK(next_out(&o) && is_resp(&o, 486, &alice));
 	out_reset(&o);
 	out_reset(&inv);
 	out_reset(&inv2);
