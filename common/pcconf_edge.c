@@ -60,6 +60,11 @@ static const struct conf_field limit_fields[] = {
         "TLS handshake) within this."),
     LIM("max_message_size", max_message_size, "65535", 512, 65535,
         "Largest SIP message accepted, in bytes."),
+    LIM("response_rate", response_rate, "100", 1, 1000000,
+        "SIP responses per second allowed from one source address (stray "
+        "responses flood as well as requests)."),
+    LIM("response_burst", response_burst, "400", 1, 1000000,
+        "Bucket depth for responses from one source."),
 };
 
 static const char *

@@ -34,6 +34,7 @@ struct pc_edge_limits {
 	uint32_t idle_timeout_s; /* stream connection without traffic */
 	uint32_t header_timeout_s; /* a partial message must complete */
 	uint32_t max_message_size;
+	uint32_t response_rate, response_burst; /* responses from a source */
 };
 
 struct pc_edge_topology {

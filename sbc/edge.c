@@ -39,8 +39,10 @@ edge_apply_limits(struct edge *e)
 {
 	const struct pc_edge_limits *l = &e->conf.edge.limits;
 	struct rate_params rp = {
-	    .rate = {l->invite_rate, l->register_rate, l->other_rate},
-	    .burst = {l->invite_burst, l->register_burst, l->other_burst},
+	    .rate = {l->invite_rate, l->register_rate, l->other_rate,
+	        l->response_rate},
+	    .burst = {l->invite_burst, l->register_burst, l->other_burst,
+	        l->response_burst},
 	    .global_rate = l->global_rate,
 	    .trusted_multiplier = l->trusted_multiplier,
 	    .flood_drops = l->flood_drops,

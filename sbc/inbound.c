@@ -149,8 +149,9 @@ rate_pass(struct edge *e, const struct ipc_flow *flow, struct sip_msg *m,
     const struct ipc_addr *src, bool has_method, uint64_t now)
 {
 	const struct pc_edge_conf *ec = &e->conf.edge;
-	enum rate_class c =
-	    has_method ? rate_class_of_method(m->method) : RATE_C_OTHER;
+	enum rate_class c = !m->is_request && m->status != 0 ? RATE_C_RESPONSE
+	    : has_method ? rate_class_of_method(m->method)
+	                 : RATE_C_OTHER;
 	switch (rate_check(e->rate, src, c, now)) {
 	case RATE_PASS:
 		return true;
@@ -202,10 +203,9 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 	int rc = sip_msg_parse(&msg, buf, len, &arena, &perr);
 	/* Limits come before the judgement of content, so a flood of
 	 * malformed requests costs no more than a flood of good ones. A
-	 * message whose start line did not parse counts as "other". */
-	bool is_response = rc == 0 ? !msg.is_request : msg.status != 0;
-	if (!is_response &&
-	    !rate_pass(e, &flow, &msg, src, rc == 0 || msg.is_request, now))
+	 * message whose start line did not parse counts as "other";
+	 * responses have their own bucket (stray ones flood too). */
+	if (!rate_pass(e, &flow, &msg, src, rc == 0 || msg.is_request, now))
 		return;
 	struct sanity_result sr;
 	sanity_check(&msg, rc, &perr, ec->scanners, ec->nscanners,

@@ -214,9 +214,12 @@ rate_check(struct rate *r, const struct ipc_addr *src, enum rate_class c,
 {
 	if ((unsigned)c >= RATE_C__COUNT)
 		c = RATE_C_OTHER;
+	if (r->p.rate[c] == 0)
+		return RATE_PASS;
 	struct rate_src *s = get_src(r, src, now_ms);
 	if (s == NULL)
-		return RATE_GLOBAL; /* out of memory: shed load */
+		return c == RATE_C_RESPONSE ? RATE_DROP
+		                            : RATE_GLOBAL; /* out of memory */
 	s->seen_ms = now_ms;
 	uint64_t mult =
 	    s->trusted_until_ms > now_ms ? r->p.trusted_multiplier : 1;
@@ -236,7 +239,7 @@ rate_check(struct rate *r, const struct ipc_addr *src, enum rate_class c,
 		}
 		return RATE_DROP;
 	}
-	if (r->p.global_rate != 0) {
+	if (r->p.global_rate != 0 && c != RATE_C_RESPONSE) {
 		bucket_fill(
 		    &r->global, r->p.global_rate, r->p.global_rate, now_ms);
 		if (r->global.tokens < MILLI)

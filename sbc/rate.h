@@ -18,11 +18,14 @@ enum rate_class {
 	RATE_C_INVITE = 0,
 	RATE_C_REGISTER,
 	RATE_C_OTHER,
+	/* Responses from a source (stray ones cost as much as requests);
+	 * never held against the global cap. */
+	RATE_C_RESPONSE,
 	RATE_C__COUNT
 };
 
 struct rate_params {
-	uint32_t rate[RATE_C__COUNT]; /* tokens per second */
+	uint32_t rate[RATE_C__COUNT]; /* tokens per second; 0 = no limit */
 	uint32_t burst[RATE_C__COUNT]; /* bucket depth */
 	uint32_t global_rate; /* 0 = no global cap */
 	uint32_t trusted_multiplier; /* >= 1 */
@@ -46,8 +49,9 @@ struct rate *rate_new(const struct rate_params *p);
 void rate_free(struct rate *r);
 /* Live reload: buckets keep their level, clamped to the new depth. */
 void rate_set_params(struct rate *r, const struct rate_params *p);
-/* Counts one message of class c from src at now_ms. Only requests are
- * counted; responses are never limited by the caller. */
+/* Counts one message of class c from src at now_ms (a class whose rate
+ * is 0 always passes). Responses count in RATE_C_RESPONSE, which the
+ * global cap leaves alone: a 503 cannot answer a response. */
 enum rate_verdict rate_check(struct rate *r, const struct ipc_addr *src,
     enum rate_class c, uint64_t now_ms);
 /* The source registered successfully: higher limits until trust_ttl. */

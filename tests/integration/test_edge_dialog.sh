@@ -22,7 +22,8 @@ D=$(cd "$(dirname "$0")" && pwd)/edge
 EDGE=$B/sbc/portcullis-edge
 CORE=$B/core/portcullis-core
 RELAY=$B/relay/portcullis-relay
-for f in "$EDGE" "$CORE" "$RELAY"; do
+RELAYCTL=$B/tests/tools/relayctl
+for f in "$EDGE" "$CORE" "$RELAY" "$RELAYCTL"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
 
@@ -50,7 +51,9 @@ cat >"$T/pc.json" <<J
  "topology": {"hide": true, "hide_call_id": true, "max_token_len": 200}}
 J
 bg sbc core "$CORE" -c "$T/pc.json"
-bg sbc relay "$RELAY" -c "$T/pc.json"
+# Under relayctl's supervise: its ctl socket tells how many calls relay
+# holds (it keeps idle port pairs bound, so bound ports do not).
+bg sbc relay "$RELAYCTL" supervise "$T/relay-ctl.sock" -- "$RELAY" -c "$T/pc.json"
 RELAY_PID=$IT_LAST_PID
 bg sbc edge "$EDGE" -c "$T/pc.json"
 EDGE_PID=$IT_LAST_PID
@@ -171,16 +174,16 @@ tap "early media, silence past the media timeout, then 486 to alice" call uac_bu
 tap "... bob got the ACK for his 486" wait_until 15 uas_ok bob-busy
 busy_timed_out() { [ "$(grep -c "media timeout: releasing call" "$T/edge.log")" -ge 2 ]; }
 tap "the relay reported the early media as stopped before the 486" busy_timed_out
-relay_ports() {
-	in_ns sbc ss -Hlun 'sport >= :32000 and sport <= :32999' | wc -l
+relay_calls() {
+	in_ns sbc "$RELAYCTL" ctl "$T/relay-ctl.sock" stats | tr ' ' '\n' | sed -n 's/^calls=//p'
 }
-no_relay_ports() { [ "$(relay_ports)" = 0 ]; }
+no_relay_calls() { [ "$(relay_calls)" = 0 ]; }
 streams_gone() {
-	wait_until 10 no_relay_ports && return 0
-	in_ns sbc ss -Hlun 'sport >= :32000 and sport <= :32999'
+	wait_until 10 no_relay_calls && return 0
+	echo "relay still holds $(relay_calls) call(s)"
 	return 1
 }
-tap "every call's relay stream so far was deleted (no media port left bound)" streams_gone
+tap "every call's relay stream so far was deleted (relay holds no call)" streams_gone
 
 # --- forking: bob on two devices; one answers, core cancels the other ---
 tap "bob registers a second device" sh -c "ip netns exec $(ns bob) timeout 30 sipp $SIPP_COMMON \
@@ -188,15 +191,15 @@ tap "bob registers a second device" sh -c "ip netns exec $(ns bob) timeout 30 si
 	-ap b-secret-2 -m 1 $SBC:5060 >'$T/reg2.out' 2>&1"
 uas uas_cancel.xml fork-ringer 5062 6000
 uas uas_long.xml fork-answerer 5072 6010
-P0=$(relay_ports)
+P0=$(relay_calls)
 call uac.xml fork 5069 & FORK_PID=$!
 tap "the other device got core's CANCEL through the edge and matched it" wait_until 20 uas_ok fork-ringer
 # core's CANCEL to the losing branch ends that branch, not the call (B2):
 # the answered call (up for 2 s) still has its relay stream.
 has_streams() {
 	local n
-	n=$(relay_ports)
-	echo "relay ports bound: $n (before the call: $P0)"
+	n=$(relay_calls)
+	echo "relay calls: $n (before the call: $P0)"
 	[ "$n" -gt "$P0" ]
 }
 tap "the answered call keeps its relay stream after the loser's CANCEL" has_streams

@@ -10,7 +10,8 @@
 # the test's own), >= 99% of the calls succeeded, the attacker's address
 # is in the relay's kernel ban set, the edge's counters show the rate-limit
 # drops and the ban, the relay's ban rule counted the flood dropped in the
-# kernel, and no process restarted. Then 2,000 flows are listed whole by
+# kernel, and no process restarted. A flood of stray responses from another
+# source is banned the same way. Then 2,000 flows are listed whole by
 # pcctl (portcullisd joins the edge's multi-part reply).
 . "$(dirname "$0")/lib.sh"
 it_begin
@@ -44,6 +45,7 @@ for n in alice bob att; do ns_add "$n"; done
 ns_link alice $P.1.2/24 sbc $P.1.1/24
 ns_link bob $P.2.2/24 sbc $P.2.1/24
 ns_link att $ATT/24 sbc $P.3.1/24
+ATT_IF=$IT_LAST_IFA
 in_ns sbc ip addr add $SBC/32 dev lo
 for n in alice:1 bob:2 att:3; do ns_route "${n%%:*}" "$P.${n##*:}.1"; done
 
@@ -245,6 +247,28 @@ few_reached_edge() {
 	[ "${n:-0}" -lt $((s / 10)) ]
 }
 tap "the edge read only a small part of the flood" few_reached_edge
+# --- stray responses flood as well: banned the same way ---
+ATT2=$P.3.3
+in_ns att ip addr add $ATT2/24 dev "$ATT_IF"
+K0=$(stat relay banned_drops_kernel_packets)
+R0=$(stat edge rx_msgs)
+in_ns att nice -n -5 "$FLOOD" $ATT2 $SBC 5060 "$RATE" 5 RESPONSE >"$T/flood2.log"
+FL2=$(cat "$T/flood2.log")
+echo "# response flood: $FL2"
+fl2() { printf '%s\n' "$FL2" | sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+resp_rate() { local r; r=$(fl2 rate); r=${r%.*}; echo "achieved ${r:-0}/s"; [ "${r:-0}" -ge $((RATE * 995 / 1000)) ]; }
+tap "a second source sent $RATE stray responses/s for 5 s" resp_rate
+tap "the response flooder is in the kernel ban set too" ban4_has $ATT2
+resp_kernel() {
+	local k r s
+	k=$(($(stat relay banned_drops_kernel_packets) - K0))
+	r=$(($(stat edge rx_msgs) - R0))
+	s=$(fl2 sent)
+	echo "dropped in the kernel: $k, read by the edge: $r, of $s"
+	[ "$k" -ge $((s * 9 / 10)) ] && [ "$r" -lt $((s / 10)) ]
+}
+tap "... and dropped in the kernel, not read by the edge" resp_kernel
+
 # --- portcullisd joins a multi-part reply of the edge: 2,000 flows ---
 in_ns alice ip route add local $P.64.0/18 dev lo
 in_ns sbc ip route add $P.64.0/18 via $P.1.2

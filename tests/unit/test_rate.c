@@ -117,6 +117,46 @@ test_trusted_higher_limit(void)
 }
 
 static void
+test_responses(void)
+{
+	/* Rate 0: responses are not limited (the class is off). */
+	struct rate_params p = params();
+	struct rate *r = rate_new(&p);
+	struct ipc_addr a = v4(192, 0, 2, 7);
+	for (int i = 0; i < 1000; i++)
+		CHECK_EQ_INT(rate_check(r, &a, RATE_C_RESPONSE, 0), RATE_PASS);
+	rate_free(r);
+	/* Limited: a burst passes, the rest is dropped, a stray-response
+	 * flood is reported like any other; the global cap (3/s) is not
+	 * spent by responses and never answers them 503. */
+	p.rate[RATE_C_RESPONSE] = 10;
+	p.burst[RATE_C_RESPONSE] = 20;
+	p.global_rate = 3;
+	r = rate_new(&p);
+	int pass = 0, flood = 0;
+	for (int i = 0; i < 40; i++) {
+		enum rate_verdict v = rate_check(r, &a, RATE_C_RESPONSE, 5);
+		CHECK(v != RATE_GLOBAL);
+		pass += v == RATE_PASS;
+		flood += v == RATE_FLOOD;
+	}
+	CHECK_EQ_INT(pass, 20);
+	CHECK_EQ_INT(flood, 1);
+	/* The requests' global bucket is still full. */
+	struct ipc_addr b = v4(192, 0, 2, 8);
+	CHECK_EQ_INT(rate_check(r, &b, RATE_C_OTHER, 5), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &b, RATE_C_OTHER, 5), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &b, RATE_C_OTHER, 5), RATE_PASS);
+	CHECK_EQ_INT(rate_check(r, &b, RATE_C_OTHER, 5), RATE_GLOBAL);
+	/* A second later, 10 more. */
+	pass = 0;
+	for (int i = 0; i < 40; i++)
+		pass += rate_check(r, &a, RATE_C_RESPONSE, 1005) == RATE_PASS;
+	CHECK_EQ_INT(pass, 10);
+	rate_free(r);
+}
+
+static void
 test_global_cap(void)
 {
 	struct rate_params p = params();
@@ -173,6 +213,7 @@ main(void)
 	TEST_RUN(test_sources_independent);
 	TEST_RUN(test_flood_reported_once);
 	TEST_RUN(test_trusted_higher_limit);
+	TEST_RUN(test_responses);
 	TEST_RUN(test_global_cap);
 	TEST_RUN(test_bounded_table);
 	TEST_RUN(test_reload);

@@ -8,6 +8,9 @@
  *
  *   flood SRC_IP DST_IP DST_PORT RATE SECONDS [METHOD]
  *
+ * METHOD "RESPONSE" sends stray 200 responses (to INVITEs nobody sent)
+ * instead of requests.
+ *
  * Output (one line): sent=N seconds=S rate=R errors=E start=T0 end=T1
  * (T0, T1: wall-clock seconds since the epoch, for the test to line up
  * what else happened during the flood).
@@ -15,6 +18,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,8 +103,15 @@ main(int argc, char **argv)
 	char ctr0[CTR_DIGITS + 1];
 	memset(ctr0, '0', CTR_DIGITS);
 	ctr0[CTR_DIGITS] = '\0';
+	bool resp = strcmp(method, "RESPONSE") == 0;
+	char start[128];
+	if (resp)
+		snprintf(start, sizeof start, "SIP/2.0 200 OK");
+	else
+		snprintf(start, sizeof start, "%s sip:victim@%s SIP/2.0",
+		    method, dst);
 	int len = snprintf(tmpl, sizeof tmpl,
-	    "%s sip:victim@%s SIP/2.0\r\n"
+	    "%s\r\n"
 	    "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK%s;rport\r\n"
 	    "Max-Forwards: 70\r\n"
 	    "From: <sip:flood@%s>;tag=f%s\r\n"
@@ -110,8 +121,8 @@ main(int argc, char **argv)
 	    "Contact: <sip:flood@%s:%u>\r\n"
 	    "User-Agent: flood-test\r\n"
 	    "Content-Length: 0\r\n\r\n",
-	    method, dst, src, ntohs(sa.sin_port), ctr0, src, ctr0, dst, ctr0,
-	    method, src, ntohs(sa.sin_port));
+	    start, src, ntohs(sa.sin_port), ctr0, src, ctr0, dst, ctr0,
+	    resp ? "INVITE" : method, src, ntohs(sa.sin_port));
 	if (len <= 0 || len >= (int)sizeof tmpl)
 		return 1;
 	size_t offs[3];
