@@ -500,6 +500,27 @@ group_done(struct px_ctx *x)
 		tx_server_respond(x->stx, code, b->resp, b->resp_len);
 }
 
+/* The caller's TCP/TLS connection went with its edge: nobody is left to
+ * answer (another edge would take its connection id for another UA's), so
+ * the server transaction goes and the branches are cancelled. May free x. */
+void
+px_caller_gone(struct px_ctx *x)
+{
+	if (x->stx != NULL) {
+		tx_set_user(x->stx, NULL, NULL);
+		tx_destroy(x->stx);
+		x->stx = NULL;
+	}
+	x->in_flow.conn_id = 0; /* a late 2xx goes nowhere, not astray */
+	if (!x->is_final_sent) {
+		x->is_cancelled = true;
+		cancel_pending(x, NULL);
+		if (pending_branches(x) == 0)
+			group_done(x);
+	}
+	ctx_maybe_done(x);
+}
+
 /* ---- branches ---------------------------------------------------------- */
 
 static void

@@ -124,7 +124,9 @@ proxy_edge_gone(struct core *c, int slot)
 		dlg_walk(c->dlg, gone_dialog, &g);
 	if (c->proxy == NULL)
 		return;
-	for (struct px_ctx *x = px_first(c); x != NULL; x = x->next) {
+	struct px_ctx *next;
+	for (struct px_ctx *x = px_first(c); x != NULL; x = next) {
+		next = x->next;
 		if (x->in_edge == g.e)
 			x->in_edge = PX_EDGE_GONE;
 		if (x->dst_edge == g.e)
@@ -135,5 +137,7 @@ proxy_edge_gone(struct core *c, int slot)
 		for (int i = 0; i < x->nbranches; i++)
 			if (x->br[i]->edge == g.e)
 				x->br[i]->edge = PX_EDGE_GONE;
+		if (!px_edge_reaches(c, x->in_edge, &x->in_flow))
+			px_caller_gone(x); /* may free x: next saved above */
 	}
 }

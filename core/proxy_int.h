@@ -127,6 +127,8 @@ bool px_edge_reaches(
 /* Sends go through edge (when connected) until px_edge_leave(old). */
 int px_edge_enter(struct core *c, uint8_t edge);
 void px_edge_leave(struct core *c, int old);
+/* proxy.c: x's caller is unreachable (its edge is gone); may free x. */
+void px_caller_gone(struct px_ctx *x);
 /* After the registrar ran: the bindings of m's AoR on flow are held by
  * the current edge. */
 void px_edge_stamp(

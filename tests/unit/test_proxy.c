@@ -664,6 +664,40 @@ test_two_edges(void)
 	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
 	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &udp));
 	respond(&udp, &inv, 486, "ee", NULL);
+	drain();
+
+	/* The caller's edge goes while her call rings: her TCP connection
+	 * with it. The callee is cancelled; nothing goes to her through the
+	 * remaining edge (her connection id would name someone else's). */
+	struct ipc_flow atcp = mkflow("10.0.0.7");
+	atcp.transport = IPC_TP_TCP;
+	atcp.conn_id = 1;
+	if (ipc_socketpair(sv) < 0) {
+		CHECK(false);
+		return;
+	}
+	peer2 = sv[1];
+	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	core.last_edge = 1;
+	sip_in(&atcp, INVITE, "sip:eve@example.com", "e4", "te4", "cid-e4", "");
+	CHECK(next_out_on(peer2, &o) && is_resp(&o, 100, &atcp));
+	CHECK(next_out_on(peer2, &inv) && is_req(&inv, SIP_M_INVITE, &udp));
+	core.last_edge = 0;
+	respond(&udp, &inv, 180, "ee", NULL);
+	CHECK(next_out_on(peer2, &o) && is_resp(&o, 180, &atcp));
+	CHECK(!next_out(&o));
+	ipc_chan_free(core.edges[1]);
+	core.edges[1] = NULL;
+	proxy_edge_gone(&core, 1);
+	close(peer2);
+	peer2 = -1;
+	CHECK(next_out(&o) && is_req(&o, SIP_M_CANCEL, &udp));
+	respond(&udp, &o, 200, "ee", NULL);
+	respond(&udp, &inv, 487, "ee", NULL);
+	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &udp));
+	CHECK(!next_out(&o)); /* no 487 toward the caller */
+	CHECK_EQ_INT(proxy_pending(core.proxy), 0);
 	out_reset(&o);
 	out_reset(&inv);
 	advance(40000);
