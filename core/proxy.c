@@ -1407,6 +1407,9 @@ handle_request(struct core *c, const struct ipc_flow *flow, struct sip_msg *m)
 		    (route_is_me(c->route, m->ruri.host, m->ruri.port) ||
 		        route_is_domain(c->route, m->ruri.host));
 	}
+	/* After a core restart, a connection's requests tell its edge. */
+	if (flow->conn_id != 0 && m->method != SIP_M_REGISTER)
+		px_edge_stamp(c, m, flow);
 	int npop = our_routes(c, m);
 	const struct sip_nameaddr *to = sip_msg_to(m, &err);
 	bool in_dialog = to != NULL && to->tag.len > 0;

@@ -63,13 +63,17 @@ void
 px_edge_stamp(struct core *c, struct sip_msg *m, const struct ipc_flow *flow)
 {
 	struct sip_err err;
-	const struct sip_nameaddr *to = sip_msg_to(m, &err);
+	/* A REGISTER names its AoR in To; other requests of a UA (which is
+	 * how a restarted core learns the edges again) in From. */
+	const struct sip_nameaddr *who = m->method == SIP_M_REGISTER
+	    ? sip_msg_to(m, &err)
+	    : sip_msg_from(m, &err);
 	struct loc_binding *v[PX_MAX_TARGETS];
 	char aor[512];
 	uint8_t e = px_edge_now(c);
 
-	if (to == NULL || e == 0 ||
-	    reg_make_aor(&to->uri, aor, sizeof(aor)) < 0)
+	if (who == NULL || e == 0 ||
+	    reg_make_aor(&who->uri, aor, sizeof(aor)) < 0)
 		return;
 	int n = loc_lookup(c->loc, slice_cstr(aor), v, PX_MAX_TARGETS);
 	if (n > PX_MAX_TARGETS)

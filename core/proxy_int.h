@@ -129,8 +129,9 @@ int px_edge_enter(struct core *c, uint8_t edge);
 void px_edge_leave(struct core *c, int old);
 /* proxy.c: x's caller is unreachable (its edge is gone); may free x. */
 void px_caller_gone(struct px_ctx *x);
-/* After the registrar ran: the bindings of m's AoR on flow are held by
- * the current edge. */
+/* The bindings of m's AoR (a REGISTER's To, else From) on flow are held
+ * by the current edge (after the registrar ran, or on a request from a
+ * TCP/TLS flow). */
 void px_edge_stamp(
     struct core *c, struct sip_msg *m, const struct ipc_flow *flow);
 

@@ -561,6 +561,21 @@ test_flow_closed(void)
 	drain();
 }
 
+/* Reads (arg -1) or clears (arg 0) the edge stamp of dan's binding. */
+static int
+edge_of_dan(struct loc_binding *b, void *arg)
+{
+	int *e = arg;
+
+	if (!slice_eq_cstr(loc_slice(b, LOC_S_AOR), "dan@example.com"))
+		return 0;
+	if (*e == 0)
+		b->edge = 0;
+	else
+		*e = b->edge;
+	return 0;
+}
+
 /*
  * Two edges share core.sock: bob registers over TCP through the second;
  * alice's call (through the first) reaches him through the second, the
@@ -622,6 +637,25 @@ test_two_edges(void)
 	core.last_edge = 1;
 	respond(&tcp, &inv, 200, "", NULL);
 	CHECK(next_out(&o) && is_resp(&o, 200, &alice));
+
+	/* A restarted core knows no edge for dan's binding; a request on
+	 * his connection teaches it. */
+	int stamp = -1;
+	loc_walk(core.loc, edge_of_dan, &stamp);
+	CHECK_EQ_INT(stamp, 2);
+	stamp = 0;
+	loc_walk(core.loc, edge_of_dan, &stamp);
+	core.last_edge = 1;
+	sip_in(&tcp,
+	    "OPTIONS sip:example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKe2o1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:dan@example.com>;tag=o\r\n"
+	    "To: <sip:example.com>\r\nCall-ID: optdan\r\n"
+	    "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	CHECK(next_out_on(peer2, &o) && is_resp(&o, 200, &tcp));
+	stamp = -1;
+	loc_walk(core.loc, edge_of_dan, &stamp);
+	CHECK_EQ_INT(stamp, 2);
 
 	/* Edge 1 goes away: dan's TCP flow with it. */
 	ipc_chan_free(core.edges[1]);
