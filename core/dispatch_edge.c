@@ -9,8 +9,36 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "hash.h"
 #include "log.h"
 #include "proxy.h"
+
+/*
+ * SOURCE_TRUSTED is idempotent at the edge (it lasts an hour there), yet
+ * core would send it with every authenticated REGISTER: a source's mark is
+ * repeated at most once a minute (a direct-mapped memory; a collision only
+ * costs a repeat). Forgotten when an edge connects, so a new one learns.
+ */
+#define TRUST_SLOTS 1024
+#define TRUST_REPEAT_S 60
+static struct {
+	struct ipc_addr addr;
+	int64_t at;
+} trust_sent[TRUST_SLOTS];
+
+static bool
+trust_recent(struct core *c, const struct ipc_addr *addr)
+{
+	uint64_t h = hash_bytes(addr, sizeof(*addr)) % TRUST_SLOTS;
+	int64_t now = core_now_s(c);
+	if (trust_sent[h].at != 0 &&
+	    memcmp(&trust_sent[h].addr, addr, sizeof(*addr)) == 0 &&
+	    now - trust_sent[h].at < TRUST_REPEAT_S && now >= trust_sent[h].at)
+		return true;
+	trust_sent[h].addr = *addr;
+	trust_sent[h].at = now;
+	return false;
+}
 
 #define EDGE_HIGH_WATER (32u * 1024 * 1024)
 
@@ -114,6 +142,7 @@ accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		if (c->edges[i] != NULL) {
 			/* Answers leave together when the loop sleeps. */
 			ipc_chan_batch(c->edges[i]);
+			memset(trust_sent, 0, sizeof(trust_sent));
 			log_info("edge %d connected", i);
 		}
 	}
@@ -200,6 +229,8 @@ core_report_source(struct core *c, uint16_t type, const struct ipc_addr *addr,
 {
 	struct ipc_source s;
 
+	if (type == IPC_SOURCE_TRUSTED && trust_recent(c, addr))
+		return;
 	memset(&s, 0, sizeof(s));
 	s.addr = *addr;
 	size_t n =

@@ -2,15 +2,22 @@
  * SQLite storage for core. Why prepared statements kept open: the user
  * lookup runs on every authenticated request and the location flush every
  * second, so neither should re-parse SQL. Schema changes go through the
- * migrations table below, numbered by PRAGMA user_version.
+ * migrations table below, numbered by PRAGMA user_version. Users found are
+ * also kept in memory (bounded), since a lookup per authenticated request
+ * is still a read transaction with file locks; every user write of this
+ * process drops the entry (core is the only writer of the users table).
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "store.h"
+
+/* Users kept in memory at most; past it the cache starts over. */
+#define UCACHE_MAX 65536
 
 enum {
 	ST_USER_GET,
@@ -84,10 +91,18 @@ static const char *const migrations[] = {
     "INTEGER NOT NULL, reason TEXT NOT NULL);",
 };
 
+struct ucache_ent {
+	struct hnode node;
+	uint32_t klen;
+	char key[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* user, domain (lower) */
+	struct store_user u;
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 	bool in_tx;
+	struct htable ucache;
 };
 
 static int
@@ -142,6 +157,64 @@ fail:
 	return -1;
 }
 
+static int
+ucache_free_cb(struct hnode *n, void *arg)
+{
+	struct store *s = arg;
+	htable_remove(&s->ucache, n);
+	free(container_of(n, struct ucache_ent, node));
+	return 0;
+}
+
+static void
+ucache_clear(struct store *s)
+{
+	if (s->ucache.buckets != NULL)
+		htable_walk(&s->ucache, ucache_free_cb, s);
+}
+
+/* The key of (user, domain) as the lookup compares them: user exact,
+ * domain ASCII case-insensitive. 0 if too long to cache. */
+static uint32_t
+ucache_key(struct slice user, struct slice domain, char *key)
+{
+	if (user.len >= STORE_USER_MAX || domain.len >= STORE_DOMAIN_MAX)
+		return 0;
+	memcpy(key, user.p, user.len);
+	key[user.len] = '\0';
+	for (uint32_t i = 0; i < domain.len; i++) {
+		char c = domain.p[i];
+		key[user.len + 1 + i] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+	}
+	return user.len + 1 + domain.len;
+}
+
+static struct ucache_ent *
+ucache_find(struct store *s, const char *key, uint32_t klen, uint64_t hv)
+{
+	for (struct hnode *h = htable_first(&s->ucache, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct ucache_ent *e = container_of(h, struct ucache_ent, node);
+		if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+ucache_drop(struct store *s, struct slice user, struct slice domain)
+{
+	char key[STORE_USER_MAX + STORE_DOMAIN_MAX];
+	uint32_t klen = ucache_key(user, domain, key);
+	if (klen == 0)
+		return;
+	struct ucache_ent *e = ucache_find(s, key, klen, hash_bytes(key, klen));
+	if (e != NULL) {
+		htable_remove(&s->ucache, &e->node);
+		free(e);
+	}
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -157,6 +230,10 @@ store_open(const char *path, char *err, size_t errlen)
 	        NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	if (htable_init(&s->ucache, 1024) < 0) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 2000);
@@ -189,6 +266,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	ucache_clear(s);
+	htable_free(&s->ucache);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -239,6 +318,14 @@ int
 store_user_get(struct store *s, struct slice user, struct slice domain,
     struct store_user *out)
 {
+	char key[STORE_USER_MAX + STORE_DOMAIN_MAX];
+	uint32_t klen = ucache_key(user, domain, key);
+	uint64_t hv = klen ? hash_bytes(key, klen) : 0;
+	struct ucache_ent *e = klen ? ucache_find(s, key, klen, hv) : NULL;
+	if (e != NULL) {
+		*out = e->u;
+		return 1;
+	}
 	sqlite3_stmt *q = stmt(s, ST_USER_GET);
 
 	bind_slice(q, 1, user);
@@ -247,6 +334,18 @@ store_user_get(struct store *s, struct slice user, struct slice domain,
 	if (rc == SQLITE_ROW) {
 		row_to_user(q, out);
 		sqlite3_reset(q);
+		/* Not what an open transaction may still roll back. */
+		if (klen > 0 && !s->in_tx) {
+			if (s->ucache.count >= UCACHE_MAX)
+				ucache_clear(s);
+			e = malloc(sizeof(*e));
+			if (e != NULL) {
+				e->klen = klen;
+				memcpy(e->key, key, klen);
+				e->u = *out;
+				htable_insert(&s->ucache, &e->node, hv);
+			}
+		}
 		return 1;
 	}
 	sqlite3_reset(q);
@@ -260,6 +359,8 @@ int
 store_user_put(struct store *s, const struct store_user *u, bool replace)
 {
 	sqlite3_stmt *q = stmt(s, replace ? ST_USER_REPLACE : ST_USER_INSERT);
+
+	ucache_drop(s, slice_cstr(u->user), slice_cstr(u->domain));
 
 	sqlite3_bind_text(q, 1, u->user, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, u->domain, -1, SQLITE_TRANSIENT);
@@ -284,6 +385,7 @@ store_user_remove(struct store *s, struct slice user, struct slice domain)
 {
 	sqlite3_stmt *q = stmt(s, ST_USER_REMOVE);
 
+	ucache_drop(s, user, domain);
 	bind_slice(q, 1, user);
 	bind_slice(q, 2, domain);
 	int rc = sqlite3_step(q);
@@ -342,6 +444,7 @@ store_commit(struct store *s)
 	s->in_tx = false;
 	if (exec(s, "COMMIT") < 0) {
 		exec(s, "ROLLBACK");
+		ucache_clear(s);
 		return -1;
 	}
 	return 0;
@@ -352,6 +455,7 @@ store_rollback(struct store *s)
 {
 	s->in_tx = false;
 	exec(s, "ROLLBACK");
+	ucache_clear(s);
 }
 
 int

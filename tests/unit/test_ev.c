@@ -379,6 +379,45 @@ test_run_with_timer(void)
 	ev_loop_free(l);
 }
 
+static int defer_a, defer_b;
+
+static void
+defer_once(struct ev_loop *l, void *arg)
+{
+	(void)arg;
+	defer_a++;
+	ev_defer_del(l, defer_once, NULL); /* removes itself */
+}
+
+static void
+defer_every(struct ev_loop *l, void *arg)
+{
+	(void)l;
+	*(int *)arg += 1;
+}
+
+/* Deferred hooks run before every sleep; one may remove itself. */
+static void
+test_defer(void)
+{
+	struct ev_loop *l = ev_loop_new();
+	CHECK_EQ_INT(ev_defer_add(l, defer_once, NULL), 0);
+	CHECK_EQ_INT(ev_defer_add(l, defer_every, &defer_b), 0);
+	ev_run_once(l, 0);
+	ev_run_once(l, 0);
+	CHECK_EQ_INT(defer_a, 1);
+	CHECK_EQ_INT(defer_b, 2);
+	ev_defer_del(l, defer_every, &defer_b);
+	ev_run_once(l, 0);
+	CHECK_EQ_INT(defer_b, 2);
+	int n = 0;
+	for (int i = 0; i < EV_MAX_DEFER + 1; i++)
+		if (ev_defer_add(l, defer_every, &defer_b) == 0)
+			n++;
+	CHECK_EQ_INT(n, EV_MAX_DEFER);
+	ev_loop_free(l);
+}
+
 int
 main(void)
 {
@@ -390,5 +429,6 @@ main(void)
 	TEST_RUN(test_io_delete_in_callback);
 	TEST_RUN(test_signal_and_hook);
 	TEST_RUN(test_run_with_timer);
+	TEST_RUN(test_defer);
 	return tap_done();
 }

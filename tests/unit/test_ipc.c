@@ -352,6 +352,71 @@ test_chan_backpressure(void)
 	ev_loop_free(l);
 }
 
+/* A batching channel holds its messages until the loop is about to sleep,
+ * sends them in order, moves what a full socket refuses to its queue, and
+ * sends what is left when freed. */
+static void
+test_chan_batch(void)
+{
+	struct ev_loop *l = ev_loop_new();
+	int sv[2];
+	ipc_socketpair(sv);
+	struct chan_ctx ca = {.is_in_order = true};
+	struct ipc_chan *a = ipc_chan_new(l, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", on_msg, on_close, &ca);
+	CHECK_EQ_INT(ipc_chan_batch(a), 0);
+	struct ipc_msg m;
+	CHECK_EQ_INT(ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+	CHECK_EQ_INT(m.hdr.type, IPC_HELLO); /* sent before batching began */
+	static uint8_t sip[8000];
+	struct ipc_sip_out out = {.sip_len = 100};
+	for (uint64_t i = 1; i <= 3; i++)
+		CHECK_EQ_INT(ipc_chan_send(a, IPC_SIP_OUT, 0, i, &out,
+		                 sizeof out, sip, 100),
+		    0);
+	CHECK(ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m) < 0 &&
+	    errno == EAGAIN);
+	ev_run_once(l, 0);
+	for (uint64_t i = 1; i <= 3; i++) {
+		CHECK_EQ_INT(
+		    ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+		CHECK_EQ_INT(m.hdr.id, i);
+	}
+	/* More than the socket takes: the rest waits in the queue. */
+	out.sip_len = sizeof sip;
+	int sent = 0;
+	for (int i = 1; i <= 100; i++)
+		if (ipc_chan_send(a, IPC_SIP_OUT, 0, (uint64_t)i, &out,
+		        sizeof out, sip, sizeof sip) == 0)
+			sent++;
+	CHECK_EQ_INT(sent, 100);
+	CHECK(ipc_chan_queued(a) > 0); /* past the socket's room */
+	int got = 0;
+	uint64_t expect = 1;
+	bool is_in_order = true;
+	for (int round = 0; round < 1000 && got < sent; round++) {
+		ev_run_once(l, 0);
+		while (
+		    ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m) == 1) {
+			if (m.hdr.id != expect)
+				is_in_order = false;
+			expect++;
+			got++;
+		}
+	}
+	CHECK_EQ_INT(got, sent);
+	CHECK(is_in_order);
+	/* Freed with messages still waiting: they are sent. */
+	out.sip_len = 10;
+	CHECK_EQ_INT(
+	    ipc_chan_send(a, IPC_SIP_OUT, 0, 77, &out, sizeof out, sip, 10), 0);
+	ipc_chan_free(a);
+	CHECK_EQ_INT(ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+	CHECK_EQ_INT(m.hdr.id, 77);
+	close(sv[1]);
+	ev_loop_free(l);
+}
+
 static void
 test_chan_bad_peer(void)
 {
@@ -512,6 +577,7 @@ main(void)
 	TEST_RUN(test_hello);
 	TEST_RUN(test_chan);
 	TEST_RUN(test_chan_backpressure);
+	TEST_RUN(test_chan_batch);
 	TEST_RUN(test_chan_bad_peer);
 	TEST_RUN(test_listen_connect);
 	TEST_RUN(test_addr);

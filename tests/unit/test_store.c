@@ -76,6 +76,38 @@ test_users(void)
 	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
 	store_rollback(s);
 	CHECK_EQ_INT(store_user_count(s), 2);
+	/* The in-memory copy of users never outlives a change: a password
+	 * change, a removal, a rolled-back change are all seen at once. */
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("example.com"), &got),
+	    1); /* now cached */
+	snprintf(u.user, sizeof(u.user), "bob");
+	snprintf(u.ha1[DIGEST_MD5], sizeof(u.ha1[0]), "%032d", 7);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("Example.COM"), &got),
+	    1);
+	CHECK_STR(got.ha1[DIGEST_MD5], u.ha1[DIGEST_MD5]);
+	CHECK_EQ_INT(store_begin(s), 0);
+	snprintf(u.ha1[DIGEST_MD5], sizeof(u.ha1[0]), "%032d", 8);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("example.com"), &got),
+	    1);
+	CHECK_STR(got.ha1[DIGEST_MD5], u.ha1[DIGEST_MD5]); /* in the tx */
+	store_rollback(s);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("example.com"), &got),
+	    1);
+	snprintf(u.ha1[DIGEST_MD5], sizeof(u.ha1[0]), "%032d", 7);
+	CHECK_STR(got.ha1[DIGEST_MD5], u.ha1[DIGEST_MD5]); /* rolled back */
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("bob"), SLICE_LIT("EXAMPLE.COM")),
+	    1);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("example.com"), &got),
+	    0);
+	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
 	CHECK_EQ_INT(store_meta_set(s, "k", "v1"), 0);
 	CHECK_EQ_INT(store_meta_set(s, "k", "v2"), 0);
 	char buf[16];
