@@ -219,6 +219,38 @@ split_strs(const char *p, size_t n, struct slice s[DLG_S__COUNT])
 	return off == n;
 }
 
+struct dialog *
+dlg_store_decode(struct dlg_table *t, uint64_t id, const void *strs,
+    size_t slen, const void *rec, size_t rlen, int64_t now, int64_t max_age_s)
+{
+	struct dlg_rec r;
+	struct slice sv[DLG_S__COUNT];
+
+	if (rlen != sizeof(r) || rec == NULL || strs == NULL ||
+	    !split_strs(strs, slen, sv))
+		return NULL;
+	memcpy(&r, rec, sizeof(r));
+	if (r.version != REC_VERSION || r.state != DLG_CONFIRMED ||
+	    now - r.start_s > max_age_s)
+		return NULL;
+	struct dialog *d = dlg_restore(t, sv, id);
+	if (d == NULL)
+		return NULL;
+	d->state = (enum dlg_state)r.state;
+	d->caller_cseq = r.caller_cseq;
+	d->callee_cseq = r.callee_cseq;
+	d->callee_cseq_delta = r.callee_cseq_delta;
+	d->start_s = r.start_s;
+	d->answer_s = r.answer_s;
+	d->caller_flow = r.caller_flow;
+	d->callee_flow = r.callee_flow;
+	d->acct = r.acct;
+	/* The call-limit slots were this process's; a restarted core counts
+	 * anew, so the restored call holds none. */
+	d->acct.is_counted = false;
+	return d;
+}
+
 long
 dlg_store_load(
     struct dlg_store *s, struct dlg_table *t, int64_t now, int64_t max_age_s)
@@ -234,19 +266,12 @@ dlg_store_load(
 		return -1;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		uint64_t id = (uint64_t)sqlite3_column_int64(q, 0);
-		const char *p = sqlite3_column_blob(q, 1);
+		const void *p = sqlite3_column_blob(q, 1);
 		size_t plen = (size_t)sqlite3_column_bytes(q, 1);
-		struct dlg_rec r;
-		struct slice sv[DLG_S__COUNT];
-		bool ok = sqlite3_column_bytes(q, 2) == (int)sizeof(r) &&
-		    p != NULL && split_strs(p, plen, sv);
-		if (ok) {
-			memcpy(&r, sqlite3_column_blob(q, 2), sizeof(r));
-			ok = r.version == REC_VERSION &&
-			    r.state == DLG_CONFIRMED &&
-			    now - r.start_s <= max_age_s;
-		}
-		struct dialog *d = ok ? dlg_restore(t, sv, id) : NULL;
+		const void *rec = sqlite3_column_blob(q, 2);
+		size_t rlen = (size_t)sqlite3_column_bytes(q, 2);
+		struct dialog *d =
+		    dlg_store_decode(t, id, p, plen, rec, rlen, now, max_age_s);
 		if (d == NULL) {
 			if (nstale == cap) {
 				cap = cap ? cap * 2 : 16;
@@ -258,18 +283,6 @@ dlg_store_load(
 			stale[nstale++] = id;
 			continue;
 		}
-		d->state = (enum dlg_state)r.state;
-		d->caller_cseq = r.caller_cseq;
-		d->callee_cseq = r.callee_cseq;
-		d->callee_cseq_delta = r.callee_cseq_delta;
-		d->start_s = r.start_s;
-		d->answer_s = r.answer_s;
-		d->caller_flow = r.caller_flow;
-		d->callee_flow = r.callee_flow;
-		d->acct = r.acct;
-		/* The call-limit slots were this process's; a restarted core
-		 * counts anew, so the restored call holds none. */
-		d->acct.is_counted = false;
 		n++;
 	}
 	sqlite3_finalize(q);

@@ -31,6 +31,13 @@ int dlg_store_flush(struct dlg_store *s, struct dlg_table *t);
  * start) or unreadable are deleted. Returns how many, or -1. */
 long dlg_store_load(
     struct dlg_store *s, struct dlg_table *t, int64_t now, int64_t max_age_s);
+/* Decodes one stored row (its strs and rec blobs, as read back) into a
+ * dialog of t with that id; NULL when the row is malformed, of another
+ * record version, not confirmed or older than max_age_s at now. What
+ * dlg_store_load() does per row; exposed for the fuzz target. */
+struct dialog *dlg_store_decode(struct dlg_table *t, uint64_t id,
+    const void *strs, size_t slen, const void *rec, size_t rlen, int64_t now,
+    int64_t max_age_s);
 const char *dlg_store_errmsg(struct dlg_store *s);
 /* Opens state_dir/dialogs.db, loads it into t and writes t behind from
  * now on (logging what happened); NULL when the file cannot be used (the
