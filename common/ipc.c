@@ -215,34 +215,16 @@ ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
 	return 0;
 }
 
-int
-ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
-    struct ipc_msg *out)
+/* What ipc_recv() does once recvmsg returned n bytes and mh's control
+ * data: descriptors, truncation, validation. */
+static int
+recv_finish(const struct ipc_catalogue *cat, uint8_t *buf, ssize_t n,
+    struct msghdr *mh, struct ipc_msg *out)
 {
-	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	union {
-		struct cmsghdr c;
-		/* Room for a few descriptors so that extras can be closed. */
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-	} cm;
-	struct msghdr mh = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof cm.buf};
-	ssize_t n;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EWOULDBLOCK)
-			errno = EAGAIN;
-		return -1;
-	}
-
 	int passed = -1;
-	bool bad = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL;
-	     c = CMSG_NXTHDR(&mh, c)) {
+	bool bad = (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL;
+	     c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -267,6 +249,34 @@ ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
 	}
 	out->fd = passed;
 	return 1;
+}
+
+/* Room for a few descriptors so that extras can be closed. */
+#define IPC_CMSG_SPACE CMSG_SPACE(4 * sizeof(int))
+
+int
+ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
+    struct ipc_msg *out)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	union {
+		struct cmsghdr c;
+		char buf[IPC_CMSG_SPACE];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof cm.buf};
+	ssize_t n;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return -1;
+	}
+	return recv_finish(cat, buf, n, &mh, out);
 }
 
 void
@@ -366,6 +376,8 @@ ipc_check_hello(
 /* A batch is sent when the loop is about to sleep, or at once when it
  * holds this many datagrams or bytes. */
 #define IPC_BATCH_MAX 64
+/* Datagrams a batching channel reads per recvmmsg. */
+#define IPC_RECV_BATCH 8
 #define IPC_BATCH_BYTES (256u * 1024)
 
 struct qmsg {
@@ -398,6 +410,7 @@ struct ipc_chan {
 	/* ipc_chan_batch(): datagrams waiting for the loop's next sleep,
 	 * back to back in bbuf. */
 	bool is_batching;
+	uint8_t *mbuf; /* IPC_RECV_BATCH receive buffers (recvmmsg) */
 	uint8_t *bbuf;
 	size_t blen;
 	uint32_t bn;
@@ -423,6 +436,7 @@ chan_destroy(struct ipc_chan *ch)
 		q = next;
 	}
 	free(ch->rbuf);
+	free(ch->mbuf);
 	free(ch->bbuf);
 	free(ch);
 }
@@ -751,46 +765,121 @@ ipc_chan_batch(struct ipc_chan *ch)
 	return 0;
 }
 
-static void
-chan_read(struct ipc_chan *ch)
+/* Hands one received message on; false when the channel is done. */
+static bool
+chan_deliver(struct ipc_chan *ch, int rc, struct ipc_msg *m)
 {
-	for (int i = 0; i < IPC_CHAN_READ_BUDGET; i++) {
-		struct ipc_msg m;
-		int rc = ipc_recv(ch->fd, ch->cat, ch->rbuf, IPC_MAX_MSG, &m);
-		if (rc == 0) {
-			chan_fail(ch, NULL);
-			return;
+	if (rc == 0) {
+		chan_fail(ch, NULL);
+		return false;
+	}
+	if (rc < 0) {
+		if (errno == EPROTO)
+			chan_fail(ch, "malformed message from peer");
+		else
+			chan_fail(ch, strerror(errno));
+		return false;
+	}
+	if (!ch->has_peer) {
+		char err[160];
+		if (!ipc_check_hello(m, &ch->peer, err, sizeof err)) {
+			if (m->fd >= 0)
+				close(m->fd);
+			chan_fail(ch, err);
+			return false;
 		}
-		if (rc < 0) {
-			if (errno == EAGAIN)
-				return;
-			if (errno == EPROTO)
-				chan_fail(ch, "malformed message from peer");
-			else
+		ch->has_peer = true;
+		return true;
+	}
+	if (m->hdr.type == IPC_HELLO) {
+		if (m->fd >= 0)
+			close(m->fd);
+		chan_fail(ch, "second HELLO from peer");
+		return false;
+	}
+	if (ch->on_msg != NULL) {
+		ch->on_msg(ch, m, ch->arg);
+	} else if (m->fd >= 0) {
+		close(m->fd);
+	}
+	return !ch->is_closed && !ch->is_free_pending;
+}
+
+/*
+ * A batching channel's peer sends in bursts: recvmmsg takes up to
+ * IPC_RECV_BATCH at once, and a short count means the socket is empty, so
+ * no extra call only to hear EAGAIN.
+ */
+static void
+chan_read_many(struct ipc_chan *ch)
+{
+	struct mmsghdr mm[IPC_RECV_BATCH];
+	struct iovec iov[IPC_RECV_BATCH];
+	union {
+		struct cmsghdr c;
+		char buf[IPC_CMSG_SPACE];
+	} cm[IPC_RECV_BATCH];
+
+	for (int round = 0; round < IPC_CHAN_READ_BUDGET / IPC_RECV_BATCH;
+	     round++) {
+		memset(mm, 0, sizeof mm);
+		for (int i = 0; i < IPC_RECV_BATCH; i++) {
+			iov[i].iov_base = ch->mbuf + (size_t)i * IPC_MAX_MSG;
+			iov[i].iov_len = IPC_MAX_MSG;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = cm[i].buf;
+			mm[i].msg_hdr.msg_controllen = sizeof cm[i].buf;
+		}
+		int n = recvmmsg(ch->fd, mm, IPC_RECV_BATCH,
+		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				chan_fail(ch, strerror(errno));
 			return;
 		}
-		if (!ch->has_peer) {
-			char err[160];
-			if (!ipc_check_hello(&m, &ch->peer, err, sizeof err)) {
-				if (m.fd >= 0)
-					close(m.fd);
-				chan_fail(ch, err);
+		for (int i = 0; i < n; i++) {
+			struct ipc_msg m;
+			int rc = recv_finish(ch->cat, iov[i].iov_base,
+			    (ssize_t)mm[i].msg_len, &mm[i].msg_hdr, &m);
+			if (!chan_deliver(ch, rc, &m)) {
+				/* Descriptors of the messages not handed on. */
+				for (int j = i + 1; j < n; j++) {
+					struct ipc_msg x;
+					if (recv_finish(ch->cat,
+					        iov[j].iov_base,
+					        (ssize_t)mm[j].msg_len,
+					        &mm[j].msg_hdr, &x) == 1 &&
+					    x.fd >= 0)
+						close(x.fd);
+				}
 				return;
 			}
-			ch->has_peer = true;
-			continue;
 		}
-		if (m.hdr.type == IPC_HELLO) {
-			chan_fail(ch, "second HELLO from peer");
+		if (n < IPC_RECV_BATCH)
+			return;
+	}
+}
+
+static void
+chan_read(struct ipc_chan *ch)
+{
+	if (ch->is_batching) {
+		if (ch->mbuf == NULL)
+			ch->mbuf = malloc((size_t)IPC_RECV_BATCH * IPC_MAX_MSG);
+		if (ch->mbuf != NULL) {
+			chan_read_many(ch);
 			return;
 		}
-		if (ch->on_msg != NULL) {
-			ch->on_msg(ch, &m, ch->arg);
-		} else if (m.fd >= 0) {
-			close(m.fd);
-		}
-		if (ch->is_closed || ch->is_free_pending)
+	}
+	for (int i = 0; i < IPC_CHAN_READ_BUDGET; i++) {
+		struct ipc_msg m;
+		int rc = ipc_recv(ch->fd, ch->cat, ch->rbuf, IPC_MAX_MSG, &m);
+		if (rc < 0 && errno == EAGAIN)
+			return;
+		if (!chan_deliver(ch, rc, &m))
 			return;
 	}
 }
