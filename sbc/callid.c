@@ -156,14 +156,16 @@ get_le(const uint8_t *p, int n)
 	return v;
 }
 
+/* Checks the whole file (apply false), then loads it (apply true), so
+ * that a malformed file adds no entry at all. */
 static int
 parse_file(struct callid_tab *t, const uint8_t *p, size_t n, uint64_t idle_ms,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t wall, bool apply)
 {
 	size_t ml = strlen(MAGIC);
 	if (n < ml + 12 || memcmp(p, MAGIC, ml) != 0)
 		return -1;
-	uint64_t written = get_le(p + ml, 8), wall = wall_ms();
+	uint64_t written = get_le(p + ml, 8);
 	uint64_t away = wall > written ? wall - written : 0;
 	uint32_t count = (uint32_t)get_le(p + ml + 8, 4);
 	size_t o = ml + 12;
@@ -171,15 +173,21 @@ parse_file(struct callid_tab *t, const uint8_t *p, size_t n, uint64_t idle_ms,
 	for (uint32_t i = 0; i < count; i++) {
 		if (n - o < ENT_HDR)
 			return -1;
-		uint64_t idle = get_le(p + o, 8) + away;
+		uint64_t idle = get_le(p + o, 8);
 		size_t cl = p[o + 8], tl = p[o + 9];
 		o += ENT_HDR;
 		if (cl == 0 || cl > CID_MAX || tl > TAG_MAX || n - o < cl + tl)
 			return -1;
+		/* Entries are C strings: a NUL would cut one short. */
+		if (memchr(p + o, '\0', cl + tl) != NULL)
+			return -1;
+		/* Saturated: a huge idle time must not wrap round to a
+		 * young entry. */
+		idle = idle > UINT64_MAX - away ? UINT64_MAX : idle + away;
 		struct slice cid =
 		    slice_make((const char *)p + o, (uint32_t)cl);
 		uint64_t hv = hash_bytes(cid.p, cid.len);
-		if (idle < idle_ms && find(t, cid, hv) == NULL) {
+		if (apply && idle < idle_ms && find(t, cid, hv) == NULL) {
 			struct cid_ent *e = calloc(1, sizeof *e);
 			if (e == NULL)
 				return -1;
@@ -213,7 +221,11 @@ callid_persist_in(struct callid_tab *t, const char *state_dir,
 	int rc = token_file_load(keys, CALLID_FILE_LABEL, path, CALLID_FILE_MAX,
 	    &plain, &n, err, sizeof err);
 	if (rc > 0) {
-		rc = parse_file(t, plain, n, idle_ms, now_ms);
+		uint64_t wall = wall_ms();
+		rc = parse_file(t, plain, n, idle_ms, now_ms, wall, false);
+		if (rc == 0)
+			rc = parse_file(
+			    t, plain, n, idle_ms, now_ms, wall, true);
 		free(plain);
 		if (rc < 0)
 			snprintf(err, sizeof err, "%.400s: malformed", path);

@@ -77,3 +77,24 @@ TESTS += tests/unit/test_tls
 tests_unit_test_tls_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_unit_test_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_tls_LDADD = $(EDGE_TEST_LDADD)
+
+# Edge state files read back at start, behind their seal.
+noinst_PROGRAMS += tests/fuzz/fuzz_toprow tests/fuzz/fuzz_callid
+tests_fuzz_fuzz_toprow_SOURCES = tests/fuzz/fuzz_toprow.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_toprow_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_fuzz_fuzz_toprow_CFLAGS = $(FUZZ_CF) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_toprow_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_toprow_LDADD = $(EDGE_LIBS)
+tests_fuzz_fuzz_callid_SOURCES = tests/fuzz/fuzz_callid.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_callid_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_fuzz_fuzz_callid_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_callid_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_callid_LDADD = $(EDGE_LIBS)
+
+# RFC 5626 flow tokens: Path on REGISTER, Route decoding (sbc/nat.c).
+noinst_PROGRAMS += tests/fuzz/fuzz_ob_route
+tests_fuzz_fuzz_ob_route_SOURCES = tests/fuzz/fuzz_ob_route.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_ob_route_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
+tests_fuzz_fuzz_ob_route_CFLAGS = $(FUZZ_CF)
+tests_fuzz_fuzz_ob_route_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_ob_route_LDADD = $(EDGE_LIBS)

@@ -162,6 +162,18 @@ toprow_count(const struct toprow *t)
 	return t->lru.n;
 }
 
+/* The id must be the text's: a row cannot be made to answer for
+ * another (the seal already prevents it; this keeps the invariant
+ * local). */
+static bool
+id_matches(const uint8_t *id, const uint8_t *text, uint32_t len)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	return EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) &&
+	    memcmp(md, id, TOPROW_ID_LEN) == 0;
+}
+
 /* Inserts a row read from the file, idle for idle ms. */
 static int
 load_row(struct toprow *t, const uint8_t *id, const uint8_t *text, uint32_t len,
@@ -169,13 +181,7 @@ load_row(struct toprow *t, const uint8_t *id, const uint8_t *text, uint32_t len,
 {
 	if (find(t, id) != NULL)
 		return 0;
-	/* The id must be the text's: a row cannot be made to answer for
-	 * another (the seal already prevents it; this keeps the invariant
-	 * local). */
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	if (!EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    memcmp(md, id, TOPROW_ID_LEN) != 0)
+	if (!id_matches(id, text, len))
 		return -1;
 	struct row *r = malloc(sizeof *r + len + 1);
 	if (r == NULL)
@@ -190,16 +196,17 @@ load_row(struct toprow *t, const uint8_t *id, const uint8_t *text, uint32_t len,
 	return 1;
 }
 
+/* Checks the whole file (apply false), then loads it (apply true), so
+ * that a malformed file adds no row at all. */
 static int
 parse_file(struct toprow *t, const uint8_t *p, size_t n, uint64_t idle_ms,
-    uint64_t now_ms)
+    uint64_t now_ms, uint64_t wall, bool apply)
 {
 	size_t ml = strlen(MAGIC);
 	if (n < ml + 12 || memcmp(p, MAGIC, ml) != 0)
 		return -1;
 	uint64_t written = get_le(p + ml, 8);
 	uint32_t count = (uint32_t)get_le(p + ml + 8, 4);
-	uint64_t wall = wall_ms();
 	uint64_t away = wall > written ? wall - written : 0;
 	size_t o = ml + 12;
 	int loaded = 0;
@@ -212,9 +219,15 @@ parse_file(struct toprow *t, const uint8_t *p, size_t n, uint64_t idle_ms,
 		o += ROW_HDR;
 		if (len > n - o || len > TOKEN_MAX_PLAIN)
 			return -1;
-		if (idle + away < idle_ms) {
-			int rc =
-			    load_row(t, id, p + o, len, idle + away, now_ms);
+		/* Saturated: a huge idle time must not wrap round to a
+		 * young row. */
+		idle = idle > UINT64_MAX - away ? UINT64_MAX : idle + away;
+		if (idle < idle_ms) {
+			int rc = 0;
+			if (!apply && !id_matches(id, p + o, len))
+				rc = -1;
+			else if (apply)
+				rc = load_row(t, id, p + o, len, idle, now_ms);
 			if (rc < 0)
 				return -1;
 			loaded += rc;
@@ -243,7 +256,10 @@ toprow_persist(struct toprow *t, const char *path,
 	    &plain, &n, err, errlen);
 	if (rc <= 0)
 		return rc;
-	rc = parse_file(t, plain, n, idle_ms, now_ms);
+	uint64_t wall = wall_ms();
+	rc = parse_file(t, plain, n, idle_ms, now_ms, wall, false);
+	if (rc == 0)
+		rc = parse_file(t, plain, n, idle_ms, now_ms, wall, true);
 	if (rc < 0)
 		snprintf(err, errlen, "%s: malformed", path);
 	free(plain);

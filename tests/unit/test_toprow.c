@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "callid.h"
@@ -216,6 +217,169 @@ test_callids_survive(void)
 	callid_free(v);
 }
 
+/* Regressions for the loaders behind the seal: files of the documented
+ * layouts, sealed with the right key, that the writers never make. */
+static size_t
+put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return (size_t)n;
+}
+
+static uint64_t
+wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A row file: header written at `written`, then the rows given. */
+static size_t
+row_file(uint8_t *b, uint64_t written, int nrows, const char *const *texts,
+    const uint64_t *idles)
+{
+	size_t o = 0;
+	memcpy(b, "PCTROW1\n", 8);
+	o = 8;
+	o += put_le(b + o, written, 8);
+	o += put_le(b + o, (uint64_t)nrows, 4);
+	struct toprow *scratch = toprow_new(8);
+	for (int i = 0; i < nrows; i++) {
+		size_t len = strlen(texts[i]);
+		toprow_put(scratch, slice_cstr(texts[i]), b + o, 0);
+		o += TOPROW_ID_LEN;
+		o += put_le(b + o, idles[i], 8);
+		o += put_le(b + o, len, 4);
+		memcpy(b + o, texts[i], len);
+		o += len;
+	}
+	toprow_free(scratch);
+	return o;
+}
+
+static void
+test_rows_malformed_adds_nothing(void)
+{
+	/* One good row, then a row header cut short: the file is malformed
+	 * and the table must stay empty (it used to keep the first row). */
+	char err[256];
+	const char *p = path_of("rows4");
+	const char *texts[] = {"<sip:a@10.0.0.1>"};
+	uint64_t idles[] = {0};
+	uint8_t b[256];
+	size_t n = row_file(b, wall_now(), 1, texts, idles);
+	put_le(b + 16, 2, 4); /* says two rows */
+	memset(b + n, 0, 10);
+	n += 10;
+	CHECK_EQ_INT(token_file_save(&keys, TOPROW_FILE_LABEL, p, b, n), 0);
+	struct toprow *t = toprow_new(100);
+	CHECK_EQ_INT(toprow_persist(t, p, &keys, HOUR, 5, err, sizeof err), -1);
+	CHECK(strstr(err, "malformed") != NULL);
+	CHECK_EQ_INT((int)toprow_count(t), 0);
+	toprow_free(t);
+	/* Trailing bytes after the last row: malformed too. */
+	n = row_file(b, wall_now(), 1, texts, idles);
+	b[n++] = 'x';
+	CHECK_EQ_INT(token_file_save(&keys, TOPROW_FILE_LABEL, p, b, n), 0);
+	t = toprow_new(100);
+	CHECK_EQ_INT(toprow_persist(t, p, &keys, HOUR, 5, err, sizeof err), -1);
+	CHECK_EQ_INT((int)toprow_count(t), 0);
+	toprow_free(t);
+}
+
+static void
+test_rows_idle_no_wrap(void)
+{
+	/* A file written at time 0 with an idle time so large that adding
+	 * the time away wrapped round to under an hour: such a row is old,
+	 * not young (it used to be loaded). A young row beside it loads. */
+	char err[256];
+	const char *p = path_of("rows5");
+	const char *texts[] = {"<sip:old@10.0.0.1>", "<sip:young@10.0.0.1>"};
+	uint64_t w = wall_now();
+	uint64_t idles[] = {UINT64_MAX - w + HOUR / 2, 0};
+	uint8_t b[256];
+	size_t n = row_file(b, 0, 2, texts, idles);
+	CHECK_EQ_INT(token_file_save(&keys, TOPROW_FILE_LABEL, p, b, n), 0);
+	struct toprow *t = toprow_new(100);
+	/* The young one is idle for the whole time away (since 1970). */
+	CHECK_EQ_INT(
+	    toprow_persist(t, p, &keys, UINT64_MAX - 1, 5, err, sizeof err), 1);
+	CHECK_EQ_INT((int)toprow_count(t), 1);
+	toprow_free(t);
+	t = toprow_new(100);
+	CHECK_EQ_INT(toprow_persist(t, p, &keys, HOUR, 5, err, sizeof err), 0);
+	CHECK_EQ_INT((int)toprow_count(t), 0);
+	toprow_free(t);
+}
+
+/* A Call-ID file: header written at `written`, then the entries. */
+static size_t
+cid_file(uint8_t *b, uint64_t written, int n, const char *const *cids,
+    const size_t *cls, const uint64_t *idles)
+{
+	size_t o = 0;
+	memcpy(b, "PCCID1\n\n", 8);
+	o = 8;
+	o += put_le(b + o, written, 8);
+	o += put_le(b + o, (uint64_t)n, 4);
+	for (int i = 0; i < n; i++) {
+		o += put_le(b + o, idles[i], 8);
+		b[o++] = (uint8_t)cls[i];
+		b[o++] = 3;
+		memcpy(b + o, cids[i], cls[i]);
+		o += cls[i];
+		memcpy(b + o, "tag", 3);
+		o += 3;
+	}
+	return o;
+}
+
+static void
+test_callids_malformed(void)
+{
+	const char *p = path_of("topology.callids");
+	uint8_t b[256];
+	uint64_t w = wall_now();
+	const char *cids[] = {"good@10.0.0.1", "bad\0@10.0.0.1"};
+	size_t cls[] = {13, 14};
+	uint64_t idles[] = {0, 0};
+	/* A Call-ID with a NUL in it cannot have been written (entries are
+	 * C strings): the file is malformed and nothing of it loads (the
+	 * good entry before it used to). */
+	size_t n = cid_file(b, w, 2, cids, cls, idles);
+	CHECK_EQ_INT(token_file_save(&keys, CALLID_FILE_LABEL, p, b, n), 0);
+	struct callid_tab *t = callid_new(100);
+	callid_persist_in(t, dir, &keys, 12 * HOUR, 5);
+	CHECK_EQ_INT((int)callid_count(t), 0);
+	callid_free(t);
+	/* One good entry, then trailing bytes: nothing loads either. */
+	n = cid_file(b, w, 1, cids, cls, idles);
+	b[n++] = 0;
+	CHECK_EQ_INT(token_file_save(&keys, CALLID_FILE_LABEL, p, b, n), 0);
+	t = callid_new(100);
+	callid_persist_in(t, dir, &keys, 12 * HOUR, 5);
+	CHECK_EQ_INT((int)callid_count(t), 0);
+	callid_free(t);
+	/* Without the trailing byte it loads. */
+	n--;
+	CHECK_EQ_INT(token_file_save(&keys, CALLID_FILE_LABEL, p, b, n), 0);
+	t = callid_new(100);
+	callid_persist_in(t, dir, &keys, 12 * HOUR, 5);
+	CHECK_EQ_INT((int)callid_count(t), 1);
+	callid_free(t);
+	/* An idle time that wrapped round with the time away is old. */
+	idles[0] = UINT64_MAX - w + HOUR / 2;
+	n = cid_file(b, 0, 1, cids, cls, idles);
+	CHECK_EQ_INT(token_file_save(&keys, CALLID_FILE_LABEL, p, b, n), 0);
+	t = callid_new(100);
+	callid_persist_in(t, dir, &keys, 12 * HOUR, 5);
+	CHECK_EQ_INT((int)callid_count(t), 0);
+	callid_free(t);
+}
+
 int
 main(void)
 {
@@ -228,7 +392,11 @@ main(void)
 	TEST_RUN(test_rows_expire_and_reject);
 	TEST_RUN(test_rows_bounded);
 	TEST_RUN(test_callids_survive);
-	const char *names[] = {"rows1", "rows2", "rows3", "topology.callids"};
+	TEST_RUN(test_rows_malformed_adds_nothing);
+	TEST_RUN(test_rows_idle_no_wrap);
+	TEST_RUN(test_callids_malformed);
+	const char *names[] = {
+	    "rows1", "rows2", "rows3", "rows4", "rows5", "topology.callids"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		unlink(path_of(names[i]));
 	rmdir(dir);
