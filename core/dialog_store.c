@@ -219,19 +219,48 @@ split_strs(const char *p, size_t n, struct slice s[DLG_S__COUNT])
 	return off == n;
 }
 
+/* A stored bool's byte: anything but 0 or 1 is a damaged row (loading
+ * it as a bool would be undefined). */
+static bool
+flag_ok(const bool *f)
+{
+	uint8_t v;
+
+	memcpy(&v, f, 1);
+	return v <= 1;
+}
+
+/* The accounting's strings are read as C strings (CDR, call limits). */
+static bool
+acct_ok(const struct call_acct *a)
+{
+	return memchr(a->trunk_in, '\0', sizeof(a->trunk_in)) != NULL &&
+	    memchr(a->trunk_out, '\0', sizeof(a->trunk_out)) != NULL &&
+	    memchr(a->caller, '\0', sizeof(a->caller)) != NULL &&
+	    memchr(a->callee, '\0', sizeof(a->callee)) != NULL &&
+	    memchr(a->call_id, '\0', sizeof(a->call_id)) != NULL &&
+	    flag_ok(&a->is_counted) && flag_ok(&a->is_open) &&
+	    flag_ok(&a->is_outbound);
+}
+
 struct dialog *
 dlg_store_decode(struct dlg_table *t, uint64_t id, const void *strs,
     size_t slen, const void *rec, size_t rlen, int64_t now, int64_t max_age_s)
 {
 	struct dlg_rec r;
 	struct slice sv[DLG_S__COUNT];
+	int64_t age;
 
-	if (rlen != sizeof(r) || rec == NULL || strs == NULL ||
-	    !split_strs(strs, slen, sv))
+	/* The table's next id is id + 1: the largest would wrap it to 0 and
+	 * new dialogs would take the rows of restored ones. */
+	if (id == UINT64_MAX || rlen != sizeof(r) || rec == NULL ||
+	    strs == NULL || !split_strs(strs, slen, sv))
 		return NULL;
 	memcpy(&r, rec, sizeof(r));
+	/* A start so far back that the age overflows is too old too. */
 	if (r.version != REC_VERSION || r.state != DLG_CONFIRMED ||
-	    now - r.start_s > max_age_s)
+	    __builtin_sub_overflow(now, r.start_s, &age) || age > max_age_s ||
+	    !acct_ok(&r.acct))
 		return NULL;
 	struct dialog *d = dlg_restore(t, sv, id);
 	if (d == NULL)

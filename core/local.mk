@@ -50,3 +50,13 @@ tests_fuzz_fuzz_core_sip_SOURCES = tests/fuzz/fuzz_core_sip.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_core_sip_CFLAGS = $(FUZZ_CF)
 tests_fuzz_fuzz_core_sip_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_core_sip_LDADD = $(CORE_LIBS)
+
+# Fuzz target: dialog rows read back from SQLite (dlg_store_decode). The
+# two modules are compiled in with the fuzzing flags so that libFuzzer
+# sees their coverage (core/libcore.a is built without them).
+noinst_PROGRAMS += tests/fuzz/fuzz_dialog_store
+tests_fuzz_fuzz_dialog_store_SOURCES = tests/fuzz/fuzz_dialog_store.c \
+	core/dialog_store.c core/dialog.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_dialog_store_CFLAGS = $(FUZZ_CF) $(SQLITE_CFLAGS)
+tests_fuzz_fuzz_dialog_store_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_dialog_store_LDADD = $(PC_COMMON_LIBS) $(SQLITE_LIBS)
