@@ -60,3 +60,12 @@ tests_fuzz_fuzz_dialog_store_SOURCES = tests/fuzz/fuzz_dialog_store.c \
 tests_fuzz_fuzz_dialog_store_CFLAGS = $(FUZZ_CF) $(SQLITE_CFLAGS)
 tests_fuzz_fuzz_dialog_store_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_dialog_store_LDADD = $(PC_COMMON_LIBS) $(SQLITE_LIBS)
+
+# Fuzz target: 3xx Contacts from outside become targets (px_recurse);
+# core/proxy_redirect.c compiled in with the fuzzing flags for coverage.
+noinst_PROGRAMS += tests/fuzz/fuzz_core_redirect
+tests_fuzz_fuzz_core_redirect_SOURCES = tests/fuzz/fuzz_core_redirect.c \
+	core/proxy_redirect.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_core_redirect_CFLAGS = $(FUZZ_CF) $(SQLITE_CFLAGS)
+tests_fuzz_fuzz_core_redirect_LDFLAGS = $(FUZZ_LF)
+tests_fuzz_fuzz_core_redirect_LDADD = $(CORE_LIBS)
