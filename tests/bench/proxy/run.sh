@@ -72,6 +72,7 @@ cat >"$T/pc.json" <<J
  "limits": {"register_rate": 100000, "register_burst": 1000000,
             "invite_rate": 100000, "invite_burst": 1000000,
             "other_rate": 1000000, "other_burst": 1000000,
+            "response_rate": 1000000, "response_burst": 1000000,
             "global_rate": 0, "flood_drops": 1000000},
  "routes": [{"match": {"user": "uas"}, "uri": "sip:127.0.0.20:5080"}],
  "users": [$users]}
