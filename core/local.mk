@@ -59,7 +59,7 @@ tests_fuzz_fuzz_dialog_store_SOURCES = tests/fuzz/fuzz_dialog_store.c \
 	core/dialog_store.c core/dialog.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_dialog_store_CFLAGS = $(FUZZ_CF) $(SQLITE_CFLAGS)
 tests_fuzz_fuzz_dialog_store_LDFLAGS = $(FUZZ_LF)
-tests_fuzz_fuzz_dialog_store_LDADD = $(PC_COMMON_LIBS) $(SQLITE_LIBS)
+tests_fuzz_fuzz_dialog_store_LDADD = $(CORE_LIBS)
 
 # Fuzz target: 3xx Contacts from outside become targets (px_recurse);
 # core/proxy_redirect.c compiled in with the fuzzing flags for coverage.
