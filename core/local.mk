@@ -1,7 +1,7 @@
 # core build fragment: portcullis-core, the registrar/proxy. Its modules
 # live in core/libcore.a so the unit tests link them.
 noinst_LIBRARIES += core/libcore.a
-core_libcore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+core_libcore_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
 core_libcore_a_SOURCES = \
 	core/loc.c core/loc.h \
 	core/store.c core/store.h \
@@ -16,7 +16,6 @@ core_libcore_a_SOURCES = \
 	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c \
 	core/proxy_redirect.c core/dialog_store.c core/dialog_store.h \
 	core/proxy_list.c core/proxy_edge.c \
-	core/proxy_redirect.c \
 	core/trunk.c core/trunk.h core/dialplan.c core/dialplan.h \
 	core/cdr.c core/cdr.h core/resolv.c core/resolv.h
 
