@@ -265,6 +265,20 @@ build_peers(struct trunks *ts, struct trunk *t)
 	}
 }
 
+/* The edge exempts the configured trunk sources from its per-source limits
+ * itself; addresses of peers given by name only core learns. Sent with
+ * every answer (the edge's mark expires after an hour without one). */
+static void
+exempt_at_edge(struct trunks *ts, const struct trunk *t,
+    const struct ipc_addr *addrs, int naddrs)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "trunk:%s", t->name);
+	for (int k = 0; k < naddrs; k++)
+		core_report_source(
+		    ts->c, IPC_SOURCE_TRUSTED, &addrs[k], slice_cstr(tag));
+}
+
 static void
 dns_done(void *arg, uint64_t cookie, const char *host, int err,
     const struct ipc_addr *addrs, int naddrs)
@@ -284,7 +298,7 @@ dns_done(void *arg, uint64_t cookie, const char *host, int err,
 		o += (size_t)snprintf(
 		    list + o, sizeof(list) - o, "%s%s", k ? ", " : "", a);
 	}
-	bool changed = false;
+	bool changed = false, answered = false;
 	for (size_t i = 0; i < t->cf->npeers; i++) {
 		struct trunk_dns *d = &t->dns[i];
 		if (!d->is_name || !d->is_pending ||
@@ -318,11 +332,14 @@ dns_done(void *arg, uint64_t cookie, const char *host, int err,
 			    host, list);
 			changed = true;
 		}
+		answered = true;
 		d->err = 0;
 		d->has_answer = true;
 		d->naddrs = naddrs < 16 ? naddrs : 16;
 		memcpy(d->addrs, addrs, (size_t)d->naddrs * sizeof(addrs[0]));
 	}
+	if (answered)
+		exempt_at_edge(ts, t, addrs, naddrs);
 	bool any_addr = false;
 	for (int i = 0; i < t->npeers; i++)
 		any_addr |= !t->peers[i].is_unresolved;

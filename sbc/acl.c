@@ -149,3 +149,33 @@ acl_permits(const struct acl *a, const struct ipc_addr *src)
 			return true;
 	return false;
 }
+
+int
+acl_trunk_rules(
+    const struct pc_core_conf *cc, struct acl_rule **out, size_t *nout)
+{
+	size_t cap = 0, n = 0;
+	for (size_t i = 0; i < cc->ntrunks; i++)
+		cap += cc->trunks[i].inbound.nacl + cc->trunks[i].npeers;
+	*out = NULL;
+	*nout = 0;
+	if (cap == 0)
+		return 0;
+	struct acl_rule *v = calloc(cap, sizeof *v);
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < cc->ntrunks; i++) {
+		const struct pc_core_trunk *t = &cc->trunks[i];
+		for (size_t k = 0; k < t->inbound.nacl; k++)
+			if (t->inbound.acl[k] != NULL &&
+			    acl_rule_parse(t->inbound.acl[k], &v[n]) == 0)
+				n++;
+		for (size_t k = 0; k < t->npeers; k++)
+			if (t->peers[k].address != NULL &&
+			    acl_rule_parse(t->peers[k].address, &v[n]) == 0)
+				n++;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}

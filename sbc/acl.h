@@ -2,7 +2,8 @@
  * acl: per-listener allow/deny lists of CIDR prefixes (config
  * listen[].acl_allow / acl_deny). A deny match refuses; a non-empty allow
  * list refuses everything it does not match. IPv4-mapped IPv6 sources
- * match IPv4 rules. The acl owns its rule arrays (acl_free).
+ * match IPv4 rules. The acl owns its rule arrays (acl_free); the
+ * caller frees the array acl_trunk_rules returns.
  */
 #ifndef PC_SBC_ACL_H
 #define PC_SBC_ACL_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "ipc_msgs.h"
+#include "pcconf.h"
 
 struct acl_rule {
 	uint8_t family; /* 4 or 6 */
@@ -32,6 +34,12 @@ int acl_init(struct acl *a, char *const *allow, size_t nallow,
 void acl_free(struct acl *a);
 bool acl_rule_match(const struct acl_rule *r, const struct ipc_addr *src);
 bool acl_permits(const struct acl *a, const struct ipc_addr *src);
+/* The configured trunks' sources: every inbound.acl CIDR and every peer
+ * address that is an IP literal (host names are core's to resolve). An
+ * entry that does not parse is skipped (core's own config check names it).
+ * -1 = no memory. */
+int acl_trunk_rules(
+    const struct pc_core_conf *cc, struct acl_rule **out, size_t *nout);
 /* Maps ::ffff:a.b.c.d to a.b.c.d (dual-stack sockets report those). */
 void acl_addr_normalise(struct ipc_addr *a);
 

@@ -283,7 +283,12 @@ core_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		if (!ipc_read(&r, &s, sizeof s) || !ipc_reader_done(&r))
 			fatalx("core: malformed SOURCE_TRUSTED");
 		acl_addr_normalise(&s.addr);
-		rate_trust(e->rate, &s.addr, edge_now(e));
+		/* "trunk:NAME": a trunk peer core resolved from a host name
+		 * is exempt like the configured ones, not merely trusted. */
+		if (strncmp(s.user, "trunk:", 6) == 0)
+			rate_exempt(e->rate, &s.addr, edge_now(e));
+		else
+			rate_trust(e->rate, &s.addr, edge_now(e));
 		break;
 	}
 	case IPC_RESULT:

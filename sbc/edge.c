@@ -67,6 +67,14 @@ edge_apply_limits(struct edge *e)
 		ban_set_params(e->ban, &bp);
 	if (e->rate == NULL || e->ban == NULL)
 		fatalx("out of memory");
+	/* Carrier trunks send many calls from one address: not limited per
+	 * source, never banned as a flood (rebuilt on every reload). */
+	struct acl_rule *tr;
+	size_t ntr;
+	if (acl_trunk_rules(&e->conf.core, &tr, &ntr) != 0 ||
+	    rate_set_exempt(e->rate, tr, ntr) != 0)
+		fatalx("out of memory");
+	free(tr);
 }
 
 /* The token key: config "key", else key_file, else

@@ -134,6 +134,10 @@ int
 nat_alias_contacts(
     struct sip_msg *m, struct sip_edit *ed, const struct ipc_addr *src)
 {
+	/* A redirect's Contacts name other targets, not the sender: aliased,
+	 * a NATed UA's 302 would point back at that UA. */
+	if (!m->is_request && m->status >= 300 && m->status < 400)
+		return 0;
 	struct sip_err err;
 	const struct sip_contact *c;
 	int n = sip_msg_contacts(m, &c, &err);

@@ -26,8 +26,9 @@ int nat_fix_via(struct sip_msg *m, struct sip_edit *ed,
 /* True when the top Via's sent-by or the first Contact's host:port is not
  * the source address. */
 bool nat_is_behind(struct sip_msg *m, const struct ipc_addr *src);
-/* Rewrites host:port of each Contact not equal to src to src. Returns the
- * number of contacts changed, or -1 on error. */
+/* Rewrites host:port of each Contact not equal to src to src (never in a
+ * 3xx response, whose Contacts are other targets). Returns the number of
+ * contacts changed, or -1 on error. */
 int nat_alias_contacts(
     struct sip_msg *m, struct sip_edit *ed, const struct ipc_addr *src);
 

@@ -27,6 +27,7 @@ struct rate_src {
 	struct bucket b[RATE_C__COUNT];
 	uint64_t seen_ms;
 	uint64_t trusted_until_ms;
+	uint64_t exempt_until_ms;
 	uint64_t flood_start_ms;
 	uint32_t flood_drops;
 	bool flood_reported;
@@ -38,6 +39,8 @@ struct rate {
 	struct rate_src *lru_head, *lru_tail;
 	size_t count;
 	struct bucket global;
+	struct acl_rule *exempt; /* trunk sources from the configuration */
+	size_t nexempt;
 };
 
 static void
@@ -103,6 +106,12 @@ drop_src(struct rate *r, struct rate_src *s)
 	free(s);
 }
 
+static bool
+src_kept(const struct rate_src *s, uint64_t now_ms)
+{
+	return s->trusted_until_ms > now_ms || s->exempt_until_ms > now_ms;
+}
+
 /* Evicts the least recently seen entry, preferring untrusted ones: an
  * attacker spraying addresses must not push out the office's trust. */
 static void
@@ -110,7 +119,7 @@ evict_one(struct rate *r, uint64_t now_ms)
 {
 	struct rate_src *s = r->lru_tail;
 	for (int i = 0; s != NULL && i < 64; i++, s = s->lru_prev) {
-		if (s->trusted_until_ms <= now_ms) {
+		if (!src_kept(s, now_ms)) {
 			drop_src(r, s);
 			return;
 		}
@@ -196,6 +205,7 @@ rate_free(struct rate *r)
 	while (r->lru_head != NULL)
 		drop_src(r, r->lru_head);
 	htable_free(&r->tab);
+	free(r->exempt);
 	free(r);
 }
 
@@ -208,12 +218,37 @@ rate_set_params(struct rate *r, const struct rate_params *p)
 		evict_one(r, 0);
 }
 
+static bool
+exempt_rule(const struct rate *r, const struct ipc_addr *src)
+{
+	for (size_t i = 0; i < r->nexempt; i++)
+		if (acl_rule_match(&r->exempt[i], src))
+			return true;
+	return false;
+}
+
+/* The global cap alone: a carrier may not take all of it, but it is
+ * never limited (let alone banned) as one noisy source. */
+static enum rate_verdict
+global_only(struct rate *r, enum rate_class c, uint64_t now_ms)
+{
+	if (r->p.global_rate == 0 || c == RATE_C_RESPONSE)
+		return RATE_PASS;
+	bucket_fill(&r->global, r->p.global_rate, r->p.global_rate, now_ms);
+	if (r->global.tokens < MILLI)
+		return RATE_GLOBAL;
+	r->global.tokens -= MILLI;
+	return RATE_PASS;
+}
+
 enum rate_verdict
 rate_check(struct rate *r, const struct ipc_addr *src, enum rate_class c,
     uint64_t now_ms)
 {
 	if ((unsigned)c >= RATE_C__COUNT)
 		c = RATE_C_OTHER;
+	if (r->nexempt != 0 && exempt_rule(r, src))
+		return global_only(r, c, now_ms);
 	if (r->p.rate[c] == 0)
 		return RATE_PASS;
 	struct rate_src *s = get_src(r, src, now_ms);
@@ -221,6 +256,8 @@ rate_check(struct rate *r, const struct ipc_addr *src, enum rate_class c,
 		return c == RATE_C_RESPONSE ? RATE_DROP
 		                            : RATE_GLOBAL; /* out of memory */
 	s->seen_ms = now_ms;
+	if (s->exempt_until_ms > now_ms)
+		return global_only(r, c, now_ms);
 	uint64_t mult =
 	    s->trusted_until_ms > now_ms ? r->p.trusted_multiplier : 1;
 	struct bucket *b = &s->b[c];
@@ -239,13 +276,8 @@ rate_check(struct rate *r, const struct ipc_addr *src, enum rate_class c,
 		}
 		return RATE_DROP;
 	}
-	if (r->p.global_rate != 0 && c != RATE_C_RESPONSE) {
-		bucket_fill(
-		    &r->global, r->p.global_rate, r->p.global_rate, now_ms);
-		if (r->global.tokens < MILLI)
-			return RATE_GLOBAL;
-		r->global.tokens -= MILLI;
-	}
+	if (global_only(r, c, now_ms) == RATE_GLOBAL)
+		return RATE_GLOBAL;
 	b->tokens -= MILLI;
 	return RATE_PASS;
 }
@@ -267,13 +299,48 @@ rate_is_trusted(struct rate *r, const struct ipc_addr *src, uint64_t now_ms)
 	return s != NULL && s->trusted_until_ms > now_ms;
 }
 
+int
+rate_set_exempt(struct rate *r, const struct acl_rule *rules, size_t n)
+{
+	struct acl_rule *v = NULL;
+	if (n != 0) {
+		v = calloc(n, sizeof *v);
+		if (v == NULL)
+			return -1;
+		memcpy(v, rules, n * sizeof *v);
+	}
+	free(r->exempt);
+	r->exempt = v;
+	r->nexempt = n;
+	return 0;
+}
+
+void
+rate_exempt(struct rate *r, const struct ipc_addr *src, uint64_t now_ms)
+{
+	struct rate_src *s = get_src(r, src, now_ms);
+	if (s == NULL)
+		return;
+	s->seen_ms = now_ms;
+	s->exempt_until_ms = now_ms + r->p.trust_ttl_ms;
+}
+
+bool
+rate_is_exempt(struct rate *r, const struct ipc_addr *src, uint64_t now_ms)
+{
+	if (exempt_rule(r, src))
+		return true;
+	struct rate_src *s = find(r, src, addr_hash(src));
+	return s != NULL && s->exempt_until_ms > now_ms;
+}
+
 void
 rate_expire(struct rate *r, uint64_t now_ms, uint64_t idle_ms)
 {
 	struct rate_src *s = r->lru_tail;
 	while (s != NULL && s->seen_ms + idle_ms <= now_ms) {
 		struct rate_src *prev = s->lru_prev;
-		if (s->trusted_until_ms <= now_ms)
+		if (!src_kept(s, now_ms))
 			drop_src(r, s);
 		s = prev;
 	}

@@ -1,9 +1,11 @@
 /*
  * rate: per-source token buckets (one per method class), a global cap, a
- * flood detector and the trusted-source mark. Time is passed in by the
- * caller (ms on any monotonic scale), so tests drive it without sleeping.
- * The table owns its entries; it holds at most max_sources of them and
- * evicts the least recently seen untrusted one when full.
+ * flood detector, the trusted-source mark and the exempt sources (trunk
+ * peers: no per-source limit, never a flood, still the global cap). Time
+ * is passed in by the caller (ms on any monotonic scale), so tests drive
+ * it without sleeping. The table owns its entries and a copy of the
+ * exempt rules; it holds at most max_sources entries and evicts the least
+ * recently seen untrusted one when full.
  */
 #ifndef PC_SBC_RATE_H
 #define PC_SBC_RATE_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "ipc_msgs.h"
 
 enum rate_class {
@@ -31,7 +34,8 @@ struct rate_params {
 	uint32_t trusted_multiplier; /* >= 1 */
 	uint32_t flood_drops; /* drops within the window = flood */
 	uint32_t flood_window_ms;
-	uint32_t trust_ttl_ms; /* how long SOURCE_TRUSTED lasts */
+	uint32_t trust_ttl_ms; /* how long SOURCE_TRUSTED (and an exempt
+				  mark from core) lasts */
 	uint32_t max_sources;
 };
 
@@ -57,6 +61,16 @@ enum rate_verdict rate_check(struct rate *r, const struct ipc_addr *src,
 /* The source registered successfully: higher limits until trust_ttl. */
 void rate_trust(struct rate *r, const struct ipc_addr *src, uint64_t now_ms);
 bool rate_is_trusted(
+    struct rate *r, const struct ipc_addr *src, uint64_t now_ms);
+/* Replaces the exempt prefixes (the configured trunks' sources; copied).
+ * A source they match is not limited per source and never reported as a
+ * flood; its requests still count toward the global cap. -1 = no memory
+ * (the old rules stay). */
+int rate_set_exempt(struct rate *r, const struct acl_rule *rules, size_t n);
+/* Exempts one address until trust_ttl (a trunk peer core resolved from a
+ * host name; core repeats it with every answer). */
+void rate_exempt(struct rate *r, const struct ipc_addr *src, uint64_t now_ms);
+bool rate_is_exempt(
     struct rate *r, const struct ipc_addr *src, uint64_t now_ms);
 /* Forgets entries idle for longer than idle_ms (and not trusted). */
 void rate_expire(struct rate *r, uint64_t now_ms, uint64_t idle_ms);

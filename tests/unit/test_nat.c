@@ -117,6 +117,42 @@ test_behind_and_alias(void)
 	        "<sip:a@[2001:db8::9]:5070>") != NULL);
 }
 
+#define RESP(status, contact) \
+	"SIP/2.0 " status \
+	"\r\nVia: SIP/2.0/UDP 203.0.113.1;branch=z9hG4bK1\r\n" \
+	"From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>;tag=2" \
+	"\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContact: " contact "\r\n" \
+	"Content-Length: 0\r\n\r\n"
+
+/* A NATed UA's 302 names other targets: its Contacts stay as they are,
+ * while the same UA's 200 is aliased to where it sent from. */
+static void
+test_no_alias_in_3xx(void)
+{
+	struct ipc_addr src = A("192.0.2.9", 40000);
+	struct sip_msg *m =
+	    parse(RESP("302 Moved Temporarily", "<sip:carol@10.0.0.7:5070>"));
+	CHECK(m != NULL && nat_is_behind(m, &src));
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 0);
+	struct slice out = sip_edit_render(&ed);
+	CHECK(out.len > 0 &&
+	    strstr(arena_strndup(&ar, out.p, out.len),
+	        "\r\nContact: <sip:carol@10.0.0.7:5070>\r\n") != NULL);
+	m = parse(
+	    RESP("300 Multiple Choices", "<sip:c@10.0.0.7>, <sip:d@10.0.0.8>"));
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 0);
+	m = parse(RESP("200 OK", "<sip:bob@10.0.0.2:5060>"));
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 1);
+	out = sip_edit_render(&ed);
+	CHECK(out.len > 0 &&
+	    strstr(arena_strndup(&ar, out.p, out.len),
+	        "<sip:bob@192.0.2.9:40000>") != NULL);
+}
+
 #define REG(supported, contact) \
 	"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.2;" \
 	"branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;" \
@@ -265,6 +301,7 @@ main(void)
 	arena_init(&ar, 64 * 1024, 16 * 1024 * 1024);
 	TEST_RUN(test_received_rport);
 	TEST_RUN(test_behind_and_alias);
+	TEST_RUN(test_no_alias_in_3xx);
 	TEST_RUN(test_outbound);
 	arena_free(&ar);
 	return tap_done();
