@@ -18,7 +18,9 @@
 
 static const struct conf_field limit_fields[] = {
     LIM("invite_rate", invite_rate, "5", 1, 100000,
-        "INVITEs per second allowed from one source address."),
+        "INVITEs per second allowed from one source address (the per-source "
+        "limits and the flood ban do not apply to trunk sources: every "
+        "trunk's inbound.acl and its peers' addresses)."),
     LIM("invite_burst", invite_burst, "20", 1, 1000000,
         "Bucket depth for INVITEs from one source."),
     LIM("register_rate", register_rate, "5", 1, 100000,
@@ -30,13 +32,16 @@ static const struct conf_field limit_fields[] = {
     LIM("other_burst", other_burst, "200", 1, 1000000,
         "Bucket depth for other requests from one source."),
     LIM("global_rate", global_rate, "20000", 0, 10000000,
-        "Requests per second from all sources before 503 (0 = no cap)."),
+        "Requests per second from all sources before 503 (0 = no cap); "
+        "trunk sources count toward it too."),
     LIM("retry_after_s", retry_after_s, "5", 1, 3600,
         "Retry-After of the 503 sent past the global cap."),
     LIM("trusted_multiplier", trusted_multiplier, "10", 1, 1000,
-        "Rate multiplier for sources that registered successfully."),
+        "Rate multiplier for sources that registered successfully (trunk "
+        "sources have no per-source limit at all)."),
     LIM("flood_drops", flood_drops, "100", 1, 1000000,
-        "Rate-limited messages within flood_window_s that ban a source."),
+        "Rate-limited messages within flood_window_s that ban a source "
+        "(never a trunk source, which is not rate-limited)."),
     LIM("flood_window_s", flood_window_s, "10", 1, 3600,
         "Window of the flood detector."),
     LIM("auth_fail_max", auth_fail_max, "10", 1, 100000,
@@ -62,7 +67,7 @@ static const struct conf_field limit_fields[] = {
         "Largest SIP message accepted, in bytes."),
     LIM("response_rate", response_rate, "100", 1, 1000000,
         "SIP responses per second allowed from one source address (stray "
-        "responses flood as well as requests)."),
+        "responses flood as well as requests); not for trunk sources."),
     LIM("response_burst", response_burst, "400", 1, 1000000,
         "Bucket depth for responses from one source."),
 };

@@ -36,7 +36,6 @@ cat >"$T/pc.json" <<J
  "listen": [{"transport": "udp", "address": "$IP", "port": 5060}],
  "auth": {"algorithms": ["MD5"]},
  "supervisor": {"restart_backoff_ms": 100},
- "nat": {"contact_alias": false},
  "users": [{"user": "alice", "password": "alicepw"},
            {"user": "bob", "password": "bobpw"}]}
 J
@@ -99,9 +98,9 @@ reg_bob() { sp reg_bob -sf "$SC/reg.xml" -p 5090 -s bob -au bob -ap bobpw; }
 tap "bob registers (digest)" wait_until 20 reg_bob
 
 # ---- 3xx recursion ----
-# (edge's NAT Contact aliasing is off above: with everything on one
-# address it would take bob's UA for one behind NAT and rewrite the 302's
-# Contact, which names carol, to bob's own address.)
+# (edge's NAT Contact aliasing is on: with everything on one address it
+# takes bob's UA for one behind NAT, yet must leave the 302's Contact,
+# which names carol, alone.)
 uas r_bob "$SC/uas_302.xml" 5090
 BOB=$UAS_PID
 uas r_carol "$SC/uas.xml" 5095

@@ -55,6 +55,7 @@ write_cfg() { # $1: call_limits object
             {"name": "support", "members": ["carol", "bob"],
              "strategy": "serial"}],
  "call_limits": $1,
+ "limits": {"invite_rate": 5, "invite_burst": 5, "flood_drops": 20},
  "trunks": [
    {"name": "probed", "options_interval_s": 1, "failover_timeout_ms": 3000,
     "peers": [{"address": "127.0.0.5", "weight": 100},
@@ -69,6 +70,11 @@ write_cfg() { # $1: call_limits object
     "peers": [{"address": "127.0.0.11"}]},
    {"name": "refresh", "options_interval_s": 0, "dns_refresh_s": 5,
     "peers": [{"address": "refresh.carrier.test"}]},
+   {"name": "fast", "options_interval_s": 0,
+    "peers": [{"address": "127.0.0.21"}]},
+   {"name": "fast_acl", "options_interval_s": 0,
+    "peers": [{"address": "192.0.2.1"}],
+    "inbound": {"acl": ["127.0.0.24/30"]}},
    {"name": "named", "options_interval_s": 0, "dns_refresh_s": 300,
     "peers": [{"address": "sbc-a.carrier.test", "weight": 10},
               {"address": "nowhere.carrier.test"}],
@@ -81,7 +87,9 @@ write_cfg() { # $1: call_limits object
    {"match": {"prefix": "+44"}, "trunk": "lim"},
    {"match": {"prefix": "+33"}, "trunk": "named"},
    {"match": {"from": "trunks", "prefix": "+4930100"}, "group": "sales"},
-   {"match": {"from": "trunks", "prefix": "+4930200"}, "group": "support"}]}
+   {"match": {"from": "trunks", "prefix": "+4930200"}, "group": "support"},
+   {"match": {"from": "trunks", "prefix": "+4930300"},
+    "uri": "sip:127.0.0.22:5060"}]}
 J
 }
 write_cfg '{}'
@@ -316,6 +324,76 @@ sed 's/^127.0.0.15 /127.0.0.16 /' "$NSDIR/hosts" >"$T/hosts.new"
 cat "$T/hosts.new" >"$NSDIR/hosts"
 tap "host names are resolved again every dns_refresh_s (5 s)" \
 	wait_until 15 peers_of refresh 127.0.0.16:5060
+
+# ---- a carrier's call rate is not one noisy source's ------------------
+# The edge allows 5 INVITEs/s per source (burst 5) and bans after 20
+# drops (limits above). Trunk peers and inbound.acl sources are exempt
+# (the global cap still holds); any other source at that rate is not.
+estat() { pcctl --json stats | python3 -c "import json,sys; print(json.load(sys.stdin)['result']['edge']['$1'])"; }
+banned() { pyq "any(b['addr'].split(':')[0] == '$1' for b in r['result'])" bans; }
+# invites SRC N RATE: N INVITEs (no route: core answers 404) from SRC:5060.
+invites() {
+	in_ns pbx python3 - "$@" <<'PY'
+import socket, sys, time
+src, n, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 5060))
+for i in range(n):
+    cid = "burst-%s-%d" % (src, i)
+    m = ("INVITE sip:+999%d@127.0.0.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%s\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:c@%s>;tag=%d\r\n"
+         "To: <sip:+999%d@127.0.0.1>\r\nCall-ID: %s\r\n"
+         "CSeq: 1 INVITE\r\nContact: <sip:c@%s:5060>\r\n"
+         "Content-Length: 0\r\n\r\n") % (i, src, cid, src, i, i, cid, src)
+    s.sendto(m.encode(), ("127.0.0.1", 5060))
+    time.sleep(1 / rate)
+PY
+}
+fast_carrier() {
+	local d0
+	d0=$(estat drops_ratelimit)
+	spbg fast_uas -m 40 -sf "$X/carrier_uas.xml" -i 127.0.0.22 -p 5060
+	local pid=$SPBG_PID
+	wait_until 5 bound 127.0.0.22 5060 || return 1
+	# 40 calls at 20/s: 8 times the per-source INVITE rate.
+	sp fast -m 40 -r 20 -sf "$X/carrier_uac.xml" "$IP:5060" -i 127.0.0.21 \
+		-p 5060 -s +4930300 || return 1
+	wait "$pid" || return 1
+	local ok
+	ok=$(grep -c "^SIP/2.0 200" "$T/fast_uas.msg")
+	echo "# carrier at 20 calls/s: $ok answers sent, rate drops +$(($(estat drops_ratelimit) - d0))"
+	[ "$(estat drops_ratelimit)" = "$d0" ] || { echo "rate-limited"; return 1; }
+}
+tap "a trunk peer's 40 calls at 20/s are all answered, none rate-limited" fast_carrier
+not_banned() { ! banned "$1"; }
+tap "the trunk peer is not banned" not_banned 127.0.0.21
+acl_source() {
+	local d0
+	d0=$(estat drops_ratelimit)
+	invites 127.0.0.25 40 20 || return 1
+	[ "$(estat drops_ratelimit)" = "$d0" ] || { echo "rate-limited"; return 1; }
+	not_banned 127.0.0.25
+}
+tap "a source in a trunk's inbound.acl: 40 INVITEs at 20/s, none limited" acl_source
+named_source() {
+	local d0
+	d0=$(estat drops_ratelimit)
+	invites 127.0.0.16 40 20 || return 1
+	[ "$(estat drops_ratelimit)" = "$d0" ] || { echo "rate-limited"; return 1; }
+	not_banned 127.0.0.16
+}
+tap "a peer by host name (core told the edge its address): none limited" named_source
+other_source() {
+	local d0 n
+	d0=$(estat drops_ratelimit)
+	invites 127.0.0.30 40 20 || return 1
+	n=$(($(estat drops_ratelimit) - d0))
+	echo "# other source at 20 INVITEs/s: $n of 40 rate-limited"
+	[ "$n" -ge 20 ]
+}
+tap "any other source at the same rate is limited" other_source
+tap "... and banned by the flood detector" wait_until 5 banned 127.0.0.30
 
 # ---- call admission -------------------------------------------------
 sed 's|<pause milliseconds="0"/>|<pause milliseconds="4000"/>|' \
