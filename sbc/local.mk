@@ -13,6 +13,7 @@ sbc_libedge_a_SOURCES = \
 	sbc/topo.c sbc/topo.h \
 	sbc/callid.c sbc/callid.h \
 	sbc/toprow.c sbc/toprow.h \
+	sbc/statefile.c sbc/statefile.h \
 	sbc/edge.c sbc/edge.h \
 	sbc/listen.c sbc/listen.h \
 	sbc/udp.c sbc/udp.h \
@@ -80,12 +81,14 @@ tests_unit_test_tls_LDADD = $(EDGE_TEST_LDADD)
 
 # Edge state files read back at start, behind their seal.
 noinst_PROGRAMS += tests/fuzz/fuzz_toprow tests/fuzz/fuzz_callid
-tests_fuzz_fuzz_toprow_SOURCES = tests/fuzz/fuzz_toprow.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_toprow_SOURCES = tests/fuzz/fuzz_toprow.c \
+	tests/fuzz/fuzz_statefile.h $(FUZZ_MAIN)
 tests_fuzz_fuzz_toprow_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_fuzz_fuzz_toprow_CFLAGS = $(FUZZ_CF) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_toprow_LDFLAGS = $(FUZZ_LF)
 tests_fuzz_fuzz_toprow_LDADD = $(EDGE_LIBS)
-tests_fuzz_fuzz_callid_SOURCES = tests/fuzz/fuzz_callid.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_callid_SOURCES = tests/fuzz/fuzz_callid.c \
+	tests/fuzz/fuzz_statefile.h $(FUZZ_MAIN)
 tests_fuzz_fuzz_callid_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/sbc
 tests_fuzz_fuzz_callid_CFLAGS = $(FUZZ_CF)
 tests_fuzz_fuzz_callid_LDFLAGS = $(FUZZ_LF)

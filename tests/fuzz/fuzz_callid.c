@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "callid.h"
-#include "log.h"
+#include "fuzz_statefile.h"
 #include "token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,46 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * fuzzer makes larger still drops its entry. */
 #define IDLE_MS (1ull << 40)
 #define RT_CID "fuzz-round-trip@127.0.0.1"
-
-static struct token_keys keys;
-static char dir[64], path[128];
-
-static void
-cleanup(void)
-{
-	char tmp[160];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	unlink(tmp);
-	unlink(path);
-	rmdir(dir);
-}
-
-static void
-setup(void)
-{
-	uint8_t k[TOKEN_KEY_LEN];
-	for (int i = 0; i < TOKEN_KEY_LEN; i++)
-		k[i] = (uint8_t)(0xa0 + i);
-	token_keys_add(&keys, k);
-	log_set_level(LOG_LVL_ERROR);
-	/* Memory-backed when there is one: a few times more inputs/s. */
-	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || strlen(tmp) >= 32)
-		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof dir, "%s/fuzz_callid.XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof path, "%s/topology.callids", dir);
-	atexit(cleanup);
-}
-
-static void
-write_raw(const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0)
-		abort();
-}
 
 static void
 load(void)
@@ -111,16 +71,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	if (!ready) {
-		setup();
+		fs_setup("fuzz_callid", "topology.callids");
 		ready = 1;
 	}
 	if (size > CALLID_FILE_MAX)
 		return 0;
-	/* Raw bytes load only if they are a file the test key sealed. */
-	write_raw(data, size);
-	load();
-	if (token_file_save(&keys, CALLID_FILE_LABEL, path, data, size) != 0)
-		abort();
-	load();
+	fs_load_raw_and_sealed(CALLID_FILE_LABEL, data, size, load);
 	return 0;
 }

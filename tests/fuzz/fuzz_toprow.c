@@ -17,7 +17,7 @@
 
 #include <openssl/evp.h>
 
-#include "log.h"
+#include "fuzz_statefile.h"
 #include "token.h"
 #include "toprow.h"
 
@@ -30,46 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define IDLE_MS (1ull << 40)
 #define MAGIC_LEN 8
 #define ROW_HDR (TOPROW_ID_LEN + 8 + 4)
-
-static struct token_keys keys;
-static char dir[64], path[128];
-
-static void
-cleanup(void)
-{
-	char tmp[160];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	unlink(tmp);
-	unlink(path);
-	rmdir(dir);
-}
-
-static void
-setup(void)
-{
-	uint8_t k[TOKEN_KEY_LEN];
-	for (int i = 0; i < TOKEN_KEY_LEN; i++)
-		k[i] = (uint8_t)(0xa0 + i);
-	token_keys_add(&keys, k);
-	log_set_level(LOG_LVL_ERROR);
-	/* Memory-backed when there is one: a few times more inputs/s. */
-	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || strlen(tmp) >= 32)
-		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof dir, "%s/fuzz_toprow.XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof path, "%s/topology.rows", dir);
-	atexit(cleanup);
-}
-
-static void
-write_raw(const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0)
-		abort();
-}
 
 /* Sets each row id that the row's length lets us find to its text's. */
 static void
@@ -144,16 +104,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	if (!ready) {
-		setup();
+		fs_setup("fuzz_toprow", "topology.rows");
 		ready = 1;
 	}
 	if (size > TOPROW_FILE_MAX)
 		return 0;
-	write_raw(data, size);
-	load();
-	if (token_file_save(&keys, TOPROW_FILE_LABEL, path, data, size) != 0)
-		abort();
-	load();
+	fs_load_raw_and_sealed(TOPROW_FILE_LABEL, data, size, load);
 	uint8_t *copy = malloc(size ? size : 1);
 	if (copy == NULL)
 		abort();

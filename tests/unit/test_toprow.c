@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "callid.h"
+#include "statefile.h"
 #include "tap.h"
 #include "token.h"
 #include "toprow.h"
@@ -218,40 +218,22 @@ test_callids_survive(void)
 }
 
 /* Regressions for the loaders behind the seal: files of the documented
- * layouts, sealed with the right key, that the writers never make. */
-static size_t
-put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-	return (size_t)n;
-}
-
-static uint64_t
-wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* A row file: header written at `written`, then the rows given. */
+ * layouts (sbc/statefile.h), sealed with the right key, that the writers
+ * never make.
+ *
+ * A row file: header written at `written`, then the rows given. */
 static size_t
 row_file(uint8_t *b, uint64_t written, int nrows, const char *const *texts,
     const uint64_t *idles)
 {
-	size_t o = 0;
-	memcpy(b, "PCTROW1\n", 8);
-	o = 8;
-	o += put_le(b + o, written, 8);
-	o += put_le(b + o, (uint64_t)nrows, 4);
+	size_t o = statefile_put_head(b, "PCTROW1\n", written, (uint32_t)nrows);
 	struct toprow *scratch = toprow_new(8);
 	for (int i = 0; i < nrows; i++) {
 		size_t len = strlen(texts[i]);
 		toprow_put(scratch, slice_cstr(texts[i]), b + o, 0);
 		o += TOPROW_ID_LEN;
-		o += put_le(b + o, idles[i], 8);
-		o += put_le(b + o, len, 4);
+		o += statefile_put_le(b + o, idles[i], 8);
+		o += statefile_put_le(b + o, len, 4);
 		memcpy(b + o, texts[i], len);
 		o += len;
 	}
@@ -269,8 +251,8 @@ test_rows_malformed_adds_nothing(void)
 	const char *texts[] = {"<sip:a@10.0.0.1>"};
 	uint64_t idles[] = {0};
 	uint8_t b[256];
-	size_t n = row_file(b, wall_now(), 1, texts, idles);
-	put_le(b + 16, 2, 4); /* says two rows */
+	size_t n = row_file(b, statefile_wall_ms(), 1, texts, idles);
+	statefile_put_le(b + 16, 2, 4); /* says two rows */
 	memset(b + n, 0, 10);
 	n += 10;
 	CHECK_EQ_INT(token_file_save(&keys, TOPROW_FILE_LABEL, p, b, n), 0);
@@ -280,7 +262,7 @@ test_rows_malformed_adds_nothing(void)
 	CHECK_EQ_INT((int)toprow_count(t), 0);
 	toprow_free(t);
 	/* Trailing bytes after the last row: malformed too. */
-	n = row_file(b, wall_now(), 1, texts, idles);
+	n = row_file(b, statefile_wall_ms(), 1, texts, idles);
 	b[n++] = 'x';
 	CHECK_EQ_INT(token_file_save(&keys, TOPROW_FILE_LABEL, p, b, n), 0);
 	t = toprow_new(100);
@@ -298,7 +280,7 @@ test_rows_idle_no_wrap(void)
 	char err[256];
 	const char *p = path_of("rows5");
 	const char *texts[] = {"<sip:old@10.0.0.1>", "<sip:young@10.0.0.1>"};
-	uint64_t w = wall_now();
+	uint64_t w = statefile_wall_ms();
 	uint64_t idles[] = {UINT64_MAX - w + HOUR / 2, 0};
 	uint8_t b[256];
 	size_t n = row_file(b, 0, 2, texts, idles);
@@ -320,13 +302,9 @@ static size_t
 cid_file(uint8_t *b, uint64_t written, int n, const char *const *cids,
     const size_t *cls, const uint64_t *idles)
 {
-	size_t o = 0;
-	memcpy(b, "PCCID1\n\n", 8);
-	o = 8;
-	o += put_le(b + o, written, 8);
-	o += put_le(b + o, (uint64_t)n, 4);
+	size_t o = statefile_put_head(b, "PCCID1\n\n", written, (uint32_t)n);
 	for (int i = 0; i < n; i++) {
-		o += put_le(b + o, idles[i], 8);
+		o += statefile_put_le(b + o, idles[i], 8);
 		b[o++] = (uint8_t)cls[i];
 		b[o++] = 3;
 		memcpy(b + o, cids[i], cls[i]);
@@ -342,7 +320,7 @@ test_callids_malformed(void)
 {
 	const char *p = path_of("topology.callids");
 	uint8_t b[256];
-	uint64_t w = wall_now();
+	uint64_t w = statefile_wall_ms();
 	const char *cids[] = {"good@10.0.0.1", "bad\0@10.0.0.1"};
 	size_t cls[] = {13, 14};
 	uint64_t idles[] = {0, 0};
