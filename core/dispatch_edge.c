@@ -15,27 +15,31 @@
 
 /*
  * SOURCE_TRUSTED is idempotent at the edge (it lasts an hour there), yet
- * core would send it with every authenticated REGISTER: a source's mark is
- * repeated at most once a minute (a direct-mapped memory; a collision only
- * costs a repeat). Forgotten when an edge connects, so a new one learns.
+ * core would send it with every authenticated REGISTER: a source's mark
+ * (per user named, so a trunk's mark is its own) is repeated at most once
+ * a minute (a direct-mapped memory; a collision only costs a repeat).
+ * Forgotten when an edge connects, so a new one learns.
  */
 #define TRUST_SLOTS 1024
 #define TRUST_REPEAT_S 60
 static struct {
 	struct ipc_addr addr;
+	uint64_t user; /* hash of the user named (a trunk's mark differs) */
 	int64_t at;
 } trust_sent[TRUST_SLOTS];
 
 static bool
-trust_recent(struct core *c, const struct ipc_addr *addr)
+trust_recent(struct core *c, const struct ipc_addr *addr, struct slice user)
 {
-	uint64_t h = hash_bytes(addr, sizeof(*addr)) % TRUST_SLOTS;
+	uint64_t uh = hash_bytes(user.p, user.len);
+	uint64_t h = (hash_bytes(addr, sizeof(*addr)) ^ uh) % TRUST_SLOTS;
 	int64_t now = core_now_s(c);
-	if (trust_sent[h].at != 0 &&
+	if (trust_sent[h].at != 0 && trust_sent[h].user == uh &&
 	    memcmp(&trust_sent[h].addr, addr, sizeof(*addr)) == 0 &&
 	    now - trust_sent[h].at < TRUST_REPEAT_S && now >= trust_sent[h].at)
 		return true;
 	trust_sent[h].addr = *addr;
+	trust_sent[h].user = uh;
 	trust_sent[h].at = now;
 	return false;
 }
@@ -229,7 +233,7 @@ core_report_source(struct core *c, uint16_t type, const struct ipc_addr *addr,
 {
 	struct ipc_source s;
 
-	if (type == IPC_SOURCE_TRUSTED && trust_recent(c, addr))
+	if (type == IPC_SOURCE_TRUSTED && trust_recent(c, addr, user))
 		return;
 	memset(&s, 0, sizeof(s));
 	s.addr = *addr;
