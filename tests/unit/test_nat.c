@@ -82,6 +82,22 @@ test_received_rport(void)
 	    "rport=5070");
 }
 
+/* Aliases m's Contacts to src: as many as n, and the message rendered
+ * after holds want (unless NULL). */
+static void
+check_alias(
+    struct sip_msg *m, const struct ipc_addr *src, int n, const char *want)
+{
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(nat_alias_contacts(m, &ed, src), n);
+	if (want == NULL)
+		return;
+	struct slice out = sip_edit_render(&ed);
+	CHECK(out.len > 0 &&
+	    strstr(arena_strndup(&ar, out.p, out.len), want) != NULL);
+}
+
 static void
 test_behind_and_alias(void)
 {
@@ -90,31 +106,20 @@ test_behind_and_alias(void)
 	    parse(REQ("SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK1;rport",
 	        "\"A\" <sip:a@10.0.0.2:5060;transport=udp>;expires=60"));
 	CHECK(nat_is_behind(m, &src));
-	struct sip_edit ed;
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 1);
-	struct slice out = sip_edit_render(&ed);
-	CHECK(out.len > 0 &&
-	    strstr(arena_strndup(&ar, out.p, out.len),
-	        "\r\nContact: \"A\" <sip:a@192.0.2.9:40000;"
-	        "transport=udp>;expires=60\r\n") != NULL);
+	check_alias(m, &src, 1,
+	    "\r\nContact: \"A\" <sip:a@192.0.2.9:40000;"
+	    "transport=udp>;expires=60\r\n");
 	/* A UA on a public address is not behind NAT. */
 	struct ipc_addr pub = A("198.51.100.7", 5060);
 	m = parse(REQ("SIP/2.0/UDP 198.51.100.7;branch=z9hG4bK1",
 	    "<sip:b@198.51.100.7>"));
 	CHECK(!nat_is_behind(m, &pub));
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &pub), 0);
+	check_alias(m, &pub, 0, NULL);
 	/* IPv6 contact aliased with brackets. */
 	struct ipc_addr v6 = A("2001:db8::9", 5070);
 	m = parse(REQ(
 	    "SIP/2.0/UDP [fd00::2];branch=z9hG4bK1", "<sip:a@[fd00::2]:5060>"));
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &v6), 1);
-	out = sip_edit_render(&ed);
-	CHECK(out.len > 0 &&
-	    strstr(arena_strndup(&ar, out.p, out.len),
-	        "<sip:a@[2001:db8::9]:5070>") != NULL);
+	check_alias(m, &v6, 1, "<sip:a@[2001:db8::9]:5070>");
 }
 
 #define RESP(status, contact) \
@@ -133,24 +138,12 @@ test_no_alias_in_3xx(void)
 	struct sip_msg *m =
 	    parse(RESP("302 Moved Temporarily", "<sip:carol@10.0.0.7:5070>"));
 	CHECK(m != NULL && nat_is_behind(m, &src));
-	struct sip_edit ed;
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 0);
-	struct slice out = sip_edit_render(&ed);
-	CHECK(out.len > 0 &&
-	    strstr(arena_strndup(&ar, out.p, out.len),
-	        "\r\nContact: <sip:carol@10.0.0.7:5070>\r\n") != NULL);
+	check_alias(m, &src, 0, "\r\nContact: <sip:carol@10.0.0.7:5070>\r\n");
 	m = parse(
 	    RESP("300 Multiple Choices", "<sip:c@10.0.0.7>, <sip:d@10.0.0.8>"));
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 0);
+	check_alias(m, &src, 0, NULL);
 	m = parse(RESP("200 OK", "<sip:bob@10.0.0.2:5060>"));
-	sip_edit_init(&ed, m, &ar);
-	CHECK_EQ_INT(nat_alias_contacts(m, &ed, &src), 1);
-	out = sip_edit_render(&ed);
-	CHECK(out.len > 0 &&
-	    strstr(arena_strndup(&ar, out.p, out.len),
-	        "<sip:bob@192.0.2.9:40000>") != NULL);
+	check_alias(m, &src, 1, "<sip:bob@192.0.2.9:40000>");
 }
 
 #define REG(supported, contact) \

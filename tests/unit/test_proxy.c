@@ -576,6 +576,31 @@ edge_of_dan(struct loc_binding *b, void *arg)
 	return 0;
 }
 
+/* Connects edge i to core: core.edges[i], its far end in *far. */
+static bool
+edge_up(int i, int *far)
+{
+	int sv[2];
+
+	if (ipc_socketpair(sv) < 0)
+		return false;
+	*far = sv[1];
+	core.edges[i] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
+	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
+	return true;
+}
+
+/* The second edge goes away, as core sees it when its channel closes. */
+static void
+edge2_gone(void)
+{
+	ipc_chan_free(core.edges[1]);
+	core.edges[1] = NULL;
+	proxy_edge_gone(&core, 1);
+	close(peer2);
+	peer2 = -1;
+}
+
 /*
  * Two edges share core.sock: bob registers over TCP through the second;
  * alice's call (through the first) reaches him through the second, the
@@ -588,15 +613,11 @@ test_two_edges(void)
 {
 	struct out o = {0}, inv = {0};
 	struct ipc_flow tcp = mkflow("10.0.0.5");
-	int sv[2];
 
-	if (ipc_socketpair(sv) < 0) {
+	if (!edge_up(1, &peer2)) {
 		CHECK(false);
 		return;
 	}
-	peer2 = sv[1];
-	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
-	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
 	tcp.transport = IPC_TP_TCP;
 	tcp.conn_id = 5;
 	core.last_edge = 1;
@@ -658,11 +679,7 @@ test_two_edges(void)
 	CHECK_EQ_INT(stamp, 2);
 
 	/* Edge 1 goes away: dan's TCP flow with it. */
-	ipc_chan_free(core.edges[1]);
-	core.edges[1] = NULL;
-	proxy_edge_gone(&core, 1);
-	close(peer2);
-	peer2 = -1;
+	edge2_gone();
 	core.last_edge = 0;
 	sip_in(
 	    &alice, INVITE, "sip:dan@example.com", "e2", "te2", "cid-e2", "");
@@ -671,13 +688,10 @@ test_two_edges(void)
 
 	/* A UDP binding whose edge is gone leaves through another edge. */
 	struct ipc_flow udp = mkflow("10.0.0.6");
-	if (ipc_socketpair(sv) < 0) {
+	if (!edge_up(1, &peer2)) {
 		CHECK(false);
 		return;
 	}
-	peer2 = sv[1];
-	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
-	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
 	core.last_edge = 1;
 	sip_in(&udp,
 	    "REGISTER sip:example.com SIP/2.0\r\n"
@@ -687,11 +701,7 @@ test_two_edges(void)
 	    "CSeq: 1 REGISTER\r\nContact: <sip:eve@10.0.0.6:5060>\r\n"
 	    "Content-Length: 0\r\n\r\n");
 	CHECK(next_out_on(peer2, &o) && is_resp(&o, 200, &udp));
-	ipc_chan_free(core.edges[1]);
-	core.edges[1] = NULL;
-	proxy_edge_gone(&core, 1);
-	close(peer2);
-	peer2 = -1;
+	edge2_gone();
 	core.last_edge = 0;
 	sip_in(
 	    &alice, INVITE, "sip:eve@example.com", "e3", "te3", "cid-e3", "");
@@ -706,13 +716,10 @@ test_two_edges(void)
 	struct ipc_flow atcp = mkflow("10.0.0.7");
 	atcp.transport = IPC_TP_TCP;
 	atcp.conn_id = 1;
-	if (ipc_socketpair(sv) < 0) {
+	if (!edge_up(1, &peer2)) {
 		CHECK(false);
 		return;
 	}
-	peer2 = sv[1];
-	core.edges[1] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
-	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
 	core.last_edge = 1;
 	sip_in(&atcp, INVITE, "sip:eve@example.com", "e4", "te4", "cid-e4", "");
 	CHECK(next_out_on(peer2, &o) && is_resp(&o, 100, &atcp));
@@ -721,11 +728,7 @@ test_two_edges(void)
 	respond(&udp, &inv, 180, "ee", NULL);
 	CHECK(next_out_on(peer2, &o) && is_resp(&o, 180, &atcp));
 	CHECK(!next_out(&o));
-	ipc_chan_free(core.edges[1]);
-	core.edges[1] = NULL;
-	proxy_edge_gone(&core, 1);
-	close(peer2);
-	peer2 = -1;
+	edge2_gone();
 	CHECK(next_out(&o) && is_req(&o, SIP_M_CANCEL, &udp));
 	respond(&udp, &o, 200, "ee", NULL);
 	respond(&udp, &inv, 487, "ee", NULL);
@@ -766,12 +769,8 @@ main(void)
 	ev_set_clock(loop, clock_fn, NULL);
 	if (core_init(&core, loop) < 0)
 		return 1;
-	int sv[2];
-	if (ipc_socketpair(sv) < 0)
+	if (!edge_up(0, &peer))
 		return 1;
-	peer = sv[1];
-	core.edges[0] = ipc_chan_new(loop, sv[0], &ipc_cat_core, 0,
-	    IPC_ROLE_CORE, "core", NULL, NULL, NULL);
 	alice = mkflow("10.0.0.1");
 	bob = mkflow("10.0.0.2");
 	drain();

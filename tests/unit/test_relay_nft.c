@@ -336,6 +336,30 @@ media_req(struct ipc_media_req *q, const char *from, const char *to,
 	q->streams[0].flags = flags;
 }
 
+/* The elements in the table now: forwarding ones (fwd) or port ones. */
+static int
+nft_count(bool fwd)
+{
+	struct count c = {0};
+	CHECK_EQ_INT(fwd ? nft_fwd_dump(n, count_fwd, &c)
+	                 : nft_port_dump(n, count_port, &c),
+	    0);
+	return c.n;
+}
+
+/* One media update of call k1 (media_req), applied and flushed. */
+static void
+media_update(struct relay *r, const char *from, const char *to, uint16_t port,
+    uint8_t flags, bool is_answer)
+{
+	struct ipc_media_req q;
+	struct ipc_media_reply o;
+	media_req(&q, from, to, port, flags);
+	relay_media_update(r, &q, is_answer, &o);
+	CHECK_EQ_INT(o.status, 0);
+	relay_flush(r);
+}
+
 /* A stream in the kernel: its pairs close (no pvmap element), and with
  * descriptors short their sockets go; a change that brings it back to
  * user space reopens and re-binds them. */
@@ -345,10 +369,7 @@ test_kernel_stream_sockets(void)
 	struct ev_loop *loop = ev_loop_new();
 	struct relay r;
 	struct ipc_addr a;
-	struct ipc_media_req q;
-	struct ipc_media_reply o;
 	struct ipc_media_ref f;
-	struct count c = {0};
 	int base;
 	char err[256];
 	bool is_kept;
@@ -364,54 +385,32 @@ test_kernel_stream_sockets(void)
 	r.latch_wait_ms = 0;
 	r.sock_budget = 2;
 	/* Earlier tests left elements of their own ports. */
-	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
-	base = c.n;
-	c.n = 0;
-	media_req(&q, "ta", "", 5000, 0);
-	relay_media_update(&r, &q, false, &o);
-	CHECK_EQ_INT(o.status, 0);
-	relay_flush(&r);
+	base = nft_count(false);
+	media_update(&r, "ta", "", 5000, 0, false);
 	CHECK_EQ_INT(r.nsocks, 4);
-	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
-	CHECK_EQ_INT(c.n - base, 2); /* one element per pair */
-	media_req(&q, "tb", "ta", 6000, 0);
-	relay_media_update(&r, &q, true, &o);
-	CHECK_EQ_INT(o.status, 0);
-	relay_flush(&r);
+	CHECK_EQ_INT(nft_count(false) - base, 2); /* one element per pair */
+	media_update(&r, "tb", "ta", 6000, 0, true);
 	s = relay_call_find(&r, "k1")->s[0];
 	CHECK(s->is_kernel[0] && s->is_kernel[1]);
 	CHECK_EQ_INT(s->vopen, 0);
 	CHECK(s->leg[0].is_sockless && s->leg[1].is_sockless);
 	CHECK_EQ_INT(r.nsocks, 0);
-	c.n = 0;
-	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
-	CHECK_EQ_INT(c.n - base, 0);
-	c.n = 0;
-	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
-	CHECK_EQ_INT(c.n, 4);
+	CHECK_EQ_INT(nft_count(false) - base, 0);
+	CHECK_EQ_INT(nft_count(true), 4);
 	/* Party a moves behind NAT: not latched yet, back to user space. */
-	media_req(&q, "ta", "tb", 5002, IPC_MSF_NAT);
-	relay_media_update(&r, &q, false, &o);
-	CHECK_EQ_INT(o.status, 0);
-	relay_flush(&r);
+	media_update(&r, "ta", "tb", 5002, IPC_MSF_NAT, false);
 	CHECK(!s->is_kernel[0] && !s->is_kernel[1]);
 	CHECK_EQ_INT(s->vopen, 3);
 	CHECK(!s->leg[0].is_sockless && !s->leg[1].is_sockless);
 	CHECK_EQ_INT(r.nsocks, 4);
-	c.n = 0;
-	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
-	CHECK_EQ_INT(c.n - base, 2);
+	CHECK_EQ_INT(nft_count(false) - base, 2);
 	f = (struct ipc_media_ref){0};
 	snprintf(f.call_id, sizeof(f.call_id), "k1");
 	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
 	relay_flush(&r);
 	CHECK_EQ_INT(r.nsocks, 0);
-	c.n = 0;
-	CHECK_EQ_INT(nft_port_dump(n, count_port, &c), 0);
-	CHECK_EQ_INT(c.n - base, 0);
-	c.n = 0;
-	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
-	CHECK_EQ_INT(c.n, 0);
+	CHECK_EQ_INT(nft_count(false) - base, 0);
+	CHECK_EQ_INT(nft_count(true), 0);
 	relay_free(&r);
 	ct_close(r.ct);
 	ev_loop_free(loop);

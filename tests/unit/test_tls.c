@@ -448,24 +448,27 @@ main(void)
 		return 1;
 	EVP_PKEY *cak, *k;
 	X509 *ca = make_cert("ca", NULL, NULL, NULL, &cak);
+	/* x[i]: signed by ca, but the rogue one (self-signed). */
+	static const struct {
+		const char *cn, *san;
+		bool is_self;
+	} certs[] = {
+	    {"sbc.test", "DNS:sbc.test", false},
+	    {"alt.test", "DNS:alt.test", false},
+	    {"wild.test", "DNS:*.wild.test", false},
+	    {"carrier.test", "DNS:carrier.test", false},
+	    {"evil.test", "DNS:evil.test", false},
+	    {"ip-carrier", "IP:192.0.2.11", false},
+	    {"rogue", "DNS:carrier.test", true},
+	    {"sip2", "DNS:sip2.carrier.test", false},
+	};
 	X509 *x[8];
-	x[0] = make_cert("sbc.test", "DNS:sbc.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[1] = make_cert("alt.test", "DNS:alt.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[2] = make_cert("wild.test", "DNS:*.wild.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[3] = make_cert("carrier.test", "DNS:carrier.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[4] = make_cert("evil.test", "DNS:evil.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[5] = make_cert("ip-carrier", "IP:192.0.2.11", ca, cak, &k);
-	EVP_PKEY_free(k);
-	x[7] = make_cert("sip2", "DNS:sip2.carrier.test", ca, cak, &k);
-	EVP_PKEY_free(k);
-	EVP_PKEY *rk;
-	x[6] = make_cert("rogue", "DNS:carrier.test", NULL, NULL, &rk);
-	EVP_PKEY_free(rk);
+	for (size_t i = 0; i < sizeof(certs) / sizeof(*certs); i++) {
+		x[i] = make_cert(certs[i].cn, certs[i].san,
+		    certs[i].is_self ? NULL : ca, certs[i].is_self ? NULL : cak,
+		    &k);
+		EVP_PKEY_free(k);
+	}
 
 	TEST_RUN(test_sni_match);
 	TEST_RUN(test_name_is_ip);
