@@ -132,3 +132,39 @@ it_cleanup() {
 	fi
 	exit $rc
 }
+
+# it_edge_bed PREFIX "UA..." "PROGRAM...": the test bed of the edge tests.
+# Sets B (the build), T ($IT_TMP), D (tests/integration/edge), the
+# programs EDGE CORE RELAY RELAYCTL PD (portcullisd) PCCTL_BIN, and
+# SBC=PREFIX.0.1 on lo of namespace sbc; bails out unless each program
+# named (by variable: "EDGE CORE") is built. Then links each UA, the Nth
+# as PREFIX.N.2/24 to sbc's PREFIX.N.1/24 with its default route there
+# (IT_LAST_IFA/IT_LAST_IFB: the last UA's link; IT_UA_IF[UA]: each UA's
+# side), and makes $T/run and $T/state.
+it_edge_bed() {
+	local prefix=$1 uas=$2 need=$3 v i=0 n
+	B=$IT_BUILD
+	T=$IT_TMP
+	D=$(cd "$(dirname "$0")" && pwd)/edge
+	EDGE=$B/sbc/portcullis-edge
+	CORE=$B/core/portcullis-core
+	RELAY=$B/relay/portcullis-relay
+	RELAYCTL=$B/tests/tools/relayctl
+	PD=$B/mgmt/portcullisd
+	PCCTL_BIN=$B/mgmt/pcctl
+	for v in $need; do
+		[ -x "${!v}" ] || { echo "Bail out! ${!v} not built"; exit 1; }
+	done
+	SBC=$prefix.0.1
+	declare -gA IT_UA_IF=()
+	ns_add sbc
+	for n in $uas; do ns_add "$n"; done
+	for n in $uas; do
+		i=$((i + 1))
+		ns_link "$n" "$prefix.$i.2/24" sbc "$prefix.$i.1/24"
+		IT_UA_IF[$n]=$IT_LAST_IFA
+		ns_route "$n" "$prefix.$i.1"
+	done
+	in_ns sbc ip addr add "$SBC/32" dev lo
+	mkdir -p "$T/run" "$T/state"
+}

@@ -14,37 +14,14 @@
 . "$(dirname "$0")/lib.sh"
 it_begin
 
-B=$IT_BUILD
-T=$IT_TMP
-D=$(cd "$(dirname "$0")" && pwd)/edge
-EDGE=$B/sbc/portcullis-edge
-CORE=$B/core/portcullis-core
-RELAY=$B/relay/portcullis-relay
-RELAYCTL=$B/tests/tools/relayctl
-for f in "$EDGE" "$CORE" "$RELAY" "$RELAYCTL"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
-
 P=10.93
-SBC=$P.0.1
-ns_add sbc
-for n in alice bob att mal nat carol; do ns_add "$n"; done
-ns_link alice $P.1.2/24 sbc $P.1.1/24
-ns_link bob $P.2.2/24 sbc $P.2.1/24
-ns_link att $P.3.2/24 sbc $P.3.1/24
-ns_link nat $P.4.2/24 sbc $P.4.1/24
-NAT_OUT=$IT_LAST_IFA
-ns_link mal $P.5.2/24 sbc $P.5.1/24
+it_edge_bed $P "alice bob att nat mal" "EDGE CORE RELAY RELAYCTL"
+ns_add carol
 ns_link carol 192.168.93.2/24 nat 192.168.93.1/24
-in_ns sbc ip addr add $SBC/32 dev lo
-for n in alice:1 bob:2 att:3 nat:4 mal:5; do
-	ns_route "${n%%:*}" "$P.${n##*:}.1"
-done
 ns_route carol 192.168.93.1
 ns_forwarding nat
-ns_masquerade nat "$NAT_OUT"
+ns_masquerade nat "${IT_UA_IF[nat]}"
 
-mkdir -p "$T/run" "$T/state"
 cat >"$T/pc.json" <<J
 {"domains": ["example.test"],
  "listen": [{"transport": "udp", "address": "$SBC", "port": 5060},

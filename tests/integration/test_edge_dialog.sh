@@ -16,29 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 it_begin
 
-B=$IT_BUILD
-T=$IT_TMP
-D=$(cd "$(dirname "$0")" && pwd)/edge
-EDGE=$B/sbc/portcullis-edge
-CORE=$B/core/portcullis-core
-RELAY=$B/relay/portcullis-relay
-RELAYCTL=$B/tests/tools/relayctl
-for f in "$EDGE" "$CORE" "$RELAY" "$RELAYCTL"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
-
 P=10.95
-SBC=$P.0.1
-ns_add sbc
-ns_add alice
-ns_add bob
-ns_link alice $P.1.2/24 sbc $P.1.1/24
-ns_link bob $P.2.2/24 sbc $P.2.1/24
-in_ns sbc ip addr add $SBC/32 dev lo
-ns_route alice $P.1.1
-ns_route bob $P.2.1
-
-mkdir -p "$T/run" "$T/state"
+it_edge_bed $P "alice bob" "EDGE CORE RELAY RELAYCTL"
 cat >"$T/pc.json" <<J
 {"domains": ["example.test"],
  "listen": [{"transport": "udp", "address": "$SBC", "port": 5060}],

@@ -16,15 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 it_begin
 
-B=$IT_BUILD
-T=$IT_TMP
-D=$(cd "$(dirname "$0")" && pwd)/edge
-PD=$B/mgmt/portcullisd
-PCCTL_BIN=$B/mgmt/pcctl
-for f in "$PD" "$PCCTL_BIN" "$B/sbc/portcullis-edge" "$B/core/portcullis-core" \
-	"$B/relay/portcullis-relay"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
+P=10.96
+it_edge_bed $P "alice bob att" "PD PCCTL_BIN EDGE CORE RELAY"
+ATT=$P.3.2
+ATT_IF=${IT_UA_IF[att]}
 for f in sipp nft python3; do
 	command -v "$f" >/dev/null || { echo "Bail out! $f not installed"; exit 1; }
 done
@@ -37,20 +32,7 @@ CC=${CC:-cc}
 FLOOD=$T/flood
 tap "the flood generator builds" $CC -O2 -Wall -Wextra -o "$FLOOD" "$D/flood.c"
 
-P=10.96
-SBC=$P.0.1
-ATT=$P.3.2
-ns_add sbc
-for n in alice bob att; do ns_add "$n"; done
-ns_link alice $P.1.2/24 sbc $P.1.1/24
-ns_link bob $P.2.2/24 sbc $P.2.1/24
-ns_link att $ATT/24 sbc $P.3.1/24
-ATT_IF=$IT_LAST_IFA
-in_ns sbc ip addr add $SBC/32 dev lo
-for n in alice:1 bob:2 att:3; do ns_route "${n%%:*}" "$P.${n##*:}.1"; done
-
 chmod 711 "$T"
-mkdir -p "$T/run" "$T/state"
 # The product's default limits, but for the legitimate caller's rate: a
 # registered (trusted) source may place 20 calls/s (5 x multiplier 10).
 cat >"$T/pc.json" <<J

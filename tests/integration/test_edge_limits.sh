@@ -12,29 +12,12 @@
 . "$(dirname "$0")/lib.sh"
 it_begin
 
-B=$IT_BUILD
-T=$IT_TMP
-D=$(cd "$(dirname "$0")" && pwd)/edge
-EDGE=$B/sbc/portcullis-edge
-CORE=$B/core/portcullis-core
-RELAY=$B/relay/portcullis-relay
-RELAYCTL=$B/tests/tools/relayctl
-for f in "$EDGE" "$CORE" "$RELAY" "$RELAYCTL"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
-
 P=10.97
-SBC=$P.0.1
-ns_add sbc
-ns_add crowd
-ns_link crowd $P.1.2/24 sbc $P.1.1/24
-in_ns sbc ip addr add $SBC/32 dev lo
-ns_route crowd $P.1.1
+it_edge_bed $P crowd "EDGE CORE RELAY RELAYCTL"
 # The crowd sends from any address of 10.97.64.0/18 (AnyIP), routed back.
 in_ns crowd ip route add local $P.64.0/18 dev lo
 in_ns sbc ip route add $P.64.0/18 via $P.1.2
 
-mkdir -p "$T/run" "$T/state"
 conf() { # conf FILE GLOBAL_RATE
 	cat >"$1" <<J
 {"domains": ["example.test"],

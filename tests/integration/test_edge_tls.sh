@@ -10,21 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 it_begin
 
-B=$IT_BUILD
-T=$IT_TMP
-D=$(cd "$(dirname "$0")" && pwd)/edge
-EDGE=$B/sbc/portcullis-edge
-CORE=$B/core/portcullis-core
-for f in "$EDGE" "$CORE"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
-
-SBC=10.94.0.1
-ns_add sbc
-ns_add ua
-ns_link ua 10.94.1.2/24 sbc 10.94.1.1/24
-in_ns sbc ip addr add $SBC/32 dev lo
-ns_route ua 10.94.1.1
+it_edge_bed 10.94 ua "EDGE CORE"
 # IPv6 between ua and sbc (nodad: usable at once)
 in_ns ua ip -6 addr add fd94::2/64 dev "$IT_LAST_IFA" nodad
 in_ns sbc ip -6 addr add fd94::1/64 dev "$IT_LAST_IFB" nodad
@@ -60,7 +46,6 @@ ossl x509 -req -in wild.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 tap "certificates made" test -s sbc-chain.pem -a -s cli.crt -a -s rogue.crt \
 	-a -s alt.crt -a -s wild.crt
 
-mkdir -p "$T/run" "$T/state"
 cat >"$T/pc.json" <<J
 {"domains": ["example.test"],
  "listen": [{"transport": "udp", "address": "$SBC", "port": 5060},
