@@ -12,7 +12,7 @@ build_pkgs="build-essential autoconf automake libtool pkg-config clang
 libssl-dev libpcap-dev libnftnl-dev libmnl-dev libjansson-dev libsqlite3-dev
 sqlite3"
 test_pkgs="clang-format sip-tester nftables conntrack iproute2 tcpdump
-tshark procps psmisc netcat-openbsd python3 kmod"
+tshark procps psmisc netcat-openbsd python3 kmod openssl"
 
 pkg_pkgs="dpkg-dev debhelper dh-autoreconf fakeroot lintian rpm man-db
 groff-base systemd python3 util-linux"
