@@ -182,6 +182,25 @@ path_of(struct token_keys *ks, const struct ipc_flow *f)
 	return p != NULL ? arena_strndup(&ar, p + 2, strcspn(p + 2, "\r")) : "";
 }
 
+/* An in-dialog BYE (Via branch z9hG4bK<branch>) whose one Route is
+ * <sip:user@rest>; the text is kept in the arena. */
+static struct sip_msg *
+bye_routed(const char *branch, const char *user, const char *rest)
+{
+	char req[1024];
+	int n = snprintf(req, sizeof req,
+	    "BYE sip:a@10.0.0.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK%s\r\n"
+	    "Route: <sip:%s@%s>\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
+	    "To: <sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    branch, user, rest);
+	if (n < 0 || (size_t)n >= sizeof req)
+		return NULL;
+	return parse(arena_strndup(&ar, req, (size_t)n));
+}
+
 static void
 test_outbound(void)
 {
@@ -242,15 +261,7 @@ test_outbound(void)
 	CHECK(strstr(o, ";ob>") == NULL);
 
 	/* Alone on its line: the line goes. */
-	snprintf(req, sizeof req,
-	    "BYE sip:a@10.0.0.2 SIP/2.0\r\n"
-	    "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKd\r\n"
-	    "Route: <sip:%s@203.0.113.1:5060;transport=tcp;lr;ob>\r\n"
-	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
-	    "To: <sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
-	    "Content-Length: 0\r\n\r\n",
-	    tok);
-	m = parse(req);
+	m = bye_routed("d", tok, "203.0.113.1:5060;transport=tcp;lr;ob");
 	sip_edit_init(&ed, m, &ar);
 	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 1);
 	out = sip_edit_render(&ed);
@@ -259,30 +270,13 @@ test_outbound(void)
 	/* A forged or damaged token of ours: -1; someone else's Route, or
 	 * no ;ob: 0. */
 	tok[5] = tok[5] == 'A' ? 'B' : 'A';
-	snprintf(req, sizeof req,
-	    "BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;"
-	    "branch=z9hG4bKe\r\nRoute: <sip:%s@203.0.113.1;lr;ob>\r\n"
-	    "Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag=2\r\n"
-	    "To: <sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n"
-	    "Content-Length: 0\r\n\r\n",
-	    tok);
-	m = parse(req);
+	m = bye_routed("e", tok, "203.0.113.1;lr;ob");
 	sip_edit_init(&ed, m, &ar);
 	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), -1);
-	m = parse("BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP "
-	          "127.0.0.1;branch=z9hG4bKf\r\nRoute: "
-	          "<sip:x@198.51.100.1;lr;ob>\r\nMax-Forwards: 70\r\n"
-	          "From: <sip:b@example.com>;tag=2\r\nTo: "
-	          "<sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 "
-	          "BYE\r\nContent-Length: 0\r\n\r\n");
+	m = bye_routed("f", "x", "198.51.100.1;lr;ob");
 	sip_edit_init(&ed, m, &ar);
 	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 0);
-	m = parse("BYE sip:a@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP "
-	          "127.0.0.1;branch=z9hG4bKg\r\nRoute: "
-	          "<sip:x@203.0.113.1;lr>\r\nMax-Forwards: 70\r\n"
-	          "From: <sip:b@example.com>;tag=2\r\nTo: "
-	          "<sip:a@example.com>;tag=3\r\nCall-ID: c\r\nCSeq: 2 "
-	          "BYE\r\nContent-Length: 0\r\n\r\n");
+	m = bye_routed("g", "x", "203.0.113.1;lr");
 	sip_edit_init(&ed, m, &ar);
 	CHECK_EQ_INT(nat_ob_route(m, &ed, &ks, local, NULL, &g), 0);
 	token_keys_clear(&ks);
