@@ -294,25 +294,31 @@ test_timer_c_cancel(void)
 	drain();
 }
 
+/* alice calls bob (Via branch, From tag and Call-ID as given); bob
+ * answers code (with the extra header lines) and core ACKs that. */
+static void
+bob_answers(const char *branch, const char *tag, const char *cid, int code,
+    const char *extra, struct out *o, struct out *inv)
+{
+	sip_in(&alice, INVITE, "sip:bob@example.com", branch, tag, cid, "");
+	CHECK(next_out(o) && is_resp(o, 100, &alice));
+	CHECK(next_out(inv) && is_req(inv, SIP_M_INVITE, &bob));
+	respond(&bob, inv, code, "bb", extra);
+	CHECK(next_out(o) && is_req(o, SIP_M_ACK, &bob));
+}
+
 static void
 test_503_and_3xx(void)
 {
 	struct out o = {0}, inv = {0};
 
-	sip_in(&alice, INVITE, "sip:bob@example.com", "d1", "t3", "cid-d1", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 503, "bb", NULL);
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	bob_answers("d1", "t3", "cid-d1", 503, NULL, &o, &inv);
 	CHECK(next_out(&o) && is_resp(&o, 500, &alice));
 
 	/* proxy.recurse_redirects off: the 3xx goes back to the caller. */
 	core.conf.core.proxy.recurse_redirects = false;
-	sip_in(&alice, INVITE, "sip:bob@example.com", "d2", "t4", "cid-d2", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 302, "bb", "Contact: <sip:bob@192.0.2.99>\r\n");
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	bob_answers("d2", "t4", "cid-d2", 302,
+	    "Contact: <sip:bob@192.0.2.99>\r\n", &o, &inv);
 	CHECK(next_out(&o) && is_resp(&o, 302, &alice));
 	CHECK(strstr(o.text, "Contact: <sip:bob@192.0.2.99>") != NULL);
 	core.conf.core.proxy.recurse_redirects = true;
@@ -333,16 +339,12 @@ test_3xx_recursion(void)
 	struct out o = {0}, inv = {0}, inv2 = {0};
 	struct ipc_flow dave = mkflow("192.0.2.8"), carol = mkflow("192.0.2.7");
 
-	sip_in(
-	    &alice, INVITE, "sip:bob@example.com", "r1", "tr1", "cid-r1", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 302, "bb",
+	bob_answers("r1", "tr1", "cid-r1", 302,
 	    "Contact: <sip:carol@192.0.2.7>;q=0.5, "
 	    "<sip:dave@192.0.2.8>;q=0.9\r\n"
 	    "Contact: <sip:me@127.0.0.1:5060>, <sips:y@192.0.2.9>, "
-	    "<sip:bob@10.0.0.2:5060>\r\n");
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	    "<sip:bob@10.0.0.2:5060>\r\n",
+	    &o, &inv);
 	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &dave));
 	CHECK(slice_eq_cstr(inv2.m.ruri_text, "sip:dave@192.0.2.8"));
 	CHECK(!next_out(&o)); /* carol waits: lower q */
@@ -358,13 +360,8 @@ test_3xx_recursion(void)
 	drain();
 
 	/* Nothing usable in the 302: it is passed on as it came. */
-	sip_in(
-	    &alice, INVITE, "sip:bob@example.com", "r2", "tr2", "cid-r2", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 302, "bb",
-	    "Contact: <sips:y@192.0.2.9>, <sip:x@host.invalid>\r\n");
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	bob_answers("r2", "tr2", "cid-r2", 302,
+	    "Contact: <sips:y@192.0.2.9>, <sip:x@host.invalid>\r\n", &o, &inv);
 	CHECK(next_out(&o) && is_resp(&o, 302, &alice));
 	CHECK(strstr(o.text, "sips:y@192.0.2.9") != NULL);
 
@@ -372,14 +369,10 @@ test_3xx_recursion(void)
 	 * best answer (404) is the caller's, not the 302. Two 302s pointing
 	 * at each other end too. */
 	core.conf.core.proxy.max_redirects = 2;
-	sip_in(
-	    &alice, INVITE, "sip:bob@example.com", "r3", "tr3", "cid-r3", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 302, "bb",
+	bob_answers("r3", "tr3", "cid-r3", 302,
 	    "Contact: <sip:dave@192.0.2.8>, <sip:carol@192.0.2.7>, "
-	    "<sip:eve@192.0.2.6>\r\n");
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	    "<sip:eve@192.0.2.6>\r\n",
+	    &o, &inv);
 	/* Same q: dave and carol at once, in the 302's order; no eve. */
 	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &dave));
 	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &carol));
@@ -410,12 +403,8 @@ test_3xx_recursion(void)
 	    "CSeq: 1 REGISTER\r\nContact: <sip:frank@10.0.0.9:5060>\r\n"
 	    "Content-Length: 0\r\n\r\n");
 	CHECK(next_out(&o) && is_resp(&o, 200, &frank));
-	sip_in(
-	    &alice, INVITE, "sip:bob@example.com", "r4", "tr4", "cid-r4", "");
-	CHECK(next_out(&o) && is_resp(&o, 100, &alice));
-	CHECK(next_out(&inv) && is_req(&inv, SIP_M_INVITE, &bob));
-	respond(&bob, &inv, 302, "bb", "Contact: <sip:frank@example.com>\r\n");
-	CHECK(next_out(&o) && is_req(&o, SIP_M_ACK, &bob));
+	bob_answers("r4", "tr4", "cid-r4", 302,
+	    "Contact: <sip:frank@example.com>\r\n", &o, &inv);
 	CHECK(next_out(&inv2) && is_req(&inv2, SIP_M_INVITE, &frank));
 	CHECK(slice_eq_cstr(inv2.m.ruri_text, "sip:frank@10.0.0.9:5060"));
 	respond(&frank, &inv2, 486, "ff", NULL);
