@@ -137,7 +137,7 @@ it_cleanup() {
 # Sets B (the build), T ($IT_TMP), D (tests/integration/edge), the
 # programs EDGE CORE RELAY RELAYCTL PD (portcullisd) PCCTL_BIN, and
 # SBC=PREFIX.0.1 on lo of namespace sbc; bails out unless each program
-# named (by variable: "EDGE CORE") is built. Then links each UA, the Nth
+# named (by variable: "EDGE CORE") is built; IT_EDGE_P=PREFIX. Then links each UA, the Nth
 # as PREFIX.N.2/24 to sbc's PREFIX.N.1/24 with its default route there
 # (IT_LAST_IFA/IT_LAST_IFB: the last UA's link; IT_UA_IF[UA]: each UA's
 # side), and makes $T/run and $T/state.
@@ -156,6 +156,7 @@ it_edge_bed() {
 		[ -x "${!v}" ] || { echo "Bail out! ${!v} not built"; exit 1; }
 	done
 	SBC=$prefix.0.1
+	IT_EDGE_P=$prefix
 	declare -gA IT_UA_IF=()
 	ns_add sbc
 	for n in $uas; do ns_add "$n"; done
@@ -167,4 +168,16 @@ it_edge_bed() {
 	done
 	in_ns sbc ip addr add "$SBC/32" dev lo
 	mkdir -p "$T/run" "$T/state"
+}
+
+# it_edge_call SCENARIO NAME PORT: alice (the first UA of it_edge_bed)
+# runs the sipp scenario $D/SCENARIO once from PORT toward the edge,
+# calling the users of $T/callee.csv, with $SIPP_COMMON; its messages in
+# $T/NAME.msg, its errors in $T/NAME.err, its output in $T/NAME.out.
+it_edge_call() {
+	local a=$IT_EDGE_P.1.2
+	in_ns alice timeout 60 sipp $SIPP_COMMON -sf "$D/$1" -i $a -p "$3" \
+		-mi $a -mp 6100 -s "$2" -inf "$T/callee.csv" -m 1 -trace_msg \
+		-message_file "$T/$2.msg" -error_file "$T/$2.err" "$SBC:5060" \
+		>"$T/$2.out" 2>&1
 }

@@ -53,12 +53,7 @@ uas() { # uas SCENARIO NAME [SIP_PORT MEDIA_PORT]
 }
 uas_ok() { [ "$(cat "$T/$1.rc" 2>/dev/null)" = 0 ]; }
 printf 'SEQUENTIAL\nbob;\n' >"$T/callee.csv"
-call() { # call SCENARIO NAME PORT
-	in_ns alice timeout 60 sipp $SIPP_COMMON -sf "$D/$1" -i $P.1.2 -p "$3" \
-		-mi $P.1.2 -mp 6100 -s "$2" -inf "$T/callee.csv" -m 1 -trace_msg \
-		-message_file "$T/$2.msg" -error_file "$T/$2.err" "$SBC:5060" \
-		>"$T/$2.out" 2>&1
-}
+call() { it_edge_call "$@"; } # call SCENARIO NAME PORT
 
 # --- CANCEL ---
 uas uas_cancel.xml bob-cancel

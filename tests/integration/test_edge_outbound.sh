@@ -45,12 +45,7 @@ path_ob() {
 tap "the registrar's 200 carries the edge's Path: flow token and ;ob" path_ob
 
 printf 'SEQUENTIAL\nbob;\n' >"$T/callee.csv"
-call() { # call SCENARIO NAME PORT
-	in_ns alice timeout 60 sipp $SIPP_COMMON -sf "$D/$1" -i $P.1.2 -p "$3" \
-		-mi $P.1.2 -mp 6100 -s "$2" -inf "$T/callee.csv" -m 1 -trace_msg \
-		-message_file "$T/$2.msg" -error_file "$T/$2.err" "$SBC:5060" \
-		>"$T/$2.out" 2>&1
-}
+call() { it_edge_call "$@"; } # call SCENARIO NAME PORT
 tap "alice calls bob; bob answers and hangs up" call uac.xml call1 5064
 # bob's sipp has one TCP connection (the one it registered on) and its
 # Contact is unreachable: the INVITE came on the registered flow.
