@@ -75,15 +75,17 @@ tap "call with a re-INVITE from bob, then bob's BYE" call uac_reinv.xml reinv 50
 tap "bob's side: 200 to his re-INVITE, ACK, BYE answered" wait_until 15 uas_ok bob-reinv
 # The relay port alice was given for bob in the 200 and in the re-INVITE
 # is the same (re-offers keep their ports).
-bob_port_kept() {
-	# m= lines alice received from bob: in the 200 and in the re-INVITE
+# one_bob_port NAME: the m= lines alice received in $T/NAME.msg (bob's
+# media, as the relay anchors it) all name one port.
+one_bob_port() {
 	local p
 	p=$(awk '/message received/{r=1} /message sent/{r=0} r && /^m=audio/{print $2}' \
-		"$T/reinv.msg" | sort -u)
-	echo "relay ports for bob, as alice saw them: $p"
+		"$T/$1.msg" | sort -u)
+	echo "relay ports for bob, as alice saw them in $1: $p"
 	[ -n "$p" ] && [ "$(echo "$p" | wc -l)" = 1 ]
 }
-tap "the relay port for bob's media is the same before and after hold" bob_port_kept
+# in the 200 and in the re-INVITE
+tap "the relay port for bob's media is the same before and after hold" one_bob_port reinv
 tap "alice saw bob's re-INVITE with the SBC's address only" sh -c \
 	"! grep -q '$P.2.2' '$T/reinv.msg'"
 
@@ -119,14 +121,8 @@ update_anchored_at_bob() {
 		! echo "$l $a" | grep -q "$P.1.2"
 }
 tap "alice's early UPDATE offer and her answer reached bob anchored" update_anchored_at_bob
-relay_port_same() {
-	local p
-	p=$(awk '/message received/{r=1} /message sent/{r=0} r && /^m=audio/{print $2}' \
-		"$T/update.msg" | sort -u)
-	echo "relay ports for bob as alice saw them (183, 200s, UPDATE): $p"
-	[ -n "$p" ] && [ "$(echo "$p" | wc -l)" = 1 ]
-}
-tap "the relay kept bob's port across both UPDATEs (re-anchored, not re-allocated)" relay_port_same
+# in the 183, the 200s and the UPDATE
+tap "the relay kept bob's port across both UPDATEs (re-anchored, not re-allocated)" one_bob_port update
 tap "alice saw nothing of bob's address through the UPDATEs" sh -c "! grep -q '$P.2.2' '$T/update.msg'"
 tap "bob saw nothing of alice's address" sh -c "! grep -q '$P.1.2' '$T/bob-update.msg'"
 tap "the target bob refreshed reached alice as an edge address" sh -c \
