@@ -95,13 +95,158 @@ b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
 	return (int)o;
 }
 
+/*
+ * Contexts set up once per key. Fetching HMAC, hashing its key into the
+ * pads and expanding an AES key cost more than sealing one short token,
+ * and the edge seals and opens several per message. The cache is keyed by
+ * the key bytes, so struct token_keys stays plain data that callers copy
+ * and clear; the edge is single-threaded. Entries go when their key is
+ * cleared, when evicted for a newer key, and at exit.
+ */
+#define CTX_CACHE 8
+
+struct key_ctx {
+	bool used;
+	unsigned long last;
+	uint8_t key[TOKEN_KEY_LEN];
+	EVP_MAC_CTX *mac; /* HMAC-SHA-256 keyed with key */
+	EVP_CIPHER_CTX *enc, *dec; /* AES-256-GCM keyed with key */
+};
+
+static struct key_ctx ctx_cache[CTX_CACHE];
+static unsigned long ctx_clock;
+static EVP_MAC *hmac_alg;
+static EVP_CIPHER *gcm_alg;
+static bool ctx_atexit;
+
+static void
+key_ctx_drop(struct key_ctx *c)
+{
+	EVP_MAC_CTX_free(c->mac);
+	EVP_CIPHER_CTX_free(c->enc);
+	EVP_CIPHER_CTX_free(c->dec);
+	OPENSSL_cleanse(c, sizeof *c);
+}
+
+static void
+ctx_cache_free(void)
+{
+	for (int i = 0; i < CTX_CACHE; i++)
+		if (ctx_cache[i].used)
+			key_ctx_drop(&ctx_cache[i]);
+	EVP_MAC_free(hmac_alg);
+	EVP_CIPHER_free(gcm_alg);
+	hmac_alg = NULL;
+	gcm_alg = NULL;
+}
+
+static void
+crypto_fail(const char *what)
+{
+	/* OpenSSL cannot allocate a context: nothing sane remains. */
+	fprintf(stderr, "token: %s failed\n", what);
+	abort();
+}
+
+static void
+algs_fetch(void)
+{
+	if (hmac_alg != NULL)
+		return;
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	gcm_alg = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	if (hmac_alg == NULL || gcm_alg == NULL)
+		crypto_fail("fetching HMAC/AES-256-GCM");
+	if (!ctx_atexit && atexit(ctx_cache_free) == 0)
+		ctx_atexit = true;
+}
+
+/* The cache entry of key, taking the least recently used slot if new. */
+static struct key_ctx *
+key_ctx_get(const uint8_t key[TOKEN_KEY_LEN])
+{
+	algs_fetch();
+	struct key_ctx *victim = &ctx_cache[0];
+	for (int i = 0; i < CTX_CACHE; i++) {
+		struct key_ctx *c = &ctx_cache[i];
+		if (c->used && memcmp(c->key, key, TOKEN_KEY_LEN) == 0) {
+			c->last = ++ctx_clock;
+			return c;
+		}
+		if (victim->used && (!c->used || c->last < victim->last))
+			victim = c;
+	}
+	if (victim->used)
+		key_ctx_drop(victim);
+	victim->used = true;
+	victim->last = ++ctx_clock;
+	memcpy(victim->key, key, TOKEN_KEY_LEN);
+	return victim;
+}
+
+static void
+key_ctx_forget(const uint8_t key[TOKEN_KEY_LEN])
+{
+	for (int i = 0; i < CTX_CACHE; i++)
+		if (ctx_cache[i].used &&
+		    memcmp(ctx_cache[i].key, key, TOKEN_KEY_LEN) == 0)
+			key_ctx_drop(&ctx_cache[i]);
+}
+
+static EVP_MAC_CTX *
+mac_ctx(const uint8_t key[TOKEN_KEY_LEN])
+{
+	struct key_ctx *c = key_ctx_get(key);
+	if (c->mac != NULL)
+		return c->mac;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", 0),
+	    OSSL_PARAM_END,
+	};
+	c->mac = EVP_MAC_CTX_new(hmac_alg);
+	if (c->mac == NULL || !EVP_MAC_init(c->mac, key, TOKEN_KEY_LEN, params))
+		crypto_fail("HMAC");
+	return c->mac;
+}
+
+/* A GCM context of key for enc (true) or dec, with a fresh iv. */
+static EVP_CIPHER_CTX *
+gcm_ctx(const uint8_t key[TOKEN_KEY_LEN], bool enc, const uint8_t *iv)
+{
+	struct key_ctx *c = key_ctx_get(key);
+	EVP_CIPHER_CTX **slot = enc ? &c->enc : &c->dec;
+	if (*slot == NULL) {
+		*slot = EVP_CIPHER_CTX_new();
+		if (*slot == NULL ||
+		    !EVP_CipherInit_ex(*slot, gcm_alg, NULL, key, NULL, enc))
+			crypto_fail("AES-256-GCM");
+	}
+	/* Only the IV is new: the expanded key and GHASH tables stay. */
+	if (!EVP_CipherInit_ex(*slot, NULL, NULL, NULL, iv, enc))
+		return NULL;
+	return *slot;
+}
+
 static void
 hmac256(const uint8_t *key, const void *a, size_t alen, const void *b,
     size_t blen, uint8_t out[32])
 {
-	/* One-shot HMAC over two parts without an intermediate copy. */
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	size_t outl = 0;
+	EVP_MAC_CTX *ctx = mac_ctx(key);
+	/* A NULL key restarts HMAC with the pads already computed. */
+	if (!EVP_MAC_init(ctx, NULL, 0, NULL) ||
+	    !EVP_MAC_update(ctx, a, alen) ||
+	    (blen > 0 && !EVP_MAC_update(ctx, b, blen)) ||
+	    !EVP_MAC_final(ctx, out, &outl, 32))
+		crypto_fail("HMAC");
+}
+
+/* HMAC under a key used once (key derivation): not worth a cache slot. */
+static void
+hmac256_once(const uint8_t *key, const void *a, size_t alen, uint8_t out[32])
+{
+	algs_fetch();
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_alg);
 	OSSL_PARAM params[] = {
 	    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", 0),
 	    OSSL_PARAM_END,
@@ -109,19 +254,18 @@ hmac256(const uint8_t *key, const void *a, size_t alen, const void *b,
 	size_t outl = 0;
 	if (ctx == NULL || !EVP_MAC_init(ctx, key, TOKEN_KEY_LEN, params) ||
 	    !EVP_MAC_update(ctx, a, alen) ||
-	    (blen > 0 && !EVP_MAC_update(ctx, b, blen)) ||
-	    !EVP_MAC_final(ctx, out, &outl, 32)) {
-		/* OpenSSL cannot allocate a context: nothing sane remains. */
-		fprintf(stderr, "token: HMAC failed\n");
-		abort();
-	}
+	    !EVP_MAC_final(ctx, out, &outl, 32))
+		crypto_fail("HMAC");
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 }
 
 void
 token_keys_clear(struct token_keys *ks)
 {
+	for (int i = 0; i < ks->n && i < TOKEN_MAX_KEYS; i++) {
+		key_ctx_forget(ks->keys[i].enc);
+		key_ctx_forget(ks->keys[i].mac);
+	}
 	OPENSSL_cleanse(ks, sizeof *ks);
 	ks->n = 0;
 }
@@ -133,9 +277,9 @@ token_keys_add(struct token_keys *ks, const uint8_t master[TOKEN_KEY_LEN])
 		return -1;
 	struct token_key k;
 	uint8_t idb[32];
-	hmac256(master, "portcullis topo enc", 19, NULL, 0, k.enc);
-	hmac256(master, "portcullis topo nonce", 21, NULL, 0, k.mac);
-	hmac256(master, "portcullis topo id", 18, NULL, 0, idb);
+	hmac256_once(master, "portcullis topo enc", 19, k.enc);
+	hmac256_once(master, "portcullis topo nonce", 21, k.mac);
+	hmac256_once(master, "portcullis topo id", 18, idb);
 	k.id = idb[0];
 	for (int i = 0; i < ks->n; i++)
 		if (ks->keys[i].id == k.id)
@@ -238,16 +382,14 @@ token_seal(const struct token_keys *ks, char purpose, const void *pt,
 	bin[0] = k->id;
 	memcpy(bin + 1, mac, NONCE_LEN);
 
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *ctx = gcm_ctx(k->enc, true, bin + 1);
 	int outl = 0,
 	    ok = ctx != NULL &&
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->enc, bin + 1) &&
 	    EVP_EncryptUpdate(ctx, NULL, &outl, aad, sizeof aad) &&
 	    EVP_EncryptUpdate(ctx, bin + 1 + NONCE_LEN, &outl, pt, (int)len) &&
 	    EVP_EncryptFinal_ex(ctx, bin + 1 + NONCE_LEN + outl, &outl) &&
 	    EVP_CIPHER_CTX_ctrl(
 	        ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, bin + 1 + NONCE_LEN + len);
-	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
 		return -1;
 	size_t o = b64_encode(bin, len + TOKEN_OVERHEAD, out);
@@ -275,17 +417,15 @@ token_open(const struct token_keys *ks, char purpose, const char *text,
 	if (k == NULL)
 		return -1;
 	uint8_t aad[2] = {k->id, (uint8_t)purpose};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *ctx = gcm_ctx(k->enc, false, bin + 1);
 	int outl = 0,
 	    ok = ctx != NULL &&
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->enc, bin + 1) &&
 	    EVP_DecryptUpdate(ctx, NULL, &outl, aad, sizeof aad) &&
 	    EVP_DecryptUpdate(
 	        ctx, out, &outl, bin + 1 + NONCE_LEN, (int)ptlen) &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
 	        bin + 1 + NONCE_LEN + ptlen) &&
 	    EVP_DecryptFinal_ex(ctx, (uint8_t *)out + outl, &outl);
-	EVP_CIPHER_CTX_free(ctx);
 	if (!ok) {
 		OPENSSL_cleanse(out, ptlen);
 		return -1;
@@ -307,7 +447,7 @@ token_open(const struct token_keys *ks, char purpose, const char *text,
 static void
 blob_key(const struct token_key *k, uint8_t out[32])
 {
-	hmac256(k->enc, "portcullis blob key", 19, NULL, 0, out);
+	hmac256_once(k->enc, "portcullis blob key", 19, out);
 }
 
 static bool
