@@ -66,7 +66,12 @@ hash_parts(enum digest_alg alg, const struct slice *p, size_t n, char *out)
 	out[0] = '\0';
 	if ((unsigned)alg >= DIGEST__COUNT)
 		fatalx("digest: unknown algorithm %d", (int)alg);
-	const EVP_MD *md = EVP_get_digestbyname(algs[alg].evp);
+	/* Fetched once: a lookup by name per hash cost as much as hashing.
+	 * Kept for the life of the process. */
+	static EVP_MD *mds[DIGEST__COUNT];
+	if (mds[alg] == NULL)
+		mds[alg] = EVP_MD_fetch(NULL, algs[alg].evp, NULL);
+	const EVP_MD *md = mds[alg];
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char buf[EVP_MAX_MD_SIZE];
 	unsigned len = 0;

@@ -5,6 +5,8 @@
  * that are not touched are copied as written (compact forms, folding).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -339,16 +341,35 @@ sip_build_response(struct sip_msg *req, int code, const char *reason,
 	return slice_make(out, (uint32_t)n);
 }
 
-void
-sip_random_token(char *out, size_t len)
+/*
+ * Random bytes for tags and branches, drawn from a per-thread pool that
+ * one getrandom() call refills: a syscall per tag cost more than the rest
+ * of building one. The pool is emptied in a forked child, so parent and
+ * child never hand out the same bytes, and each byte is wiped once used.
+ */
+#define RND_POOL 4096
+
+static __thread unsigned char rnd_pool[RND_POOL];
+static __thread size_t rnd_used = RND_POOL;
+static bool rnd_atfork;
+
+static void
+rnd_forget(void)
 {
-	static const char set[] =
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char rnd[64];
-	size_t have = 0, used = 0, o = 0;
-	while (o < len) {
-		if (used == have) {
-			ssize_t r = getrandom(rnd, sizeof rnd, 0);
+	explicit_bzero(rnd_pool, sizeof rnd_pool);
+	rnd_used = RND_POOL;
+}
+
+static unsigned char
+rnd_byte(void)
+{
+	if (rnd_used == RND_POOL) {
+		if (!rnd_atfork && pthread_atfork(NULL, NULL, rnd_forget) == 0)
+			rnd_atfork = true;
+		size_t have = 0;
+		while (have < RND_POOL) {
+			ssize_t r =
+			    getrandom(rnd_pool + have, RND_POOL - have, 0);
 			if (r <= 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
@@ -356,10 +377,23 @@ sip_random_token(char *out, size_t len)
 				 * pool is ready; never hand out a weak tag. */
 				abort();
 			}
-			have = (size_t)r;
-			used = 0;
+			have += (size_t)r;
 		}
-		unsigned char b = rnd[used++];
+		rnd_used = 0;
+	}
+	unsigned char b = rnd_pool[rnd_used];
+	rnd_pool[rnd_used++] = 0;
+	return b;
+}
+
+void
+sip_random_token(char *out, size_t len)
+{
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t o = 0;
+	while (o < len) {
+		unsigned char b = rnd_byte();
 		/* 248 = 4 * 62: reject the rest so every char is uniform. */
 		if (b < 248)
 			out[o++] = set[b % 62];
