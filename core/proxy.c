@@ -21,6 +21,11 @@ struct proxy {
 	struct px_ctx *head;
 	size_t n;
 	struct dlg_store *ds;
+	/* Arenas reused (reset) from one message or response to the next,
+	 * so neither costs a malloc of its first chunk; a nested use while
+	 * one is busy takes a fresh arena instead. */
+	struct arena msg, resp;
+	bool msg_busy, resp_busy;
 };
 
 static struct log_rl bad_rl = LOG_RL_INIT(10000, 10);
@@ -30,7 +35,11 @@ proxy_new(struct core *c)
 {
 	struct proxy *p = calloc(1, sizeof(struct proxy));
 
-	if (p != NULL && c->dlg != NULL && c->conf.state_dir != NULL)
+	if (p == NULL)
+		return NULL;
+	arena_init(&p->msg, 32768, 1024 * 1024);
+	arena_init(&p->resp, 8192, 256 * 1024);
+	if (c->dlg != NULL && c->conf.state_dir != NULL)
 		p->ds = dlg_store_start(
 		    c->loop, c->dlg, c->conf.state_dir, core_now_s(c));
 	return p;
@@ -46,6 +55,8 @@ proxy_free(struct proxy *p)
 	while (p->head != NULL)
 		ctx_free(p->head);
 	dlg_store_close(p->ds);
+	arena_free(&p->msg);
+	arena_free(&p->resp);
 	free(p);
 }
 
@@ -62,6 +73,31 @@ px_first(struct core *c)
 }
 
 /* ---- helpers ----------------------------------------------------------- */
+
+/* The proxy's reusable arena (shared) unless it is busy or there is no
+ * proxy yet, else local, freshly set up; given back with arena_put(). */
+static struct arena *
+arena_take(struct arena *shared, bool *busy, struct arena *local, size_t chunk,
+    size_t limit)
+{
+	if (shared != NULL && !*busy) {
+		*busy = true;
+		return shared;
+	}
+	arena_init(local, chunk, limit);
+	return local;
+}
+
+static void
+arena_put(struct arena *a, struct arena *shared, bool *busy)
+{
+	if (a == shared) {
+		arena_reset(a);
+		*busy = false;
+	} else {
+		arena_free(a);
+	}
+}
 
 static char *
 memdup0(const char *p, size_t n)
@@ -80,15 +116,18 @@ void
 px_send_response(struct core *c, struct tx *stx, const struct ipc_flow *flow,
     struct sip_msg *req, int code, const char *reason, const char *extra)
 {
-	struct arena a;
+	struct arena local;
 	char tag[17];
+	struct proxy *p = c->proxy;
+	struct arena *shared = p != NULL ? &p->resp : NULL;
+	bool dummy = false, *busy = p != NULL ? &p->resp_busy : &dummy;
+	struct arena *a = arena_take(shared, busy, &local, 8192, 256 * 1024);
 
-	arena_init(&a, 8192, 256 * 1024);
 	sip_random_token(tag, 16);
 	tag[16] = '\0';
 	struct slice r = sip_build_response(req, code, reason,
 	    code > 100 ? slice_cstr(tag) : SLICE_NULL,
-	    extra ? slice_cstr(extra) : SLICE_NULL, &a);
+	    extra ? slice_cstr(extra) : SLICE_NULL, a);
 	if (r.len == 0) {
 		log_ratelimited(&bad_rl, LOG_LVL_WARN,
 		    "proxy: cannot build a %d response", code);
@@ -97,7 +136,7 @@ px_send_response(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	} else {
 		core_send_sip(c, flow, r.p, r.len);
 	}
-	arena_free(&a);
+	arena_put(a, shared, busy);
 }
 
 bool
@@ -1480,22 +1519,25 @@ void
 proxy_sip_in(
     struct core *c, const struct ipc_flow *flow, const char *buf, uint32_t len)
 {
-	struct arena a;
+	struct arena local;
 	struct sip_msg m;
 	struct sip_err err;
+	struct proxy *p = c->proxy;
+	struct arena *shared = p != NULL ? &p->msg : NULL;
+	bool dummy = false, *busy = p != NULL ? &p->msg_busy : &dummy;
+	struct arena *a = arena_take(shared, busy, &local, 32768, 1024 * 1024);
 
-	arena_init(&a, 32768, 1024 * 1024);
-	if (sip_msg_parse(&m, buf, len, &a, &err) < 0) {
+	if (sip_msg_parse(&m, buf, len, a, &err) < 0) {
 		c->st.sip_in_bad++;
 		log_ratelimited(&bad_rl, LOG_LVL_WARN,
 		    "proxy: unparsable message from edge: %s",
 		    err.phrase ? err.phrase : "?");
-		arena_free(&a);
+		arena_put(a, shared, busy);
 		return;
 	}
 	if (m.is_request)
 		handle_request(c, flow, &m);
 	else
 		handle_response(c, &m);
-	arena_free(&a);
+	arena_put(a, shared, busy);
 }
