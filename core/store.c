@@ -180,7 +180,8 @@ ucache_key(struct slice user, struct slice domain, char *key)
 {
 	if (user.len >= STORE_USER_MAX || domain.len >= STORE_DOMAIN_MAX)
 		return 0;
-	memcpy(key, user.p, user.len);
+	if (user.len > 0) /* an empty user may have no bytes at all */
+		memcpy(key, user.p, user.len);
 	key[user.len] = '\0';
 	for (uint32_t i = 0; i < domain.len; i++) {
 		char c = domain.p[i];
