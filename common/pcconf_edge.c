@@ -134,7 +134,8 @@ static const struct conf_field topo_fields[] = {
         .type = CONF_BOOL,
         .offset = offsetof(struct pc_edge_topology, hide_call_id),
         .def = "false",
-        .doc = "Also replace the Call-ID by a token."},
+        .doc = "Also replace the Call-ID by a token (a change takes "
+               "effect at the edge's next start)."},
     {.key = "max_token_len",
         .type = CONF_UINT,
         .offset = offsetof(struct pc_edge_topology, max_token_len),

@@ -304,6 +304,16 @@ edge_reload(struct edge *e, const char *path, char *applied, size_t alen,
 		/* Keep the bound listeners' settings until a restart. */
 		snprintf(restart, rlen, "listen");
 	}
+	if (nc.edge.topology.hide_call_id != old.edge.topology.hide_call_id) {
+		/* Call-ID creators are recorded only while hiding is on, so
+		 * switching it live would hide the Call-ID from the creators
+		 * of dialogs already under way. */
+		e->conf.edge.topology.hide_call_id =
+		    old.edge.topology.hide_call_id;
+		size_t n = strlen(restart);
+		snprintf(restart + n, rlen - n, "%stopology.hide_call_id",
+		    n ? "," : "");
+	}
 	/* A key change keeps the old key for opening tokens in flight. */
 	if (ks.keys[0].id != e->keys.keys[0].id) {
 		if (ks.n < TOKEN_MAX_KEYS)

@@ -288,8 +288,10 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 	if (cid.len == 0)
 		sip_msg_call_id(&msg, &cid, &terr);
 	/* A request opening a dialog or transaction: its sender made the
-	 * Call-ID (hide_call_id shows it the real one). */
-	if (msg.is_request && to != NULL && to->tag.len == 0 && from != NULL)
+	 * Call-ID (hide_call_id shows it the real one). Without hiding the
+	 * table is never read, so it is not kept (nor written behind). */
+	if (ec->topology.hide_call_id && msg.is_request && to != NULL &&
+	    to->tag.len == 0 && from != NULL)
 		callid_note(e->cids, cid, from->tag, now);
 	/* Media anchoring may hold the message until the relay answers. */
 	sdp_rw_inbound(e, &flow, flags, &msg, &ed, behind, cid);
