@@ -203,20 +203,41 @@ cmd_stats(struct relay_app *a, uint64_t id)
 	reply(a, id, 0, 0, NULL, NULL, buf, rows.len);
 }
 
+/* bans.list: a datagram that fills up goes out as one part (IPC_F_MORE)
+ * and the walk goes on in a fresh one, so a long ban list is never cut. */
 struct ban_rows {
+	struct relay_app *a;
+	uint64_t id;
+	uint8_t *buf;
+	size_t cap;
 	struct ctl_rows rows;
 };
 
 static void
-ban_row(const struct ipc_addr *ad, uint64_t tmo, uint64_t exp, void *arg)
+ban_put(struct ctl_rows *rows, const struct ipc_addr *ad, uint64_t tmo,
+    uint64_t exp)
 {
-	struct ctl_rows *rows = arg;
 	char s[64];
 
 	ctl_rows_str(rows, "addr", ipc_addr_str(ad, s, sizeof(s)));
 	ctl_rows_u64(rows, "timeout_s", tmo);
 	ctl_rows_u64(rows, "expires_s", exp);
 	ctl_rows_end_row(rows);
+}
+
+static void
+ban_row(const struct ipc_addr *ad, uint64_t tmo, uint64_t exp, void *arg)
+{
+	struct ban_rows *br = arg;
+	size_t mark = br->rows.len;
+
+	ban_put(&br->rows, ad, tmo, exp);
+	if (!br->rows.overflow)
+		return;
+	br->rows.len = mark;
+	reply(br->a, br->id, IPC_F_MORE, 0, NULL, NULL, br->buf, mark);
+	ctl_rows_init(&br->rows, br->buf, br->cap);
+	ban_put(&br->rows, ad, tmo, exp);
 }
 
 /* A NUL-terminated copy of a string argument; false if absent. */
@@ -245,18 +266,19 @@ cmd_bans(struct relay_app *a, uint64_t id, const char *cmd, const void *args,
     size_t len)
 {
 	static uint8_t buf[ROWS_CAP];
-	struct ctl_rows rows;
 	struct ipc_addr ad;
 	uint64_t tmo = 0;
 	int rc;
 
 	if (strcmp(cmd, "bans.list") == 0) {
-		ctl_rows_init(&rows, buf, sizeof(buf));
-		rc = ban_list(a->ban, ban_row, &rows);
+		struct ban_rows br = {a, id, buf, sizeof(buf), {0}};
+
+		ctl_rows_init(&br.rows, buf, sizeof(buf));
+		rc = ban_list(a->ban, ban_row, &br);
 		if (rc < 0)
 			fail(a, id, rc, CTL_E_INTERNAL, strerror(-rc));
 		else
-			reply(a, id, 0, 0, NULL, NULL, buf, rows.len);
+			reply(a, id, 0, 0, NULL, NULL, buf, br.rows.len);
 		return;
 	}
 	if (!arg_addr(args, len, &ad)) {

@@ -5,7 +5,7 @@
 #    whole, in several parts (IPC_F_MORE), not cut at one datagram;
 #  - 2,000 scanners banned while the relay is not running: bans.list lists
 #    them all, and when the relay starts the edge pushes every running ban
-#    into the relay's kernel ban set;
+#    into the relay's kernel ban set, whose bans.list lists them all too;
 #  - the global cap: after a reload to a low global_rate, a burst from
 #    several sources gets some answers from core and the rest 503 with
 #    Retry-After from the edge, which counts them and goes on answering.
@@ -68,7 +68,8 @@ tap "the scanners got no answer" scan_silent
 nbans() { edge_ctl bans.list | grep -c "addr=$P\.\(9[6-9]\|10[0-9]\|11[01]\)\..*reason=scanner"; }
 bans_all() { local n; n=$(nbans); echo "bans listed: $n (of 2000)"; [ "$n" -ge 2000 ]; }
 tap "bans.list lists all 2,000 bans (several parts)" wait_until 5 bans_all
-bg sbc relay "$RELAY" -c "$T/pc.json"
+bg sbc relay "$RELAYCTL" supervise "$T/relay-ctl.sock" -- "$RELAY" -c "$T/pc.json"
+relay_ctl() { in_ns sbc "$RELAYCTL" ctl "$T/relay-ctl.sock" "$@"; }
 relay_up() { edge_ctl status | grep -q 'relay_connected=1\|relay_connected=true'; }
 tap "the relay starts and the edge connects" wait_until 15 relay_up
 ban4_count() {
@@ -80,6 +81,9 @@ print(sum(1 for v in vals if isinstance(v, str) and v.startswith("'$P'.")))'
 }
 pushed() { local n; n=$(ban4_count); echo "kernel ban set: ${n:-0} of 2000"; [ "${n:-0}" -ge 2000 ]; }
 tap "the edge pushed its 2,000 running bans into the kernel ban set" wait_until 15 pushed
+rbans() { relay_ctl bans.list | grep -c "addr=$P\.\(9[6-9]\|10[0-9]\|11[01]\)\."; }
+rbans_all() { local n; n=$(rbans); echo "relay bans listed: $n (of 2000)"; [ "$n" -ge 2000 ]; }
+tap "the relay's bans.list lists all 2,000 too (several parts)" wait_until 5 rbans_all
 
 # --- the global cap: 503 with Retry-After, and the edge goes on ---
 reload_ok() { edge_ctl reload path="$T/pc-cap.json" | grep -q "applied=.*limits"; }
