@@ -14,6 +14,7 @@
 
 #include "dialog_store.h"
 #include "log.h"
+#include "store.h"
 
 #define REC_VERSION 2u
 /* Written behind this often; forgotten at a restart after this long (a
@@ -59,16 +60,14 @@ dlg_store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &s->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK)
-		goto fail;
 	/* NORMAL in WAL: a crash of core loses nothing committed; only a
 	 * power loss may lose the last batches, which only cost listings. */
-	if (exec(s, "PRAGMA journal_mode = WAL") < 0 ||
-	    exec(s, "PRAGMA synchronous = NORMAL") < 0 ||
-	    exec(s,
+	s->db = store_db_open(path, "NORMAL", err, errlen);
+	if (s->db == NULL) {
+		dlg_store_close(s);
+		return NULL;
+	}
+	if (exec(s,
 	        "CREATE TABLE IF NOT EXISTS dialogs (id INTEGER PRIMARY KEY, "
 	        "call_id TEXT NOT NULL, strs BLOB NOT NULL, rec BLOB NOT "
 	        "NULL)") < 0)

@@ -216,6 +216,29 @@ ucache_drop(struct store *s, struct slice user, struct slice domain)
 	}
 }
 
+struct sqlite3 *
+store_db_open(const char *path, const char *sync, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	char pragma[64];
+
+	snprintf(pragma, sizeof pragma, "PRAGMA synchronous = %s", sync);
+	if (sqlite3_open_v2(path, &db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 2000) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    db ? sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -225,24 +248,13 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &s->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	/* FULL sync: a reply to a user change means it is on disk; the
+	 * location flush is batched, so the extra fsync is per second. */
+	s->db = store_db_open(path, "FULL", err, errlen);
+	if (s->db == NULL)
 		goto fail;
-	}
 	if (htable_init(&s->ucache, 1024) < 0) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 2000);
-	/* WAL with FULL sync: a reply to a user change means it is on disk;
-	 * the location flush is batched, so the extra fsync is per second. */
-	if (exec(s, "PRAGMA journal_mode = WAL") < 0 ||
-	    exec(s, "PRAGMA synchronous = FULL") < 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
 	if (migrate(s, err, errlen) < 0)

@@ -86,4 +86,11 @@ int store_cdr_trim(struct store *s, uint64_t keep);
 
 const char *store_errmsg(struct store *s);
 
+/* Opens (creating) an SQLite file the way every core database is kept:
+ * WAL, the given synchronous level ("FULL" or "NORMAL"), a busy timeout.
+ * NULL with err filled when it cannot. For core's other stores. */
+struct sqlite3;
+struct sqlite3 *store_db_open(
+    const char *path, const char *sync, char *err, size_t errlen);
+
 #endif
