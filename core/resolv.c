@@ -31,6 +31,46 @@ struct job {
 	struct ipc_addr addrs[RESOLV_MAX_ADDRS];
 };
 
+/* A FIFO of jobs: lookups wait in one, answers in the other, so both
+ * keep the order they were asked in. */
+struct jobq {
+	struct job *head, **tail;
+};
+
+static void
+jobq_init(struct jobq *q)
+{
+	q->head = NULL;
+	q->tail = &q->head;
+}
+
+static void
+jobq_push(struct jobq *q, struct job *j)
+{
+	j->next = NULL;
+	*q->tail = j;
+	q->tail = &j->next;
+}
+
+static struct job *
+jobq_pop(struct jobq *q)
+{
+	struct job *j = q->head;
+	if (j != NULL && (q->head = j->next) == NULL)
+		q->tail = &q->head;
+	return j;
+}
+
+/* Takes every job of from into to (from is left empty). */
+static void
+jobq_move(struct jobq *to, struct jobq *from)
+{
+	*to = *from;
+	if (to->head == NULL) /* its tail pointed into from */
+		jobq_init(to);
+	jobq_init(from);
+}
+
 struct resolv {
 	struct ev_loop *loop;
 	int efd;
@@ -39,8 +79,7 @@ struct resolv {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
-	struct job *todo, **todo_tail; /* FIFO */
-	struct job *done; /* LIFO; reversed when delivered */
+	struct jobq todo, done;
 	int pending;
 };
 
@@ -91,19 +130,15 @@ worker(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->stop && r->todo == NULL)
+		while (!r->stop && r->todo.head == NULL)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stop)
 			break;
-		struct job *j = r->todo;
-		r->todo = j->next;
-		if (r->todo == NULL)
-			r->todo_tail = &r->todo;
+		struct job *j = jobq_pop(&r->todo);
 		pthread_mutex_unlock(&r->mu);
 		run_lookup(j);
 		pthread_mutex_lock(&r->mu);
-		j->next = r->done;
-		r->done = j;
+		jobq_push(&r->done, j);
 		uint64_t one = 1;
 		/* A full counter still wakes the loop; nothing to handle. */
 		ssize_t w = write(r->efd, &one, sizeof(one));
@@ -124,19 +159,11 @@ on_event(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	ssize_t n = read(fd, &v, sizeof(v));
 	(void)n;
 	pthread_mutex_lock(&r->mu);
-	struct job *list = r->done;
-	r->done = NULL;
+	struct jobq answers;
+	jobq_move(&answers, &r->done);
 	pthread_mutex_unlock(&r->mu);
-	struct job *fifo = NULL;
-	while (list != NULL) {
-		struct job *nx = list->next;
-		list->next = fifo;
-		fifo = list;
-		list = nx;
-	}
-	while (fifo != NULL) {
-		struct job *j = fifo;
-		fifo = j->next;
+	struct job *j;
+	while ((j = jobq_pop(&answers)) != NULL) {
 		r->pending--;
 		j->cb(j->arg, j->cookie, j->host, j->err, j->addrs, j->naddrs);
 		job_free(j);
@@ -151,7 +178,8 @@ resolv_new(struct ev_loop *loop)
 	if (r == NULL)
 		return NULL;
 	r->loop = loop;
-	r->todo_tail = &r->todo;
+	jobq_init(&r->todo);
+	jobq_init(&r->done);
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->efd < 0) {
 		free(r);
@@ -201,8 +229,7 @@ resolv_lookup(struct resolv *r, const char *host, uint64_t cookie, resolv_cb cb,
 	j->cb = cb;
 	j->arg = arg;
 	pthread_mutex_lock(&r->mu);
-	*r->todo_tail = j;
-	r->todo_tail = &j->next;
+	jobq_push(&r->todo, j);
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	r->pending++;
@@ -229,13 +256,11 @@ resolv_free(struct resolv *r)
 	}
 	ev_io_del(r->loop, r->efd);
 	close(r->efd);
-	for (struct job *lists[2] = {r->todo, r->done}, **l = lists;
-	     l < lists + 2; l++)
-		while (*l != NULL) {
-			struct job *j = *l;
-			*l = j->next;
-			job_free(j);
-		}
+	struct job *j;
+	while ((j = jobq_pop(&r->todo)) != NULL)
+		job_free(j);
+	while ((j = jobq_pop(&r->done)) != NULL)
+		job_free(j);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r);
