@@ -1146,3 +1146,29 @@ conf_write_doc(const struct conf_table *root, bool roff, FILE *out)
 	/* Subsections only: the caller's page owns the section heading. */
 	doc_table(root, "", roff, out);
 }
+
+bool
+conf_host_name_valid(const char *s, bool trailing_dot)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (trailing_dot && n > 1 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    (ch == '-' && label > 0) || ch == '_';
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}

@@ -88,4 +88,9 @@ char *conf_dump_json(const struct conf_table *root, const void *obj);
  * under a section heading the caller writes. */
 void conf_write_doc(const struct conf_table *root, bool roff, FILE *out);
 
+/* Whether s is a DNS host name (RFC 1123 labels of letters, digits, '-'
+ * and '_', 1-63 long, no label beginning or ending with '-'; at most 253
+ * characters); a final '.' (fully qualified form) only if trailing_dot. */
+bool conf_host_name_valid(const char *s, bool trailing_dot);
+
 #endif

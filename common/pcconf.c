@@ -136,24 +136,7 @@ pcconf_sni_name_valid(const char *s)
 		return false;
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
-	size_t n = strlen(s), label = 0;
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		bool ok = (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_';
-		if (!ok || ++label > 63)
-			return false;
-	}
-	return label > 0;
+	return conf_host_name_valid(s, false);
 }
 
 static const char *

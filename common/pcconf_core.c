@@ -370,27 +370,9 @@ bool
 pcconf_core_is_host(const char *s)
 {
 	unsigned char b[16];
-	size_t len = strlen(s), label = 0;
 
-	if (inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1)
-		return true;
-	if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (ch == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		bool ok = (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_';
-		if (!ok || ++label > 63)
-			return false;
-	}
-	return s[len - 1] != '-';
+	return inet_pton(AF_INET, s, b) == 1 ||
+	    inet_pton(AF_INET6, s, b) == 1 || conf_host_name_valid(s, true);
 }
 
 static const char *
