@@ -163,6 +163,14 @@ ipc_addr_str(const struct ipc_addr *a, char *buf, size_t cap)
 	return buf;
 }
 
+const char *
+ipc_flow_trunk(const struct ipc_flow *f, char buf[IPC_FLOW_TRUNK_STR])
+{
+	memcpy(buf, f->trunk, sizeof f->trunk);
+	buf[sizeof f->trunk] = '\0';
+	return buf;
+}
+
 bool
 ipc_addr_eq(const struct ipc_addr *a, const struct ipc_addr *b)
 {

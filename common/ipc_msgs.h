@@ -238,4 +238,10 @@ bool ipc_addr_parse(struct ipc_addr *a, const char *text, uint16_t port);
 const char *ipc_addr_str(const struct ipc_addr *a, char *buf, size_t cap);
 bool ipc_addr_eq(const struct ipc_addr *a, const struct ipc_addr *b);
 
+/* The flow's trunk tag as a C string in buf (the field is NUL-padded and
+ * may fill all 32 bytes, as another process wrote it); "" when none. */
+#define IPC_FLOW_TRUNK_STR (sizeof(((struct ipc_flow *)0)->trunk) + 1)
+const char *ipc_flow_trunk(
+    const struct ipc_flow *f, char buf[IPC_FLOW_TRUNK_STR]);
+
 #endif

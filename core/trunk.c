@@ -680,11 +680,9 @@ cidr_match(const char *cidr, const struct ipc_addr *a)
 struct trunk *
 trunks_for_flow(struct trunks *ts, const struct ipc_flow *flow)
 {
-	char tag[sizeof(flow->trunk) + 1];
+	char tag[IPC_FLOW_TRUNK_STR];
 
-	memcpy(tag, flow->trunk, sizeof(flow->trunk));
-	tag[sizeof(flow->trunk)] = '\0';
-	if (tag[0] != '\0') {
+	if (ipc_flow_trunk(flow, tag)[0] != '\0') {
 		struct trunk *t = trunks_find(ts, tag);
 		if (t != NULL)
 			return t;

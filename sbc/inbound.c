@@ -59,9 +59,8 @@ inbound_send_flow(struct edge *e, const struct ipc_flow *f, struct slice msg_)
 	}
 	/* The trunk tag lets TLS to a carrier be checked against that trunk's
 	 * peers even when they are host names or were added live. */
-	char trunk[sizeof f->trunk + 1];
-	memcpy(trunk, f->trunk, sizeof f->trunk);
-	trunk[sizeof f->trunk] = '\0';
+	char trunk[IPC_FLOW_TRUNK_STR];
+	ipc_flow_trunk(f, trunk);
 	return stream_send_trunk(e, f->conn_id, f->transport, l, &f->remote,
 	    f->role == IPC_FLOW_ROLE_TRUNK && trunk[0] != '\0' ? trunk : NULL,
 	    msg_.p, msg_.len);
