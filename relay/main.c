@@ -73,7 +73,7 @@ kernel_setup(struct relay_app *a, char *why, size_t cap)
 {
 	const struct pc_media_conf *m = &a->conf.relay.media;
 	uint16_t sip[64];
-	struct nft_layout l = {m->ports[0], m->ports[1], sip, 0};
+	struct nft_layout l = {m->ports[0], m->ports[1], sip, 0, 0, {0}};
 	const char *fwd = a->r.addr.family == 6
 	    ? "/proc/sys/net/ipv6/conf/all/forwarding"
 	    : "/proc/sys/net/ipv4/ip_forward";
@@ -82,6 +82,11 @@ kernel_setup(struct relay_app *a, char *why, size_t cap)
 
 	for (size_t i = 0; i < a->conf.nlisten && l.nsip_ports < 64; i++)
 		sip[l.nsip_ports++] = (uint16_t)a->conf.listen[i].port;
+	/* Every forward leaves from the media address (make_fwd()): the
+	 * kernel derives it and the port for streams whose legs sit at
+	 * p and p ^ 2. */
+	l.snat_family = a->r.addr.family;
+	memcpy(l.snat_addr, a->r.addr.addr, sizeof(l.snat_addr));
 	if (read_sysctl(fwd) != 1) {
 		if (m->kernel != PC_KERNEL_ON) {
 			snprintf(why, cap,

@@ -9,7 +9,12 @@
  * Layout (inet family, both IPv4 and IPv6):
  *   dmap4/6  saddr . sport . dport -> daddr . dport   (nat prerouting)
  *   smap4/6  saddr . sport . ct original dport -> relay addr . port
- *            (nat postrouting)
+ *            (nat postrouting), only for forwards whose SNAT the next
+ *            rule cannot derive; then, for every flow our dmap DNATed
+ *            (ct status dnat, original dport in the range):
+ *            snat to <relay addr> . (ct original dport ^ NFT_LEG_XOR),
+ *            the port facing the other party when the stream's legs sit
+ *            at p and p ^ 2 (struct nft_layout).
  *   pvmap    relay port pair (its even port) -> accept: the pairs user
  *            space must hear; other ports of the range drop (filter
  *            input: only packets the maps did not redirect). One element
@@ -68,6 +73,10 @@ struct nft {
 		void *ctx;
 	} * group_cb;
 	size_t ngroups, group_cap;
+	/* The layout's derived SNAT (nft_setup). */
+	uint8_t snat_family;
+	uint8_t snat_addr[16];
+	uint16_t port_lo, port_hi;
 };
 
 #define DEFER_MAX_OPS 4096
@@ -423,6 +432,17 @@ addr_port(uint8_t family, const uint8_t *addr, uint16_t port, uint8_t *d)
 	return a + 4;
 }
 
+/* Whether the derived SNAT rule gives f's out address and port (then f
+ * has no smap element). */
+static bool
+snat_derived(const struct nft *n, const struct nft_fwd *f)
+{
+	return n->snat_family != 0 && f->family == n->snat_family &&
+	    f->relay_port >= n->port_lo && f->relay_port <= n->port_hi &&
+	    f->out_port == (f->relay_port ^ NFT_LEG_XOR) &&
+	    memcmp(f->out, n->snat_addr, alen(f->family)) == 0;
+}
+
 void
 nft_fwd_add(struct nft *n, const struct nft_fwd *f)
 {
@@ -433,6 +453,8 @@ nft_fwd_add(struct nft *n, const struct nft_fwd *f)
 	dl = addr_port(f->family, f->dst, f->dst_port, d);
 	put_elem(
 	    n, NFT_MSG_NEWSETELEM, v6 ? "dmap6" : "dmap4", k, kl, d, dl, 0, 0);
+	if (snat_derived(n, f))
+		return;
 	dl = addr_port(f->family, f->out, f->out_port, d);
 	put_elem(
 	    n, NFT_MSG_NEWSETELEM, v6 ? "smap6" : "smap4", k, kl, d, dl, 0, 0);
@@ -447,6 +469,8 @@ nft_fwd_del(struct nft *n, const struct nft_fwd *f)
 
 	put_elem(n, NFT_MSG_DELSETELEM, v6 ? "dmap6" : "dmap4", k, kl, NULL, 0,
 	    0, 0);
+	if (snat_derived(n, f))
+		return;
 	put_elem(n, NFT_MSG_DELSETELEM, v6 ? "smap6" : "smap4", k, kl, NULL, 0,
 	    0, 0);
 }
@@ -710,6 +734,72 @@ nat_rule(struct nft *n, bool is_snat, bool v6)
 }
 
 static void
+e_ct(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	if (key == NFT_CT_PROTO_DST)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* reg = (reg & mask) ^ xor over len bytes. */
+static void
+e_bitwise(struct nftnl_rule *r, uint32_t reg, const void *mask,
+    const void * xor, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+/*
+ * The derived SNAT (after the smap rule): a UDP flow our dmap DNATed to
+ * the other party (ct status dnat, original destination port in the media
+ * range) leaves from the relay address and the port facing that party,
+ * the original port ^ NFT_LEG_XOR. Packets user space sends are not
+ * DNATed; strangers were not DNATed either (dmap keys carry the latched
+ * source).
+ */
+static void
+snat_derived_rule(struct nft *n, const struct nft_layout *l)
+{
+	struct nftnl_rule *r = rule_new("pc_post");
+	bool v6 = l->snat_family == 6;
+	/* ct status is a host-order word. */
+	uint32_t st = IPS_DST_NAT, zero = 0;
+	uint16_t lo = htons(l->port_lo), hi = htons(l->port_hi);
+	uint8_t pmask[2] = {0xff, 0xff}, pxor[2] = {0, NFT_LEG_XOR};
+	struct nftnl_expr *e;
+
+	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp8(r, IPPROTO_UDP);
+	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	e_ct(r, NFT_CT_STATUS, NFT_REG_1);
+	e_bitwise(r, NFT_REG_1, &st, &zero, 4);
+	e_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+	e_ct(r, NFT_CT_PROTO_DST, NFT_REG32_04);
+	e_cmp(r, NFT_REG32_04, NFT_CMP_GTE, &lo, 2);
+	e_cmp(r, NFT_REG32_04, NFT_CMP_LTE, &hi, 2);
+	e_bitwise(r, NFT_REG32_04, pmask, pxor, 2);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, l->snat_addr, v6 ? 16 : 4);
+	nftnl_rule_add_expr(r, e);
+	e_nat(r, NFT_NAT_SNAT, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, NFT_REG_1,
+	    NFT_REG32_04);
+	rule_put(n, r);
+}
+
+static void
 ban_rule(struct nft *n, bool v6, uint8_t l4)
 {
 	struct nftnl_rule *r = rule_new("pc_ban");
@@ -786,6 +876,14 @@ make_tag(const struct nft_layout *l, char *tag, size_t cap)
 	for (size_t i = 0; i < l->nsip_ports && off + 8 < cap; i++)
 		off += (size_t)snprintf(tag + off, cap - off, "%s%u",
 		    i ? "," : "", l->sip_ports[i]);
+	/* The derived SNAT's address is part of the rules. */
+	if ((l->snat_family == 4 || l->snat_family == 6) && off + 48 < cap) {
+		off += (size_t)snprintf(
+		    tag + off, cap - off, " snat-xor%d=", NFT_LEG_XOR);
+		for (size_t i = 0; i < alen(l->snat_family); i++)
+			off += (size_t)snprintf(
+			    tag + off, cap - off, "%02x", l->snat_addr[i]);
+	}
 }
 
 /* ---- reading the table back ---- */
@@ -875,6 +973,11 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	uint32_t kt6 = CAT3(T_IPV6, T_SERVICE, T_SERVICE);
 
 	*is_kept = false;
+	n->snat_family =
+	    l->snat_family == 4 || l->snat_family == 6 ? l->snat_family : 0;
+	memcpy(n->snat_addr, l->snat_addr, sizeof(n->snat_addr));
+	n->port_lo = l->port_lo;
+	n->port_hi = l->port_hi;
 	make_tag(l, tag, sizeof(tag));
 	if (get_table(n, &g) < 0) {
 		seterr(err, errlen, "nft: reading table inet " NFT_TABLE_NAME);
@@ -938,6 +1041,8 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	nat_rule(n, false, true);
 	nat_rule(n, true, false);
 	nat_rule(n, true, true);
+	if (l->snat_family == 4 || l->snat_family == 6)
+		snat_derived_rule(n, l);
 	input_rules(n, l);
 
 	for (uint32_t p = l->port_lo; p <= l->port_hi; p++) {
@@ -1050,8 +1155,60 @@ dump_set(struct nft *n, const char *set, elem_fn fn, void *arg)
 	return talk(n, h, elems_cb, &d);
 }
 
-struct fwd_dump {
+/* smap elements (the forwards whose SNAT is not derived), sorted by
+ * key, so that a dmap element finds its out address and port. */
+struct smap_ent {
+	uint8_t k[24];
+	uint8_t d[20];
+};
+
+struct smap_list {
 	uint8_t family;
+	struct smap_ent *e;
+	size_t n, cap;
+	bool is_failed;
+};
+
+static int
+smap_elem(struct nftnl_set_elem *e, void *arg)
+{
+	struct smap_list *l = arg;
+	uint32_t kl = 0, dl = 0;
+	const uint8_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+	const uint8_t *v = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
+	size_t a = alen(l->family);
+
+	if (k == NULL || v == NULL || kl != a + 8 || dl != a + 4)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct smap_ent *x = realloc(l->e, cap * sizeof(*x));
+
+		if (x == NULL) {
+			l->is_failed = true;
+			return 1;
+		}
+		l->e = x;
+		l->cap = cap;
+	}
+	memset(&l->e[l->n], 0, sizeof(l->e[l->n]));
+	memcpy(l->e[l->n].k, k, kl);
+	memcpy(l->e[l->n].d, v, dl);
+	l->n++;
+	return 0;
+}
+
+static int
+smap_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct smap_ent *)a)->k,
+	    ((const struct smap_ent *)b)->k, sizeof(((struct smap_ent *)0)->k));
+}
+
+struct fwd_dump {
+	struct nft *n;
+	uint8_t family;
+	struct smap_list *smap;
 	nft_fwd_cb cb;
 	void *arg;
 };
@@ -1065,6 +1222,7 @@ fwd_elem(struct nftnl_set_elem *e, void *arg)
 	const uint8_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
 	const uint8_t *v = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
 	size_t a = alen(d->family);
+	struct smap_ent key, *s;
 	uint16_t p;
 
 	if (k == NULL || v == NULL || kl != a + 8 || dl != a + 4)
@@ -1079,18 +1237,46 @@ fwd_elem(struct nftnl_set_elem *e, void *arg)
 	memcpy(f.dst, v, a);
 	memcpy(&p, v + a, 2);
 	f.dst_port = ntohs(p);
+	memset(&key, 0, sizeof(key));
+	memcpy(key.k, k, kl);
+	s = d->smap->n > 0
+	    ? bsearch(&key, d->smap->e, d->smap->n, sizeof(*s), smap_cmp)
+	    : NULL;
+	if (s != NULL) {
+		memcpy(f.out, s->d, a);
+		memcpy(&p, s->d + a, 2);
+		f.out_port = ntohs(p);
+	} else if (d->n->snat_family == d->family) {
+		memcpy(f.out, d->n->snat_addr, a);
+		f.out_port = (uint16_t)(f.relay_port ^ NFT_LEG_XOR);
+	}
 	return d->cb(&f, d->arg);
 }
 
 int
 nft_fwd_dump(struct nft *n, nft_fwd_cb cb, void *arg)
 {
-	struct fwd_dump d = {4, cb, arg};
+	struct smap_list sl;
+	struct fwd_dump d = {n, 4, &sl, cb, arg};
+	int rc = 0;
 
-	if (dump_set(n, "dmap4", fwd_elem, &d) < 0)
-		return -1;
-	d.family = 6;
-	return dump_set(n, "dmap6", fwd_elem, &d);
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		memset(&sl, 0, sizeof(sl));
+		sl.family = d.family = i == 0 ? 4 : 6;
+		rc = dump_set(n, i == 0 ? "smap4" : "smap6", smap_elem, &sl);
+		if (rc == 0 && sl.is_failed) {
+			errno = ENOMEM;
+			rc = -1;
+		}
+		if (rc == 0) {
+			if (sl.n > 1)
+				qsort(sl.e, sl.n, sizeof(*sl.e), smap_cmp);
+			rc = dump_set(
+			    n, i == 0 ? "dmap4" : "dmap6", fwd_elem, &d);
+		}
+		free(sl.e);
+	}
+	return rc;
 }
 
 struct port_dump {

@@ -20,7 +20,18 @@ struct nft_layout {
 	uint16_t port_lo, port_hi; /* media port range */
 	const uint16_t *sip_ports; /* guarded by the ban sets */
 	size_t nsip_ports;
+	/* The relay address the kernel SNATs to without a map element
+	 * (family 4 or 6, network order; family 0: every forward has its
+	 * smap element): a forward whose out is this address and whose
+	 * out_port is relay_port ^ NFT_LEG_XOR (a stream's two legs at a
+	 * fixed distance, see port_alloc_quad()) is SNATed by one rule
+	 * that derives the port from the flow's original destination port,
+	 * so adding or removing it costs one element (dmap), not two. */
+	uint8_t snat_family;
+	uint8_t snat_addr[16];
 };
+
+#define NFT_LEG_XOR 2
 
 /*
  * One forwarded direction: packets from src to relay_port are sent on to
@@ -55,7 +66,9 @@ int nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept,
 /* Deletes our table if it exists (0 also when it did not). */
 int nft_teardown(struct nft *n, char *err, size_t errlen);
 
-/* Element changes, queued until nft_batch_commit(). */
+/* Element changes, queued until nft_batch_commit(). A forward is one
+ * dmap element, plus an smap element unless its SNAT is derived (see
+ * struct nft_layout). */
 void nft_batch_begin(struct nft *n);
 void nft_fwd_add(struct nft *n, const struct nft_fwd *f);
 void nft_fwd_del(struct nft *n, const struct nft_fwd *f);
@@ -92,7 +105,8 @@ void nft_defer_begin_cb(struct nft *n, nft_fail_cb cb, uint64_t arg, void *ctx);
 /* Commits pending groups; returns the number of groups that failed. */
 int nft_flush(struct nft *n);
 
-/* Dumps; the callback returns non-zero to stop. */
+/* Dumps; the callback returns non-zero to stop. A forward's out address
+ * and port come from its smap element, else from the derived SNAT. */
 typedef int (*nft_fwd_cb)(const struct nft_fwd *f, void *arg);
 int nft_fwd_dump(struct nft *n, nft_fwd_cb cb, void *arg);
 typedef int (*nft_port_cb)(uint16_t port, bool is_drop, void *arg);

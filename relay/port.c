@@ -49,6 +49,31 @@ port_alloc(struct port_pool *p)
 	return 0;
 }
 
+uint16_t
+port_alloc_quad(struct port_pool *p)
+{
+	/* The first pair index whose even port is a multiple of 4. */
+	uint32_t first = (p->lo % 4) ? 1 : 0, nquads, q0;
+
+	if (p->nfree < 2 || p->npairs < first + 2)
+		return 0;
+	nquads = (p->npairs - first) / 2;
+	/* Round robin from the next pair on, as port_alloc(). */
+	q0 = p->next > first ? (p->next - first + 1) / 2 : 0;
+	for (uint32_t i = 0; i < nquads; i++) {
+		uint32_t q = (q0 + i) % nquads;
+		uint32_t k = first + 2 * q;
+
+		if (!p->is_used[k] && !p->is_used[k + 1]) {
+			p->is_used[k] = 1;
+			p->nfree--;
+			p->next = (k + 2) % p->npairs;
+			return (uint16_t)(p->lo + 2 * k);
+		}
+	}
+	return 0;
+}
+
 bool
 port_in_range(const struct port_pool *p, uint16_t port)
 {

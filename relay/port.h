@@ -25,6 +25,14 @@ bool port_pool_init(struct port_pool *p, uint16_t lo, uint16_t hi);
 void port_pool_free(struct port_pool *p);
 /* Even RTP port of a free pair, or 0 when the range is exhausted. */
 uint16_t port_alloc(struct port_pool *p);
+/*
+ * The RTP port (a multiple of 4) of a free pair whose partner, port ^ 2,
+ * is free too, or 0 if the range has no such quad. Only the first pair
+ * is marked used; the caller takes the partner with port_take() (a
+ * stream's two legs at ports p and p ^ 2 need no SNAT map element: the
+ * kernel derives the port, see nft.h).
+ */
+uint16_t port_alloc_quad(struct port_pool *p);
 /* Marks a given pair used (restart recovery); false if out of range or
  * already used. */
 bool port_take(struct port_pool *p, uint16_t rtp);

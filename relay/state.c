@@ -30,6 +30,9 @@ struct state {
 	char *buf;
 	size_t len, cap;
 	size_t file_bytes;
+	/* Calls whose line is due at the next flush (rcall.dirty_idx). */
+	struct rcall **dirty;
+	size_t ndirty, dirty_cap;
 };
 
 struct state *
@@ -68,6 +71,9 @@ state_close(struct state *st)
 	if (st == NULL)
 		return;
 	close(st->fd);
+	for (size_t i = 0; i < st->ndirty; i++)
+		st->dirty[i]->dirty_idx = 0;
+	free(st->dirty);
 	free(st->buf);
 	free(st);
 }
@@ -90,20 +96,39 @@ put_hex(char *o, size_t cap, const char *s)
 	return n;
 }
 
+/* sep then v in decimal; the caller leaves room (at most 11 bytes).
+ * snprintf here was a tenth of a kernel-mode call set-up. */
 static size_t
-put_addr(char *o, size_t cap, const struct ipc_addr *a)
+put_uint(char *o, char sep, uint32_t v)
+{
+	char t[10];
+	size_t n = 0, k = 0;
+
+	o[n++] = sep;
+	do
+		t[k++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (k > 0)
+		o[n++] = t[--k];
+	return n;
+}
+
+/* At most 48 bytes. */
+static size_t
+put_addr(char *o, const struct ipc_addr *a)
 {
 	static const char hx[] = "0123456789abcdef";
 	size_t n, al = a->family == 6 ? 16 : a->family == 4 ? 4 : 0;
 
-	n = (size_t)snprintf(o, cap, " %u,", a->family);
-	for (size_t i = 0; i < al && n + 3 < cap; i++) {
+	n = put_uint(o, ' ', a->family);
+	o[n++] = ',';
+	for (size_t i = 0; i < al; i++) {
 		o[n++] = hx[a->addr[i] >> 4];
 		o[n++] = hx[a->addr[i] & 15];
 	}
-	if (al == 0 && n + 1 < cap)
+	if (al == 0)
 		o[n++] = '-';
-	n += (size_t)snprintf(o + n, cap > n ? cap - n : 0, ",%u", a->port);
+	n += put_uint(o + n, ',', a->port);
 	return n;
 }
 
@@ -112,7 +137,15 @@ state_encode_call(const struct rcall *c, char *o, size_t cap)
 {
 	size_t n = 0;
 
-	if (cap < 4096)
+	/* Bounded: ids and tags hex-encoded (<= 2 * 383 bytes), then per
+	 * stream 4 numbers and two legs of 3 numbers, 4 addresses and 2
+	 * SSRCs: under 8192 for IPC_MEDIA_MAX_STREAMS streams. */
+	_Static_assert(2 * (256 + 64 + 64) + 12 +
+	            IPC_MEDIA_MAX_STREAMS *
+	                (4 * 11 + 2 * (3 * 11 + 4 * 48 + 2 * 11)) <
+	        8192,
+	    "journal line bound");
+	if (cap < 8192)
 		return 0;
 	o[n++] = 'C';
 	o[n++] = ' ';
@@ -121,24 +154,26 @@ state_encode_call(const struct rcall *c, char *o, size_t cap)
 	n += put_hex(o + n, cap - n, c->tag[0]);
 	o[n++] = ' ';
 	n += put_hex(o + n, cap - n, c->tag[1]);
-	n += (size_t)snprintf(o + n, cap - n, " %u", c->ns);
+	n += put_uint(o + n, ' ', c->ns);
 	for (int i = 0; i < c->ns; i++) {
 		const struct rstream *s = c->s[i];
 
-		n += (size_t)snprintf(o + n, cap - n, " %u %u %d %d", s->index,
-		    s->flags, s->is_kernel[0], s->is_kernel[1]);
+		n += put_uint(o + n, ' ', s->index);
+		n += put_uint(o + n, ' ', s->flags);
+		n += put_uint(o + n, ' ', s->is_kernel[0]);
+		n += put_uint(o + n, ' ', s->is_kernel[1]);
 		for (int l = 0; l < 2; l++) {
 			const struct rleg *g = &s->leg[l];
 
-			n += (size_t)snprintf(o + n, cap - n, " %u %d %d",
-			    g->port, g->is_nat, g->has_sdp);
-			n += put_addr(o + n, cap - n, &g->sdp[0]);
-			n += put_addr(o + n, cap - n, &g->sdp[1]);
-			n += put_addr(o + n, cap - n, &g->lat[0].peer);
-			n += put_addr(o + n, cap - n, &g->lat[1].peer);
-			n += (size_t)snprintf(o + n, cap - n, " %lu %lu",
-			    (unsigned long)g->lat[0].ssrc,
-			    (unsigned long)g->lat[1].ssrc);
+			n += put_uint(o + n, ' ', g->port);
+			n += put_uint(o + n, ' ', g->is_nat);
+			n += put_uint(o + n, ' ', g->has_sdp);
+			n += put_addr(o + n, &g->sdp[0]);
+			n += put_addr(o + n, &g->sdp[1]);
+			n += put_addr(o + n, &g->lat[0].peer);
+			n += put_addr(o + n, &g->lat[1].peer);
+			n += put_uint(o + n, ' ', g->lat[0].ssrc);
+			n += put_uint(o + n, ' ', g->lat[1].ssrc);
 		}
 	}
 	if (n + 1 >= cap)
@@ -384,8 +419,8 @@ append(struct state *st, const char *p, size_t n)
 	st->len += n;
 }
 
-void
-state_save_call(struct state *st, const struct rcall *c)
+static void
+save_now(struct state *st, const struct rcall *c)
 {
 	char line[LINE_MAX_];
 	size_t n = state_encode_call(c, line, sizeof(line));
@@ -394,12 +429,50 @@ state_save_call(struct state *st, const struct rcall *c)
 		append(st, line, n);
 }
 
+/* A set-up changes its call three or four times in one loop iteration
+ * (offer, each component programmed, answer): it is encoded once, at the
+ * flush. */
 void
-state_drop_call(struct state *st, const struct rcall *c)
+state_save_call(struct state *st, struct rcall *c)
+{
+	if (c->dirty_idx != 0)
+		return;
+	if (st->ndirty == st->dirty_cap) {
+		size_t cap = st->dirty_cap ? st->dirty_cap * 2 : 256;
+		struct rcall **d = realloc(st->dirty, cap * sizeof(*d));
+
+		if (d == NULL) {
+			save_now(st, c);
+			return;
+		}
+		st->dirty = d;
+		st->dirty_cap = cap;
+	}
+	st->dirty[st->ndirty++] = c;
+	c->dirty_idx = (uint32_t)st->ndirty;
+}
+
+void
+state_forget_call(struct state *st, struct rcall *c)
+{
+	size_t i;
+
+	if (st == NULL || c->dirty_idx == 0)
+		return;
+	i = c->dirty_idx - 1;
+	st->dirty[i] = st->dirty[--st->ndirty];
+	if (i < st->ndirty)
+		st->dirty[i]->dirty_idx = (uint32_t)i + 1;
+	c->dirty_idx = 0;
+}
+
+void
+state_drop_call(struct state *st, struct rcall *c)
 {
 	char line[600];
 	size_t n = 2;
 
+	state_forget_call(st, c);
 	line[0] = 'D';
 	line[1] = ' ';
 	n += put_hex(line + n, sizeof(line) - n - 1, c->call_id);
@@ -412,6 +485,11 @@ state_flush(struct state *st, struct relay *r)
 {
 	size_t off = 0;
 
+	for (size_t i = 0; i < st->ndirty; i++) {
+		save_now(st, st->dirty[i]);
+		st->dirty[i]->dirty_idx = 0;
+	}
+	st->ndirty = 0;
 	while (off < st->len) {
 		ssize_t w = write(st->fd, st->buf + off, st->len - off);
 

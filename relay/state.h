@@ -1,9 +1,10 @@
 /*
  * state: what relay needs to rebuild its stream list after a restart (the
  * kernel keeps forwarding meanwhile): an append-only journal in state_dir,
- * one line per call change, compacted at start and when it grows. Lines
- * are buffered and written once per loop iteration (state_flush). Calls
- * returned by state_load() are malloc'd and owned by the callback.
+ * one line per call change, compacted at start and when it grows. A
+ * changed call is encoded once per loop iteration, however often it
+ * changed, and the lines are written then (state_flush). Calls returned
+ * by state_load() are malloc'd and owned by the callback.
  */
 #ifndef PC_RELAY_STATE_H
 #define PC_RELAY_STATE_H
@@ -18,9 +19,15 @@ struct relay;
 struct state *state_open(const char *dir, char *err, size_t errlen);
 void state_close(struct state *st);
 
-void state_save_call(struct state *st, const struct rcall *c);
-void state_drop_call(struct state *st, const struct rcall *c);
-/* Writes buffered lines; compacts past the size limit. 0 or -1. */
+/* Marks the call's line due at the next state_flush() (the call must
+ * stay alive until then, or be dropped or forgotten). */
+void state_save_call(struct state *st, struct rcall *c);
+void state_drop_call(struct state *st, struct rcall *c);
+/* The call is being freed without a journal change (shutdown, a failed
+ * offer): no line is due for it any more. */
+void state_forget_call(struct state *st, struct rcall *c);
+/* Encodes the calls marked since the last flush, writes the lines;
+ * compacts past the size limit. 0 or -1. */
 int state_flush(struct state *st, struct relay *r);
 
 typedef void (*state_call_cb)(struct rcall *c, void *arg);

@@ -472,13 +472,13 @@ sock_drop(struct relay *r, uint16_t port)
 }
 
 /* The oldest idle pair: its sockets closed, its ports free again. */
+static uint16_t idle_pop(struct relay *r);
+
 static void
 idle_close_oldest(struct relay *r)
 {
-	uint16_t p = r->idle[r->idle_head];
+	uint16_t p = idle_pop(r);
 
-	r->idle_head = (r->idle_head + 1) % r->idle_max;
-	r->nidle--;
 	sock_close(r, p);
 	sock_close(r, (uint16_t)(p + 1));
 	port_release(&r->pool, p);
@@ -522,27 +522,49 @@ idle_put(struct relay *r, uint16_t port)
 	return true;
 }
 
-/* A port pair for a new leg: an idle one once enough of them wait (so
- * none is reused soon after its call), else a fresh one from the range;
+static uint16_t
+idle_pop(struct relay *r)
+{
+	uint16_t p = r->idle[r->idle_head];
+
+	r->idle_head = (r->idle_head + 1) % r->idle_max;
+	r->nidle--;
+	return p;
+}
+
+/* A port pair for a stream's first leg: an idle one once enough of them
+ * wait (so none is reused soon after its call), else a fresh one from the
+ * range, preferably with its partner (port ^ 2) free for the second leg;
  * 0 when none is left. */
 static uint16_t
 pair_get(struct relay *r)
 {
 	uint16_t p;
 
-	if (r->nidle > 0 && r->nidle > r->idle_max / 2) {
-		p = r->idle[r->idle_head];
-		r->idle_head = (r->idle_head + 1) % r->idle_max;
-		r->nidle--;
-		return p;
-	}
-	p = port_alloc(&r->pool);
-	if (p == 0 && r->nidle > 0) {
-		p = r->idle[r->idle_head];
-		r->idle_head = (r->idle_head + 1) % r->idle_max;
-		r->nidle--;
-	}
+	if (r->nidle > 0 && r->nidle > r->idle_max / 2)
+		return idle_pop(r);
+	p = port_alloc_quad(&r->pool);
+	if (p == 0)
+		p = port_alloc(&r->pool);
+	if (p == 0 && r->nidle > 0)
+		p = idle_pop(r);
 	return p;
+}
+
+/* The second leg's pair: the partner of the first (first ^ 2), whose
+ * legs the kernel forwards with no SNAT map element, when it is free or
+ * next in the idle pool (released with the first, by the stream before),
+ * else any pair. */
+static uint16_t
+pair_get_partner(struct relay *r, uint16_t first)
+{
+	uint16_t want = (uint16_t)(first ^ 2);
+
+	if (r->nidle > 0 && r->idle[r->idle_head] == want)
+		return idle_pop(r);
+	if (port_take(&r->pool, want))
+		return want;
+	return pair_get(r);
 }
 
 /* Binds (or takes over from the pool) the socket of one component of a
@@ -743,7 +765,9 @@ stream_new(struct relay *r, struct rcall *c, uint8_t index, uint8_t flags)
 		s->leg[l].fd[0] = s->leg[l].fd[1] = -1;
 	for (int l = 0; l < 2; l++) {
 		for (;;) {
-			s->leg[l].port = pair_get(r);
+			s->leg[l].port = l == 0 || tries > 0
+			    ? pair_get(r)
+			    : pair_get_partner(r, s->leg[0].port);
 			if (s->leg[l].port == 0)
 				goto fail;
 			if (leg_bind(r, s, l, s->flags) == 0)
@@ -776,6 +800,7 @@ call_free(struct relay *r, struct rcall *c, bool is_kernel_too)
 	for (int i = 0; i < c->ns; i++)
 		if (c->s[i] != NULL)
 			stream_release(r, c->s[i], is_kernel_too);
+	state_forget_call(r->state, c);
 	r->ncalls--;
 	free(c);
 }

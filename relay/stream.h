@@ -75,6 +75,9 @@ struct rcall {
 	uint8_t ns;
 	bool is_timed_out;
 	uint64_t created_s;
+	/* Its line is due in the journal at the next state_flush(): index
+	 * + 1 in the state's dirty list, 0 when none is due. */
+	uint32_t dirty_idx;
 };
 
 typedef void (*relay_timeout_cb)(struct relay *r, struct rcall *c, void *arg);

@@ -22,7 +22,14 @@
 
 static struct nft *n;
 static const uint16_t sip_ports[] = {5060, 5061};
-static const struct nft_layout layout = {21000, 21099, sip_ports, 2};
+/* Every forward with its smap element (no derived SNAT). */
+static const struct nft_layout layout = {21000, 21099, sip_ports, 2, 0, {0}};
+/* SNAT derived for forwards out of 10.9.0.1 at relay port ^ 2. */
+static const struct nft_layout layout_x = {
+    21000, 21099, sip_ports, 2, 4, {10, 9, 0, 1}};
+/* The same for the relay of test_kernel_stream_sockets (127.0.0.1). */
+static const struct nft_layout layout_lo = {
+    21000, 21099, sip_ports, 2, 4, {127, 0, 0, 1}};
 
 struct count {
 	int n;
@@ -158,6 +165,110 @@ test_fwd_elements(void)
 	nft_fwd_del(n, &f);
 	CHECK_EQ_INT(nft_batch_commit(n), -1);
 	CHECK_EQ_INT(errno, ENOENT);
+}
+
+/* Elements in one of our maps, as nft(8) lists them. */
+static int
+map_elems(const char *map)
+{
+	char cmd[256];
+	FILE *p;
+	int k = -1;
+
+	snprintf(cmd, sizeof(cmd),
+	    "nft -j list map inet portcullis %s | grep -o '\\[{\"concat\"' | "
+	    "wc -l",
+	    map);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fscanf(p, "%d", &k) != 1)
+		k = -1;
+	pclose(p);
+	return k;
+}
+
+/* With a derived SNAT, a forward out of the layout's address at its
+ * relay port ^ 2 has no smap element; any other forward keeps one. The
+ * dump gives both their out address and port, and deletes touch exactly
+ * the elements the adds made. */
+static void
+test_fwd_derived(void)
+{
+	char err[256];
+	bool is_kept;
+	struct nft_fwd f = fwd4("10.9.1.2", 4000, 21000, "10.9.2.2", 6000);
+	struct nft_fwd g = fwd4("10.9.1.3", 4002, 21004, "10.9.2.3", 6002);
+	struct nft_fwd h = fwd4("10.9.1.4", 4004, 21002, "10.9.2.4", 6004);
+	struct count c = {0};
+
+	CHECK_EQ_INT(nft_setup(n, &layout_x, &is_kept, err, sizeof(err)), 0);
+	CHECK(!is_kept);
+	CHECK_EQ_INT(system("nft list chain inet portcullis pc_post | grep -q "
+	                    "'ct status dnat .*21000-21099.*snat ip to "
+	                    "10.9.0.1'"),
+	    0);
+	g.out_port = 21010; /* legs not at ^ 2: needs its element */
+	h.out_port = 21000; /* 21002 ^ 2 */
+	nft_batch_begin(n);
+	nft_fwd_add(n, &f);
+	nft_fwd_add(n, &g);
+	nft_fwd_add(n, &h);
+	CHECK_EQ_INT(nft_batch_ops(n), 4);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(map_elems("dmap4"), 3);
+	CHECK_EQ_INT(map_elems("smap4"), 1);
+	CHECK_EQ_INT(nft_fwd_dump(n, count_fwd, &c), 0);
+	CHECK_EQ_INT(c.n, 3);
+	nft_batch_begin(n);
+	nft_fwd_del(n, &f);
+	nft_fwd_del(n, &g);
+	nft_fwd_del(n, &h);
+	CHECK_EQ_INT(nft_batch_ops(n), 4);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	CHECK_EQ_INT(map_elems("dmap4"), 0);
+	CHECK_EQ_INT(map_elems("smap4"), 0);
+	/* Back to the plain layout for the next tests. */
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK(!is_kept);
+}
+
+static int
+find_fwd(const struct nft_fwd *f, void *arg)
+{
+	struct nft_fwd *want = arg;
+
+	if (f->relay_port == want->relay_port) {
+		CHECK_EQ_INT(f->out_port, want->out_port);
+		CHECK(memcmp(f->out, want->out, 4) == 0);
+		want->family = 0; /* found */
+	}
+	return 0;
+}
+
+/* The dump fills out from smap, or from the derived rule. */
+static void
+test_fwd_derived_dump(void)
+{
+	char err[256];
+	bool is_kept;
+	struct nft_fwd f = fwd4("10.9.1.2", 4000, 21000, "10.9.2.2", 6000);
+	struct nft_fwd g = fwd4("10.9.1.3", 4002, 21004, "10.9.2.3", 6002);
+	struct nft_fwd w;
+
+	g.out_port = 21010;
+	CHECK_EQ_INT(nft_setup(n, &layout_x, &is_kept, err, sizeof(err)), 0);
+	nft_batch_begin(n);
+	nft_fwd_add(n, &f);
+	nft_fwd_add(n, &g);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	w = f;
+	CHECK_EQ_INT(nft_fwd_dump(n, find_fwd, &w), 0);
+	CHECK_EQ_INT(w.family, 0);
+	w = g;
+	CHECK_EQ_INT(nft_fwd_dump(n, find_fwd, &w), 0);
+	CHECK_EQ_INT(w.family, 0);
+	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
 }
 
 static void
@@ -376,7 +487,7 @@ test_kernel_stream_sockets(void)
 	struct rstream *s;
 
 	CHECK_EQ_INT(system("ip link set lo up"), 0);
-	CHECK_EQ_INT(nft_setup(n, &layout, &is_kept, err, sizeof(err)), 0);
+	CHECK_EQ_INT(nft_setup(n, &layout_lo, &is_kept, err, sizeof(err)), 0);
 	ipc_addr_parse(&a, "127.0.0.1", 0);
 	CHECK(relay_init(&r, loop, &a, NULL, 21000, 21099));
 	r.nft = n;
@@ -397,6 +508,9 @@ test_kernel_stream_sockets(void)
 	CHECK_EQ_INT(r.nsocks, 0);
 	CHECK_EQ_INT(nft_count(false) - base, 0);
 	CHECK_EQ_INT(nft_count(true), 4);
+	/* Legs at p and p ^ 2: the kernel derives their SNAT. */
+	CHECK_EQ_INT(s->leg[1].port, s->leg[0].port ^ 2);
+	CHECK_EQ_INT(map_elems("smap4"), 0);
 	/* Party a moves behind NAT: not latched yet, back to user space. */
 	media_update(&r, "ta", "tb", 5002, IPC_MSF_NAT, false);
 	CHECK(!s->is_kernel[0] && !s->is_kernel[1]);
@@ -433,6 +547,8 @@ main(void)
 	}
 	TEST_RUN(test_setup_idempotent);
 	TEST_RUN(test_fwd_elements);
+	TEST_RUN(test_fwd_derived);
+	TEST_RUN(test_fwd_derived_dump);
 	TEST_RUN(test_fwd_ipv6);
 	TEST_RUN(test_ports_and_bans);
 	TEST_RUN(test_ban_counters);
