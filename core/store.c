@@ -91,12 +91,25 @@ static const char *const migrations[] = {
     "INTEGER NOT NULL, reason TEXT NOT NULL);",
 };
 
+/* A cached user: its strings packed after the header (user, domain as
+ * stored, realm, the HA1s of each algorithm), so an entry takes ~200
+ * bytes, not a whole store_user (~710) plus a key: a full cache is ~14 MB
+ * rather than ~60 MB, which a registration storm of distinct users fills. */
+enum {
+	UC_USER,
+	UC_DOMAIN,
+	UC_REALM,
+	UC_HA1,
+	UC__COUNT = UC_HA1 + DIGEST__COUNT
+};
 struct ucache_ent {
 	struct hnode node;
-	uint32_t klen;
-	char key[STORE_USER_MAX + STORE_DOMAIN_MAX]; /* user, domain (lower) */
-	struct store_user u;
+	uint32_t max_calls;
+	uint8_t len[UC__COUNT]; /* every field is shorter than 256 */
+	char data[];
 };
+_Static_assert(STORE_DOMAIN_MAX <= 256 && DIGEST_HEX_MAX <= 256,
+    "cached user fields fit a uint8_t length");
 
 struct store {
 	sqlite3 *db;
@@ -190,16 +203,82 @@ ucache_key(struct slice user, struct slice domain, char *key)
 	return user.len + 1 + domain.len;
 }
 
+static bool
+same_nocase(const char *a, const char *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char x = a[i], y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 32;
+		if (y >= 'A' && y <= 'Z')
+			y += 32;
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* The entry of (user, domain), compared as the lookup does: user exact,
+ * domain ASCII case-insensitive. */
 static struct ucache_ent *
-ucache_find(struct store *s, const char *key, uint32_t klen, uint64_t hv)
+ucache_find(
+    struct store *s, struct slice user, struct slice domain, uint64_t hv)
 {
 	for (struct hnode *h = htable_first(&s->ucache, hv); h != NULL;
 	     h = htable_next(h, hv)) {
 		struct ucache_ent *e = container_of(h, struct ucache_ent, node);
-		if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+		if (e->len[UC_USER] == user.len &&
+		    e->len[UC_DOMAIN] == domain.len &&
+		    (user.len == 0 || memcmp(e->data, user.p, user.len) == 0) &&
+		    same_nocase(e->data + user.len, domain.p, domain.len))
 			return e;
 	}
 	return NULL;
+}
+
+static struct ucache_ent *
+ucache_make(const struct store_user *u)
+{
+	const char *f[UC__COUNT] = {u->user, u->domain, u->realm};
+	uint8_t len[UC__COUNT];
+	size_t total = 0;
+
+	for (int a = 0; a < DIGEST__COUNT; a++)
+		f[UC_HA1 + a] = u->ha1[a];
+	for (int i = 0; i < UC__COUNT; i++) {
+		size_t n = strlen(f[i]);
+		if (n > 255)
+			return NULL;
+		len[i] = (uint8_t)n;
+		total += n;
+	}
+	struct ucache_ent *e = malloc(sizeof(*e) + total);
+	if (e == NULL)
+		return NULL;
+	e->max_calls = u->max_calls;
+	memcpy(e->len, len, sizeof(len));
+	char *p = e->data;
+	for (int i = 0; i < UC__COUNT; i++) {
+		memcpy(p, f[i], len[i]);
+		p += len[i];
+	}
+	return e;
+}
+
+static void
+ucache_copy_out(const struct ucache_ent *e, struct store_user *u)
+{
+	char *f[UC__COUNT] = {u->user, u->domain, u->realm};
+	const char *p = e->data;
+
+	memset(u, 0, sizeof(*u));
+	for (int a = 0; a < DIGEST__COUNT; a++)
+		f[UC_HA1 + a] = u->ha1[a];
+	for (int i = 0; i < UC__COUNT; i++) {
+		memcpy(f[i], p, e->len[i]); /* each field has room (make) */
+		p += e->len[i];
+	}
+	u->max_calls = e->max_calls;
 }
 
 static void
@@ -209,7 +288,8 @@ ucache_drop(struct store *s, struct slice user, struct slice domain)
 	uint32_t klen = ucache_key(user, domain, key);
 	if (klen == 0)
 		return;
-	struct ucache_ent *e = ucache_find(s, key, klen, hash_bytes(key, klen));
+	struct ucache_ent *e =
+	    ucache_find(s, user, domain, hash_bytes(key, klen));
 	if (e != NULL) {
 		htable_remove(&s->ucache, &e->node);
 		free(e);
@@ -334,9 +414,9 @@ store_user_get(struct store *s, struct slice user, struct slice domain,
 	char key[STORE_USER_MAX + STORE_DOMAIN_MAX];
 	uint32_t klen = ucache_key(user, domain, key);
 	uint64_t hv = klen ? hash_bytes(key, klen) : 0;
-	struct ucache_ent *e = klen ? ucache_find(s, key, klen, hv) : NULL;
+	struct ucache_ent *e = klen ? ucache_find(s, user, domain, hv) : NULL;
 	if (e != NULL) {
-		*out = e->u;
+		ucache_copy_out(e, out);
 		return 1;
 	}
 	sqlite3_stmt *q = stmt(s, ST_USER_GET);
@@ -351,13 +431,9 @@ store_user_get(struct store *s, struct slice user, struct slice domain,
 		if (klen > 0 && !s->in_tx) {
 			if (s->ucache.count >= UCACHE_MAX)
 				ucache_clear(s);
-			e = malloc(sizeof(*e));
-			if (e != NULL) {
-				e->klen = klen;
-				memcpy(e->key, key, klen);
-				e->u = *out;
+			e = ucache_make(out);
+			if (e != NULL)
 				htable_insert(&s->ucache, &e->node, hv);
-			}
 		}
 		return 1;
 	}

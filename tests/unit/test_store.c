@@ -108,6 +108,39 @@ test_users(void)
 	    store_user_get(s, SLICE_LIT("bob"), SLICE_LIT("example.com"), &got),
 	    0);
 	CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	/* A user found in memory is the row as stored: every field, the
+	 * domain as written (not as asked), however often it is asked. */
+	struct store_user e;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.user, sizeof(e.user), "erin");
+	snprintf(e.domain, sizeof(e.domain), "Example.Org");
+	snprintf(e.realm, sizeof(e.realm), "realm.example");
+	snprintf(e.ha1[DIGEST_MD5], sizeof(e.ha1[0]), "%032d", 3);
+	snprintf(e.ha1[DIGEST_SHA256], sizeof(e.ha1[0]), "%064d", 4);
+	snprintf(e.ha1[DIGEST_SHA512_256], sizeof(e.ha1[0]), "%064d", 5);
+	e.max_calls = 3;
+	CHECK_EQ_INT(store_user_put(s, &e, false), 0);
+	for (int k = 0; k < 3; k++) {
+		memset(&got, 0x55, sizeof(got));
+		CHECK_EQ_INT(
+		    store_user_get(s, SLICE_LIT("erin"),
+		        slice_cstr(k == 1 ? "EXAMPLE.ORG" : "example.org"),
+		        &got),
+		    1);
+		CHECK(memcmp(&got, &e, sizeof(e)) == 0);
+	}
+	CHECK_EQ_INT(store_user_get(
+	                 s, SLICE_LIT("erin"), SLICE_LIT("example.orgx"), &got),
+	    0);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("eri"), SLICE_LIT("example.org"), &got),
+	    0);
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("erin"), SLICE_LIT("EXAMPLE.org")),
+	    1);
+	CHECK_EQ_INT(store_user_get(
+	                 s, SLICE_LIT("erin"), SLICE_LIT("example.org"), &got),
+	    0);
 	CHECK_EQ_INT(store_meta_set(s, "k", "v1"), 0);
 	CHECK_EQ_INT(store_meta_set(s, "k", "v2"), 0);
 	char buf[16];

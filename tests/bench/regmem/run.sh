@@ -15,8 +15,11 @@
 #   fast as core answers], CORE_CHALLENGE [0; 1 = core answers the 401s,
 #   not the edge], RESTART [1], SAMPLE [200], TIMEOUT [600] s for the
 #   registrations, PORT [5560] (the listener named in the flows; nothing
-#   binds it), CORE_CPU [""] pin core (taskset list), LOCK
-#   [/tmp/pc-bench.lock], KEEP [0] keep the temporary directory.
+#   binds it), CORE_CPU [""] pin core (taskset list), CORE_WRAPPER [""]
+#   runs core under a tool (e.g. "valgrind --tool=massif
+#   --massif-out-file=/tmp/x.massif"; the pid stays core's), LOCK
+#   [/tmp/pc-bench.lock], CORE_BIN [$PC_BUILD/core/portcullis-core] (another
+#   build to compare), KEEP [0] keep the temporary directory.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 B=${PC_BUILD:-$top/build-rm-rel}
@@ -48,7 +51,7 @@ if [ ! -x "$B/core/portcullis-core" ] || [ ! -x "$B/tests/bench/regmem/regmem" ]
 	nice -n 19 make -C "$B" -j2 core/portcullis-core tests/bench/regmem/regmem \
 		>"$T/make.log" 2>&1 || { echo "build failed"; tail "$T/make.log"; exit 1; }
 fi
-CORE=$B/core/portcullis-core
+CORE=${CORE_BIN:-$B/core/portcullis-core}
 RM=$B/tests/bench/regmem/regmem
 if [ -n "$CORE_CPU" ]; then
 	# core inherits the pinning from the wrapper below
@@ -68,7 +71,7 @@ cat >"$T/pc.json" <<J
 J
 cat >"$T/core.sh" <<S
 #!/bin/sh
-exec $CORE_WRAP "$CORE" "\$@" 2>>"$T/core.log"
+exec $CORE_WRAP ${CORE_WRAPPER:-} "$CORE" "\$@" 2>>"$T/core.log"
 S
 chmod 755 "$T/core.sh"
 
