@@ -410,6 +410,7 @@ struct ipc_chan {
 	/* ipc_chan_batch(): datagrams waiting for the loop's next sleep,
 	 * back to back in bbuf. */
 	bool is_batching;
+	bool is_read_many; /* ipc_chan_read_many(): recvmmsg only */
 	uint8_t *mbuf; /* IPC_RECV_BATCH receive buffers (recvmmsg) */
 	uint8_t *bbuf;
 	size_t blen;
@@ -863,10 +864,17 @@ chan_read_many(struct ipc_chan *ch)
 	}
 }
 
+int
+ipc_chan_read_many(struct ipc_chan *ch)
+{
+	ch->is_read_many = true;
+	return 0;
+}
+
 static void
 chan_read(struct ipc_chan *ch)
 {
-	if (ch->is_batching) {
+	if (ch->is_batching || ch->is_read_many) {
 		if (ch->mbuf == NULL)
 			ch->mbuf = malloc((size_t)IPC_RECV_BATCH * IPC_MAX_MSG);
 		if (ch->mbuf != NULL) {
