@@ -1,8 +1,9 @@
 /*
  * loc: the location service in memory (RFC 3261 §10): bindings of an
  * address-of-record to contacts, hashed by AoR. A binding is one
- * allocation holding its strings, so a million of them fit in a few
- * hundred MB. Changes are queued on a dirty list that the store writes
+ * allocation holding its strings (the User-Agent, repeated by thousands
+ * of phones of one model, is kept once and shared), so a million of them
+ * fit in ~300 MB. Changes are queued on a dirty list that the store writes
  * behind (loc_flush); a removed binding is freed only once that happened.
  * Returned bindings belong to loc and stay valid until the next change.
  */
@@ -55,7 +56,9 @@ struct loc_binding {
 	uint8_t edge;
 	struct loc_flow flow;
 	uint16_t str_len[LOC_S__COUNT];
-	char strs[]; /* each string NUL-terminated, in enum order */
+	const char *ua; /* LOC_S_UA, shared: read it with loc_str() */
+	char strs[]; /* each string but the UA NUL-terminated, in enum
+			order */
 };
 
 /* The strings and fields of a binding to add or replace. */

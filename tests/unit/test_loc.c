@@ -195,6 +195,51 @@ test_flow_closed(void)
 	loc_free(l);
 }
 
+/* The User-Agent is shared between bindings: each reads its own text
+ * through every change, removal and write-behind of the others. */
+static void
+test_user_agent(void)
+{
+	struct loc *l = loc_new();
+	struct loc_binding_in a = mk("alice@example.com", "sip:a@1", 100);
+	struct loc_binding_in b = mk("bob@example.com", "sip:b@1", 100);
+	struct loc_binding_in c = mk("carol@example.com", "sip:c@1", 100);
+	char ua[32];
+	struct flush_log f = {0, 0};
+
+	snprintf(ua, sizeof(ua), "Phone/1.0");
+	a.s[LOC_S_UA] = slice_cstr(ua);
+	a.s[LOC_S_PATH] = SLICE_LIT("<sip:edge;lr>");
+	b.s[LOC_S_UA] = SLICE_LIT("Phone/1.0");
+	c.s[LOC_S_UA] = SLICE_LIT("Other/2");
+	struct loc_binding *ba = loc_add(l, &a, false);
+	struct loc_binding *bb = loc_add(l, &b, false);
+	struct loc_binding *bc = loc_add(l, &c, false);
+	ua[0] = 'X'; /* the binding keeps its own copy */
+	CHECK(ba != NULL && bb != NULL && bc != NULL);
+	CHECK_STR(loc_str(ba, LOC_S_UA), "Phone/1.0");
+	CHECK(loc_str(ba, LOC_S_UA) == loc_str(bb, LOC_S_UA));
+	CHECK_STR(loc_str(bc, LOC_S_UA), "Other/2");
+	CHECK_EQ_INT(loc_slice(bb, LOC_S_UA).len, 9);
+	CHECK_STR(loc_str(ba, LOC_S_PATH), "<sip:edge;lr>");
+	CHECK_STR(loc_str(ba, LOC_S_CALL_ID), "cid");
+	loc_remove(l, ba);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
+	CHECK_STR(loc_str(bb, LOC_S_UA), "Phone/1.0");
+	b.s[LOC_S_UA] = SLICE_LIT("Phone/1.1");
+	bb = loc_update(l, bb, &b);
+	CHECK_STR(loc_str(bb, LOC_S_UA), "Phone/1.1");
+	b.s[LOC_S_UA] = SLICE_NULL;
+	bb = loc_update(l, bb, &b);
+	CHECK_STR(loc_str(bb, LOC_S_UA), "");
+	CHECK_EQ_INT(loc_slice(bb, LOC_S_UA).len, 0);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &f), 0);
+	c.s[LOC_S_UA] = SLICE_LIT("Other/2");
+	bc = loc_update(l, bc, &c); /* the same text again, still dirty */
+	CHECK_STR(loc_str(bc, LOC_S_UA), "Other/2");
+	loc_free(l); /* ASan: nothing leaks, nothing freed twice */
+}
+
 int
 main(void)
 {
@@ -205,5 +250,6 @@ main(void)
 	TEST_RUN(test_many);
 	TEST_RUN(test_bounded_flush);
 	TEST_RUN(test_flow_closed);
+	TEST_RUN(test_user_agent);
 	return tap_done();
 }
