@@ -73,6 +73,13 @@ struct nft {
 		void *ctx;
 	} * group_cb;
 	size_t ngroups, group_cap;
+	/* The last element message, which the next element of the same
+	 * set and type joins (one message, one set lookup, many elements)
+	 * unless a group or another message began since. */
+	bool can_join;
+	uint16_t last_type;
+	const char *last_set;
+	size_t last_off, last_list_off;
 	/* The layout's derived SNAT (nft_setup). */
 	uint8_t snat_family;
 	uint8_t snat_addr[16];
@@ -166,6 +173,7 @@ batch_reset(struct nft *n)
 	nftnl_batch_begin(n->buf, n->seq++);
 	n->len = NLMSG_ALIGN(((struct nlmsghdr *)n->buf)->nlmsg_len);
 	n->is_open_batch = true;
+	n->can_join = false;
 }
 
 void
@@ -210,6 +218,7 @@ nft_defer_begin_cb(struct nft *n, nft_fail_cb cb, uint64_t arg, void *ctx)
 	n->group_cb[n->ngroups].arg = arg;
 	n->group_cb[n->ngroups].ctx = ctx;
 	n->group_off[n->ngroups++] = n->len;
+	n->can_join = false; /* a failed group is replayed alone */
 }
 
 size_t
@@ -258,6 +267,7 @@ nft_batch_commit(struct nft *n)
 	n->len +=
 	    NLMSG_ALIGN(((struct nlmsghdr *)(n->buf + n->len))->nlmsg_len);
 	n->is_open_batch = false;
+	n->can_join = false;
 	if (mnl_socket_sendto(n->nl, n->buf, n->len) < 0)
 		return -1;
 	err = read_acks(n);
@@ -353,13 +363,6 @@ elem_msg(struct nft *n, uint16_t type, uint16_t flags, const char *set)
 }
 
 static void
-elem_done(struct nft *n, struct nlmsghdr *h)
-{
-	n->len += NLMSG_ALIGN(h->nlmsg_len);
-	n->nops++;
-}
-
-static void
 put_value(struct nlmsghdr *h, uint16_t type, const void *v, size_t len)
 {
 	struct nlattr *a = mnl_attr_nest_start(h, type);
@@ -368,18 +371,38 @@ put_value(struct nlmsghdr *h, uint16_t type, const void *v, size_t len)
 	mnl_attr_nest_end(h, a);
 }
 
-/* One element: key, optional value or verdict, optional timeout. */
+/*
+ * One element: key, optional value or verdict, optional timeout. It joins
+ * the previous message when that one is of the same type and set (and of
+ * the same deferred group): a call's elements of one map cost the kernel
+ * one message to parse and one table and set lookup, not one each. The
+ * batch stays all or nothing, as before.
+ */
 static void
 put_elem(struct nft *n, uint16_t type, const char *set, const void *key,
     size_t klen, const void *data, size_t dlen, int verdict, uint64_t tmo_ms)
 {
-	struct nlmsghdr *h = elem_msg(n, type,
-	    type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0, set);
+	/* An attribute's length is 16 bits: the element list stays under
+	 * it. */
+	bool is_join = n->can_join && n->last_type == type &&
+	    strcmp(n->last_set, set) == 0 &&
+	    n->len - n->last_list_off + 512 < UINT16_MAX;
+	struct nlmsghdr *h;
 	struct nlattr *list, *el;
 
-	if (h == NULL)
-		return;
-	list = mnl_attr_nest_start(h, NFTA_SET_ELEM_LIST_ELEMENTS);
+	if (is_join) {
+		if (room(n, 512) == NULL)
+			return;
+		h = (struct nlmsghdr *)(n->buf + n->last_off);
+		list = (struct nlattr *)(n->buf + n->last_list_off);
+	} else {
+		h = elem_msg(n, type,
+		    type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0,
+		    set);
+		if (h == NULL)
+			return;
+		list = mnl_attr_nest_start(h, NFTA_SET_ELEM_LIST_ELEMENTS);
+	}
 	el = mnl_attr_nest_start(h, NFTA_LIST_ELEM);
 	put_value(h, NFTA_SET_ELEM_KEY, key, klen);
 	if (data != NULL)
@@ -397,7 +420,13 @@ put_elem(struct nft *n, uint16_t type, const char *set, const void *key,
 		mnl_attr_put_u64(h, NFTA_SET_ELEM_TIMEOUT, htobe64(tmo_ms));
 	mnl_attr_nest_end(h, el);
 	mnl_attr_nest_end(h, list);
-	elem_done(n, h);
+	n->can_join = true;
+	n->last_type = type;
+	n->last_set = set;
+	n->last_off = (size_t)((char *)h - n->buf);
+	n->last_list_off = (size_t)((char *)list - n->buf);
+	n->len = n->last_off + NLMSG_ALIGN(h->nlmsg_len);
+	n->nops++;
 }
 
 static size_t
@@ -515,6 +544,7 @@ obj_hdr(struct nft *n, uint16_t type, uint16_t flags)
 {
 	char *p = room(n, 8192);
 
+	n->can_join = false;
 	if (p == NULL)
 		return NULL;
 	return nftnl_nlmsg_build_hdr(
