@@ -56,6 +56,13 @@ static const struct conf_field media_fields[] = {
         .max = 60000,
         .doc = "How long a party not behind NAT may take to send before "
                "its SDP address is trusted as its source."},
+    {.key = "io_uring",
+        .type = CONF_BOOL,
+        .offset = offsetof(struct pc_media_conf, io_uring),
+        .def = "true",
+        .doc = "User-space forwarding sends the packets of a loop turn "
+               "through io_uring, in one system call, where the kernel "
+               "allows it; false: one sendmmsg per socket."},
 };
 
 static const char *

@@ -23,6 +23,7 @@ struct pc_media_conf {
 	uint32_t timeout_s;
 	uint32_t hold_timeout_s;
 	uint32_t latch_wait_ms;
+	bool io_uring; /* user-space path sends through io_uring */
 };
 
 struct pc_bans_conf {

@@ -12,6 +12,7 @@ relay_librelay_a_SOURCES = \
 	relay/latch.c relay/latch.h \
 	relay/stream.c relay/stream.h \
 	relay/fwd_user.c relay/fwd_user.h \
+	relay/uring.c relay/uring.h \
 	relay/ban.c relay/ban.h \
 	relay/state.c relay/state.h \
 	relay/timeout.c relay/timeout.h \
@@ -73,3 +74,9 @@ tests_bench_relay_loadgen_SOURCES = tests/bench/relay/loadgen.c
 noinst_PROGRAMS += tests/bench/relay/setupbench
 tests_bench_relay_setupbench_SOURCES = tests/bench/relay/setupbench.c
 tests_bench_relay_setupbench_LDADD = $(PC_COMMON_LIBS)
+
+# fwd_user and its io_uring helper (real sockets on 127.0.0.1).
+check_PROGRAMS += tests/unit/test_fwd_user
+TESTS += tests/unit/test_fwd_user
+tests_unit_test_fwd_user_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_fwd_user_LDADD = $(RELAY_TEST_LDADD)

@@ -24,6 +24,7 @@
 #include "ct.h"
 #include "dispatch_ctl.h"
 #include "dispatch_edge.h"
+#include "fwd_user.h"
 #include "hash.h"
 #include "log.h"
 #include "nft.h"
@@ -233,6 +234,10 @@ before_sleep(struct ev_loop *loop, void *arg)
 	struct relay_app *a = arg;
 
 	(void)loop;
+	/* Packets forwarded in user space this turn leave before the
+	 * conntrack deletes of relay_flush, or they would make entries
+	 * that keep a latched stream out of the kernel. */
+	fwd_user_flush();
 	relay_flush(&a->r);
 	if (a->state != NULL)
 		state_flush(a->state, &a->r);
@@ -308,6 +313,9 @@ main(int argc, char **argv)
 	a.r.timeout_ms = (uint64_t)m->timeout_s * 1000;
 	a.r.hold_timeout_ms = (uint64_t)m->hold_timeout_s * 1000;
 	a.r.latch_wait_ms = m->latch_wait_ms;
+	/* User-space sends of a loop turn leave together (fwd_user.h). */
+	log_info("relay: user-space forwarding sends by %s",
+	    fwd_user_setup(a.loop, m->io_uring));
 	/* Each tick reads the counters of every kernel stream: an eighth of
 	 * the timeout is precise enough and keeps that cheap. */
 	a.r.tick_ms = a.r.timeout_ms / 8 < 5000 ? a.r.timeout_ms / 8 : 5000;
@@ -378,6 +386,7 @@ main(int argc, char **argv)
 	if (a.ctl != NULL)
 		ipc_chan_free(a.ctl);
 	capture_free(a.cap);
+	fwd_user_close();
 	relay_free(&a.r);
 	ban_free(a.ban);
 	state_close(a.state);

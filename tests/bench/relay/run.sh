@@ -2,7 +2,8 @@
 # Relay benchmark, run by hand as root (not part of the test suite):
 #   tests/bench/relay/run.sh   [RATE=30000 SECS=4 REPS=3 STREAMS="1 100 1000 10000"
 #                               SETUPS=20000 WINDOW=64 RTPENGINE=1
-#                               PC_BUILD=<optimized build> REF_BUILD=<another>]
+#                               PC_BUILD=<optimized build> REF_BUILD=<another>
+#                               MODES="plain kernel user setups" PERF=<dir>]
 # Three namespaces a - r - b joined by veth. For each stream count it
 # measures, at the same packet rate, CPU per packet of
 #   plain:  a sends straight to b, r only routes (no relay, no conntrack)
@@ -14,8 +15,14 @@
 # second over relay.sock (setupbench: wall clock, and the relay's own CPU
 # per set-up, which does not depend on the other tenants' load). With
 # REF_BUILD, every relay measurement is repeated with that build's relay
-# in the same run (old against new, side by side).
+# in the same run (old against new, side by side). MODES picks the parts
+# (plain is always measured before the relays of a stream count when
+# kernel or user is asked for); PERF=DIR records `perf record -g` of the
+# relay process during the first user-space run of each build and stream
+# count into DIR.
 set -u
+MODES=${MODES:-"plain kernel user setups"}
+has_mode() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 B=${PC_BUILD:-$top/build-relay}
 RATE=${RATE:-30000}
@@ -93,7 +100,8 @@ once() {
 }
 
 # measure LABEL SENDER-ARGS...: REPS runs (other tenants share this
-# machine), the one with the least CPU per packet is printed:
+# machine), the one with the least CPU per packet is printed, then the
+# spread (min-max over the runs) of all and relay:
 #   all  = sender + sink + relay + ksoftirqd (host-wide) per packet received
 #   task = sender + sink + relay only (ksoftirqd also serves other tenants)
 #   relay = the relay process alone
@@ -107,9 +115,12 @@ measure() {
 		if (best == "" || $3 / r < best) {
 			best = $3 / r; t = $4 / r; rel = $5 / r; s = $1; rv = $2
 		}
+		if (amax == "" || $3 / r > amax) amax = $3 / r
+		if (rmin == "" || $5 / r < rmin) rmin = $5 / r
+		if (rmax == "" || $5 / r > rmax) rmax = $5 / r
 	} END {
-		printf "%-22s sent=%d recv=%d loss=%.2f%% all_ns/pkt=%.0f task_ns/pkt=%.0f relay_ns/pkt=%.0f\n",
-			l, s, rv, (s - rv) * 100.0 / (s ? s : 1), best, t, rel
+		printf "%-22s sent=%d recv=%d loss=%.2f%% all_ns/pkt=%.0f task_ns/pkt=%.0f relay_ns/pkt=%.0f (all %.0f-%.0f relay %.0f-%.0f)\n",
+			l, s, rv, (s - rv) * 100.0 / (s ? s : 1), best, t, rel, best, amax, rmin, rmax
 	}'
 }
 
@@ -152,13 +163,27 @@ one_relay() {
 	fi
 	# Warm-up: one conntrack entry per stream, as in steady state.
 	ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -a 10.82.1.1 -p "$T/ports" -r 20000 -t $(( (n / 20000) + 1 )) >/dev/null
+	if [ -n "${PERF:-}" ] && [ "$mode" = off ]; then
+		mkdir -p "$PERF"
+		perf record -q -g -p "$RELAY_PID" -o "$PERF/${label// /}-$n.data" -- sleep "$SECS" >/dev/null 2>&1 &
+		local pp=$!
+		once -a 10.82.1.1 -p "$T/ports" >/dev/null
+		wait $pp
+		# System calls and switches per packet of the relay.
+		perf stat -x, -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendmmsg,syscalls:sys_enter_io_uring_enter,sched:sched_switch \
+			-p "$RELAY_PID" -o "$PERF/${label// /}-$n.stat" -- sleep "$SECS" >/dev/null 2>&1 &
+		pp=$!
+		once -a 10.82.1.1 -p "$T/ports" >"$PERF/${label// /}-$n.once"
+		wait $pp
+	fi
 	measure "$label n=$n" -a 10.82.1.1 -p "$T/ports"
 	stop_relay
 }
 for n in $STREAMS; do
+	has_mode plain || has_mode kernel || has_mode user || continue
 	measure "plain  n=$n" -a 10.82.2.2 -P 7000
-	one_relay "kernel" on "$n" "$RELAY"
-	if [ -n "$REF" ]; then
+	has_mode kernel && one_relay "kernel" on "$n" "$RELAY"
+	if has_mode kernel && [ -n "$REF" ]; then
 		if [ "$n" -gt "$fdmax" ]; then
 			echo "kernel-ref n=$n: needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
 			one_relay "kernel-ref" on "$fdmax" "$REF"
@@ -171,13 +196,15 @@ for n in $STREAMS; do
 		echo "user n=$n: needs $((4 * n)) sockets; fd hard limit $(ulimit -Hn): measuring n=$fdmax"
 		un=$fdmax
 	fi
-	one_relay "user  " off "$un" "$RELAY"
-	[ -n "$REF" ] && one_relay "user-ref" off "$un" "$REF"
+	if has_mode user; then
+		one_relay "user  " off "$un" "$RELAY"
+		[ -n "$REF" ] && one_relay "user-ref" off "$un" "$REF"
+	fi
 done
 
 # rtpengine (Debian rtpengine-daemon, user-space mode: --table=-1) on the
 # same streams, when RTPENGINE=1.
-if [ "${RTPENGINE:-0}" = 1 ] && command -v rtpengine >/dev/null; then
+if [ "${RTPENGINE:-0}" = 1 ] && has_mode user && command -v rtpengine >/dev/null; then
 	for n in $STREAMS; do
 		[ "$n" -gt 4000 ] && { echo "rtpengine n=$n: skipped (fd limit)"; continue; }
 		ip netns exec "$P-r" rtpengine --table=-1 --interface=10.82.1.1 \
@@ -209,6 +236,7 @@ setups() {
 	} END { printf "%-34s wall_setups/s=%s relay_cpu_us/setup=%s relay_cpu_setups/s=%s errors=%s\n", l, w, best, c, e }'
 }
 for mode in on off; do
+	has_mode setups || break
 	for b in "$RELAY" $REF; do
 		tag=$([ "$b" = "$RELAY" ] && echo new || echo ref)
 		setups "setups $tag kernel=$mode" $mode "$b"
