@@ -164,36 +164,79 @@ test_sendmmsg(void)
 	CHECK_STR(fwd_user_setup(loop, true), "io_uring");
 }
 
-/* A packet read, then its way out closed in the same turn (the call
- * deleted, the descriptor number taken by a new socket): nothing leaves,
- * and nothing leaves through the new socket. */
-static void
-test_closed_before_flush(void)
+/* Closes the sockets of call cl and opens new ones until one has the
+ * number of descriptor fd; returns how many (closed by the caller). */
+static int
+reuse_fd(int fd, int *fds, uint16_t *ports)
 {
-	uint16_t pa, pb, pn;
-	int fa = udp(&pa), fb = udp(&pb), fd_new[8], nnew = 0, ofd;
-	uint16_t port = call("cl", pa, pb);
-	struct rsock *k = &r.socks[port - r.pool.lo];
+	int n = 0;
+
+	CHECK(relay_set_idle_max(&r, 0));
+	hangup("cl");
+	while (n < 8) {
+		fds[n] = udp(&ports[n]);
+		if (fds[n++] == fd)
+			break;
+	}
+	CHECK_EQ_INT(fds[n - 1], fd);
+	return n;
+}
+
+/* Without io_uring: a packet read, then its way out closed in the same
+ * turn (the call deleted, the descriptor number taken by a new socket):
+ * nothing leaves, through the new socket either. */
+static void
+test_out_closed_before_flush(void)
+{
+	uint16_t pa, pb, pn[8];
+	int fa = udp(&pa), fb = udp(&pb), fd_new[8], nnew;
+	uint16_t port;
+	struct rsock *k;
 	uint64_t u0 = r.st.upkts;
 	uint8_t b[2048];
 
-	CHECK(relay_set_idle_max(&r, 0));
+	CHECK_STR(fwd_user_setup(loop, false), "sendmmsg");
+	port = call("cl", pa, pb);
+	k = &r.socks[port - r.pool.lo];
 	/* Loopback delivers within sendto: the packet waits at the port. */
 	send_rtp(fa, port, 0x77, 1);
 	/* The read half only: the turn's flush has not run. */
 	fwd_user_io(loop, k->fd, EV_READ, k);
 	CHECK_EQ_INT(r.st.upkts, u0 + 1);
-	ofd = relay_call_find(&r, "cl")->s[0]->leg[1].fd[0];
-	hangup("cl");
-	/* New sockets until one has the closed descriptor's number. */
-	for (int i = 0; i < 8 && nnew < 8; i++) {
-		fd_new[nnew] = udp(&pn);
-		if (fd_new[nnew++] == ofd)
-			break;
-	}
-	CHECK_EQ_INT(fd_new[nnew - 1], ofd);
+	nnew =
+	    reuse_fd(relay_call_find(&r, "cl")->s[0]->leg[1].fd[0], fd_new, pn);
 	fwd_user_flush();
 	CHECK_EQ_INT(recv(fb, b, sizeof(b), MSG_DONTWAIT), -1);
+	CHECK_EQ_INT(drain(fb), 0);
+	for (int i = 0; i < nnew; i++)
+		close(fd_new[i]);
+	close(fa);
+	close(fb);
+	CHECK_STR(fwd_user_setup(loop, true), "io_uring");
+}
+
+/* With io_uring: a socket noted ready, then closed in the same turn and
+ * its number reused: the new socket is not read. */
+static void
+test_in_closed_before_flush(void)
+{
+	uint16_t pa, pb, pn[8];
+	int fa = udp(&pa), fb = udp(&pb), fd_new[8], nnew, fd;
+	uint16_t port = call("cl", pa, pb);
+	struct rsock *k = &r.socks[port - r.pool.lo];
+	uint64_t u0 = r.st.upkts;
+	uint8_t b[2048];
+
+	send_rtp(fa, port, 0x77, 1);
+	fd = k->fd;
+	fwd_user_io(loop, fd, EV_READ, k);
+	CHECK_EQ_INT(r.st.upkts, u0); /* noted, not read */
+	nnew = reuse_fd(fd, fd_new, pn);
+	/* A packet for the new socket that takes the number. */
+	send_rtp(fa, pn[nnew - 1], 0x78, 1);
+	fwd_user_flush();
+	CHECK_EQ_INT(r.st.upkts, u0);
+	CHECK_EQ_INT(recv(fd_new[nnew - 1], b, sizeof(b), MSG_DONTWAIT), 172);
 	CHECK_EQ_INT(drain(fb), 0);
 	for (int i = 0; i < nnew; i++)
 		close(fd_new[i]);
@@ -286,7 +329,8 @@ main(void)
 	r.hold_timeout_ms = 60000;
 	TEST_RUN(test_uring);
 	TEST_RUN(test_sendmmsg);
-	TEST_RUN(test_closed_before_flush);
+	TEST_RUN(test_out_closed_before_flush);
+	TEST_RUN(test_in_closed_before_flush);
 	TEST_RUN(test_seccomp_fallback);
 	TEST_RUN(test_uring_recv_empty);
 	fwd_user_close();
