@@ -717,13 +717,19 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 				nft_fwd_del(r->nft, &s->kf[c][0]);
 				nft_fwd_del(r->nft, &s->kf[c][1]);
 				/* Without user-space traffic only the
-				 * parties' packets made entries: one per
-				 * component, keyed by who spoke first. */
-				for (int d = 0; d < 2; d++)
-					nt = s->has_flows
-					    ? add_tuples(r, &s->kf[c][d], t, nt)
-					    : add_party_tuple(
-					          r, &s->kf[c][d], t, nt);
+				 * parties' packets made an entry: one per
+				 * component, whoever spoke first. Its
+				 * other side is the other party's tuple
+				 * (DNAT to it, SNAT to the port it sends
+				 * to), and a conntrack delete finds an
+				 * entry by either side: one tuple does. */
+				if (s->has_flows)
+					for (int d = 0; d < 2; d++)
+						nt = add_tuples(
+						    r, &s->kf[c][d], t, nt);
+				else
+					nt = add_party_tuple(
+					    r, &s->kf[c][0], t, nt);
 			}
 			if (s->has_flows)
 				nt = add_sdp_tuples(r, s, c, t, nt);

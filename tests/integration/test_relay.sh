@@ -183,6 +183,33 @@ tap "media.list no longer has c1" sh -c "! ip netns exec $(ns r) '$RELAYCTL' ctl
 tap "query of a deleted call fails" sh -c "! ip netns exec $(ns r) '$RELAYCTL' -s '$SOCK' query c1"
 wait_pid "$PID_ua_a5"
 
+# --- call 4: programmed at the answer (no packet reached user space), b
+# speaks first: the flow's one conntrack entry has b's tuple as its
+# original side; the delete names only a's tuple (found as the entry's
+# reply side) and must still stop both directions at once ---
+PA=$(rc offer c4 ta - 10.81.1.2:4300 | sed -n 's/.*port=//p')
+PB=$(rc answer c4 tb ta 10.81.2.2:6300 | sed -n 's/.*port=//p')
+k4() { eq "$(field c4 kernel)" 1; }
+tap "c4 in the kernel at the answer" wait_until 5 k4
+bg b ua_b9 "$RTP" -l 10.81.2.2:6300 -d "10.81.1.1:$PA" -n 800 -r 100 -t 9 -s 0xbbbb -w 0.2 -f "$T/ua_b9.stats"
+PID_ua_b9=$IT_LAST_PID
+bg a ua_a9 "$RTP" -l 10.81.1.2:4300 -d "10.81.1.1:$PB" -n 700 -r 100 -t 9 -s 0xaaaa -w 1.2 -f "$T/ua_a9.stats"
+PID_ua_a9=$IT_LAST_PID
+both() { ge "$(st "$T/ua_a9.stats" received)" 50 && ge "$(st "$T/ua_b9.stats" received)" 50; }
+tap "c4: media flows both ways in the kernel" wait_until 6 both
+tap "c4: relay's sockets heard nothing (kernel from the first packet)" eq "$(field c4 user_packets)" 0
+tap "delete c4" rc delete c4
+sleep 0.3
+A1=$(st "$T/ua_a9.stats" received)
+B1=$(st "$T/ua_b9.stats" received)
+sleep 1
+A2=$(st "$T/ua_a9.stats" received)
+B2=$(st "$T/ua_b9.stats" received)
+tap "c4: nothing forwarded to a after delete ($A1 -> $A2)" eq "$A2" "$A1"
+tap "c4: nothing forwarded to b after delete ($B1 -> $B2)" eq "$B2" "$B1"
+wait_pid "$PID_ua_a9"
+wait_pid "$PID_ua_b9"
+
 # --- call 2: re-target mid-stream (b moves to another address) ---
 PA=$(rc offer c2 ta - 10.81.1.2:4100 | sed -n 's/.*port=//p')
 PB=$(rc answer c2 tb ta 10.81.2.2:6100 | sed -n 's/.*port=//p')
