@@ -16,22 +16,26 @@
 /*
  * SOURCE_TRUSTED is idempotent at the edge (it lasts an hour there), yet
  * core would send it with every authenticated REGISTER: a source's mark
- * (per user named, so a trunk's mark is its own) is repeated at most once
- * a minute (a direct-mapped memory; a collision only costs a repeat).
- * Forgotten when an edge connects, so a new one learns.
+ * is repeated at most once a minute (a direct-mapped memory; a collision
+ * only costs a repeat). The edge reads the user only to tell a trunk's
+ * mark ("trunk:NAME", which exempts) from a user's (which trusts), so
+ * every user behind one address (an office behind NAT) shares one mark
+ * and a trunk's mark is its own. Forgotten when an edge connects, so a
+ * new one learns.
  */
 #define TRUST_SLOTS 1024
 #define TRUST_REPEAT_S 60
 static struct {
 	struct ipc_addr addr;
-	uint64_t user; /* hash of the user named (a trunk's mark differs) */
+	uint64_t user; /* hash of a trunk's mark; 0 for any user */
 	int64_t at;
 } trust_sent[TRUST_SLOTS];
 
 static bool
 trust_recent(struct core *c, const struct ipc_addr *addr, struct slice user)
 {
-	uint64_t uh = hash_bytes(user.p, user.len);
+	bool is_trunk = user.len >= 6 && memcmp(user.p, "trunk:", 6) == 0;
+	uint64_t uh = is_trunk ? hash_bytes(user.p, user.len) : 0;
 	uint64_t h = (hash_bytes(addr, sizeof(*addr)) ^ uh) % TRUST_SLOTS;
 	int64_t now = core_now_s(c);
 	if (trust_sent[h].at != 0 && trust_sent[h].user == uh &&

@@ -355,6 +355,14 @@ tx_server_respond(struct tx *t, int code, const char *buf, uint32_t len)
 		return;
 	}
 	t->state = TX_COMPLETED;
+	if (t->user == NULL) {
+		/* Answered here (REGISTER, OPTIONS, a refusal): for timer J
+		 * (32 s over UDP) it only resends its response, so the copy of
+		 * the request goes now instead of 32 s later. */
+		free(t->req);
+		t->req = NULL;
+		t->req_len = 0;
+	}
 	wait_start(t, t->is_reliable ? 0 : 64ull * l->t.t1_ms); /* timer J */
 }
 

@@ -102,7 +102,8 @@ enum tx_kind tx_kind(const struct tx *t);
 enum tx_state tx_state(const struct tx *t);
 const struct ipc_flow *tx_flow(const struct tx *t);
 int tx_last_code(const struct tx *t);
-/* The request as sent or received (client: as sent). */
+/* The request as sent or received (client: as sent). Empty for a server
+ * non-INVITE transaction that got its final response without a user. */
 struct slice tx_request(const struct tx *t);
 const char *tx_branch(const struct tx *t);
 void tx_set_user(struct tx *t, void *user, tx_free_cb on_free);

@@ -6,54 +6,75 @@
 # 0), then does the same for the reference Kamailio (run-kamailio.sh, same
 # pinning, same rates), and prints proxy CPU microseconds per operation of
 # both, the ratio Portcullis/Kamailio and the memory of both.
-# One fixed rate per operation (no step search), so the run is bounded:
-# about 3 x (STEP_SECS + 8) s per proxy.
+# Several builds and rounds are interleaved: each round measures every
+# build in PC_BUILDS and then Kamailio, so the ratios of a round come from
+# the same minutes of the machine. Every step of every run is appended to
+# TSV, and summary.sh TSV prints median and spread (run.sh prints them too).
+# Fixed mode (default): one rate per operation (no step search), so a run
+# is bounded: about 3 x (STEP_SECS + 8) s per proxy and round.
+# Step mode (RATE_MODE=step): measure.sh's own step-load (its default rate
+# lists unless REG_RATES/CALL_RATES/OPT_RATES are given, REFINE [2]
+# bisection steps, COOLDOWN_S [15]); slower, run one TESTS at a time.
 # Environment: PC_BUILD [build-perf, configured -O2 and built if missing],
+#   PC_BUILDS ["pc=$PC_BUILD"; "label=dir ..." to compare builds],
+#   ROUNDS [1], KAM [1] (0: skip Kamailio), TSV [/tmp/pc-bench-proxy-DATE.tsv],
 #   BENCH [/work/shared/bench], TESTS ["register calls options"],
 #   REG_RATE [3000] CALL_RATE [500] OPT_RATE [6000] STEP_SECS [10],
-#   PC_CPU [1] SIPP_CPU [0], KEEP [0] (keep the temporary directory).
+#   PC_CPU [1] SIPP_CPU [0], KEEP [0] (keep the temporary directory),
+#   PERF_DIR [""]: perf record -g / perf stat of core and edge apart for
+#   PERF_SECS [5] s of the first step (one test at a time, KAM=0);
+#   PERF_MODE=split: no perf, only each process's CPU and context switches.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 B=${PC_BUILD:-$top/build-perf}
+PC_BUILDS=${PC_BUILDS:-"pc=$B"}
+ROUNDS=${ROUNDS:-1}
+KAM=${KAM:-1}
 BENCH=${BENCH:-/work/shared/bench}
 TESTS=${TESTS:-"register calls options"}
-REG_RATE=${REG_RATE:-3000}
-CALL_RATE=${CALL_RATE:-500}
-OPT_RATE=${OPT_RATE:-6000}
+RATE_MODE=${RATE_MODE:-fixed}
 STEP_SECS=${STEP_SECS:-10}
 PC_CPU=${PC_CPU:-1}
 SIPP_CPU=${SIPP_CPU:-0}
 HOST=127.0.0.11
 PORT=5060
 T=$(mktemp -d /tmp/pc-bench-proxy.XXXXXX)
+TSV=${TSV:-/tmp/pc-bench-proxy-$(date +%Y%m%d-%H%M%S).tsv}
 WRAP_PID=""
 MEMPOLL_PID=""
 
 cleanup() {
-	local k
+	stop_pc
 	[ -n "$MEMPOLL_PID" ] && kill "$MEMPOLL_PID" 2>/dev/null
-	if [ -n "$WRAP_PID" ]; then
-		# The wrapper's own children: core and edge.
-		for k in $(ps -o pid= --ppid "$WRAP_PID" 2>/dev/null); do
-			kill "$k" 2>/dev/null
-		done
-		kill "$WRAP_PID" 2>/dev/null
-		wait "$WRAP_PID" 2>/dev/null
-	fi
 	[ "${KEEP:-0}" = 1 ] && echo "# kept $T" || rm -rf "$T"
+}
+stop_pc() {
+	local k
+	[ -n "$WRAP_PID" ] || return 0
+	# The wrapper's own children: core and edge.
+	for k in $(ps -o pid= --ppid "$WRAP_PID" 2>/dev/null); do
+		kill "$k" 2>/dev/null
+	done
+	kill "$WRAP_PID" 2>/dev/null
+	wait "$WRAP_PID" 2>/dev/null
+	WRAP_PID=""
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -x "$B/sbc/portcullis-edge" ] || [ ! -x "$B/core/portcullis-core" ]; then
-	mkdir -p "$B"
-	if [ ! -f "$B/Makefile" ]; then
-		(cd "$B" && CFLAGS="-O2 -g" "$top/configure" >"$T/configure.log" 2>&1) ||
-			{ echo "configure failed, see $T/configure.log"; KEEP=1; exit 1; }
+for spec in $PC_BUILDS; do
+	d=${spec#*=}
+	if [ ! -x "$d/sbc/portcullis-edge" ] || [ ! -x "$d/core/portcullis-core" ]; then
+		mkdir -p "$d"
+		if [ ! -f "$d/Makefile" ]; then
+			(cd "$d" && CFLAGS="-O2 -g" "$top/configure" >"$T/configure.log" 2>&1) ||
+				{ echo "configure failed, see $T/configure.log"; KEEP=1; exit 1; }
+		fi
+		nice make -C "$d" -j2 sbc/portcullis-edge core/portcullis-core \
+			>"$T/make.log" 2>&1 || { echo "build failed"; tail "$T/make.log"; exit 1; }
 	fi
-	nice make -C "$B" -j2 sbc/portcullis-edge core/portcullis-core \
-		>"$T/make.log" 2>&1 || { echo "build failed"; tail "$T/make.log"; exit 1; }
-fi
+done
 if ss -ulnH 2>/dev/null | grep -q "$HOST:$PORT "; then
 	echo "something already listens on $HOST:$PORT"
 	exit 1
@@ -64,38 +85,18 @@ fi
 users=$(awk 'BEGIN { for (i = 0; i < 10000; i++) {
 	printf "%s{\"user\":\"user%04d\",\"password\":\"pass%04d\"}", i ? "," : "", i, i } }')
 chmod 755 "$T"
-cat >"$T/pc.json" <<J
-{"runtime_dir": "$T/run", "state_dir": "$T/state",
- "listen": [{"transport": "udp", "address": "$HOST", "port": $PORT}],
- "auth": {"algorithms": ["MD5"]},
- "media_anchor": {"enabled": false},
- "limits": {"register_rate": 100000, "register_burst": 1000000,
-            "invite_rate": 100000, "invite_burst": 1000000,
-            "other_rate": 1000000, "other_burst": 1000000,
-            "response_rate": 1000000, "response_burst": 1000000,
-            "global_rate": 0, "flood_drops": 1000000},
- "routes": [{"match": {"user": "uas"}, "uri": "sip:127.0.0.20:5080"}],
- "users": [$users]}
-J
 
-# One parent for both daemons: measure.sh counts PROXY_PID and its children.
-taskset -c "$PC_CPU" bash -c '
-	"$1/core/portcullis-core" -f -c "$2/pc.json" >"$2/core.log" 2>&1 &
-	for i in $(seq 1 300); do [ -S "$2/run/core.sock" ] && break; sleep 0.1; done
-	"$1/sbc/portcullis-edge" -f -c "$2/pc.json" >"$2/edge.log" 2>&1 &
-	wait' _ "$B" "$T" &
-WRAP_PID=$!
-for i in $(seq 1 300); do
-	ss -ulnH 2>/dev/null | grep -q "$HOST:$PORT " && break
-	sleep 0.1
-done
-ss -ulnH 2>/dev/null | grep -q "$HOST:$PORT " ||
-	{ echo "portcullis did not start"; tail "$T"/*.log; KEEP=1; exit 1; }
-sleep 1
-
-knobs=(TESTS="$TESTS" REG_RATES="$REG_RATE" CALL_RATES="$CALL_RATE"
-	OPT_RATES="$OPT_RATE" STEP_SECS="$STEP_SECS" REFINE=0 COOLDOWN_S=3
-	CONTENDED_RETRIES=1 UAC_CPUS="$SIPP_CPU" UAS_CPUS="$SIPP_CPU")
+if [ "$RATE_MODE" = step ]; then
+	knobs=(REFINE="${REFINE:-2}" COOLDOWN_S="${COOLDOWN_S:-15}")
+	[ -n "${REG_RATES:-}" ] && knobs+=(REG_RATES="$REG_RATES")
+	[ -n "${CALL_RATES:-}" ] && knobs+=(CALL_RATES="$CALL_RATES")
+	[ -n "${OPT_RATES:-}" ] && knobs+=(OPT_RATES="$OPT_RATES")
+else
+	knobs=(REG_RATES="${REG_RATE:-3000}" CALL_RATES="${CALL_RATE:-500}"
+		OPT_RATES="${OPT_RATE:-6000}" REFINE=0 COOLDOWN_S=3)
+fi
+knobs+=(TESTS="$TESTS" STEP_SECS="$STEP_SECS" CONTENDED_RETRIES=1
+	UAC_CPUS="$SIPP_CPU" UAS_CPUS="$SIPP_CPU")
 
 # mem_of PID: proportional set size (kB) of PID and its children.
 mem_of() {
@@ -119,55 +120,138 @@ mem_poll() {
 		sleep 1
 	done
 }
-
-echo "# portcullis: $B, pid $WRAP_PID on CPU $PC_CPU; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-mem_poll "$WRAP_PID" "$T/pc.mem" &
-MEMPOLL_PID=$!
-env "${knobs[@]}" PROXY_PID="$WRAP_PID" OUT_DIR="$T/pc" \
-	"$BENCH/measure.sh" "$HOST" "$PORT" | tee "$T/pc.out" | grep '^step'
-kill "$MEMPOLL_PID" 2>/dev/null
-wait "$MEMPOLL_PID" 2>/dev/null
-MEMPOLL_PID=""
-for k in $(ps -o pid= --ppid "$WRAP_PID"); do kill "$k" 2>/dev/null; done
-wait "$WRAP_PID" 2>/dev/null
-WRAP_PID=""
-
-echo "# kamailio; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-mkdir -p "$T/kam"
-mem_poll "$T/kam/kamailio.pid" "$T/kam.mem" &
-MEMPOLL_PID=$!
-env "${knobs[@]}" KAM_CPUS="$PC_CPU" RUNDIR="$T/kam" OUT_DIR="$T/kout" \
-	"$BENCH/run-kamailio.sh" >"$T/kam.out" 2>&1
-grep '^step' "$T/kam.out"
-kill "$MEMPOLL_PID" 2>/dev/null
-wait "$MEMPOLL_PID" 2>/dev/null
-MEMPOLL_PID=""
-
-# us OUTFILE TEST: proxy_us_per_op of that step ("na" if missing).
-us() {
-	awk -v t="$2" '$1 == "step" && $2 == "test=" t {
-		for (i = 3; i <= NF; i++) if ($i ~ /^proxy_us_per_op=/) {
-			sub(/^proxy_us_per_op=/, "", $i); v = $i } }
-		END { print (v == "" ? "na" : v) }' "$1"
+mem_stop() {
+	kill "$MEMPOLL_PID" 2>/dev/null
+	wait "$MEMPOLL_PID" 2>/dev/null
+	MEMPOLL_PID=""
 }
-pass() {
-	awk -v t="$2" '$1 == "step" && $2 == "test=" t {
-		for (i = 3; i <= NF; i++) if ($i ~ /^pass=/) v = substr($i, 6) }
-		END { print (v == "" ? "na" : v) }' "$1"
+# record ROUND LABEL OUTFILE: every step line of a measure.sh output into TSV.
+record() {
+	awk -v r="$1" -v l="$2" -v d="$(date -u +%FT%TZ)" '$1 == "step" {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d, r, l, v["test"],
+		    v["target"], v["achieved_rate"], v["proxy_us_per_op"],
+		    v["pass"], v["fail_pct"] }' "$3" >>"$TSV"
 }
-echo "# summary (proxy CPU us per operation; ratio = portcullis / kamailio)"
-for t in $TESTS; do
-	case $t in
-	register) goal=0.50 ;;
-	calls) goal=0.67 ;;
-	*) goal=1.00 ;;
-	esac
-	p=$(us "$T/pc.out" "$t")
-	k=$(us "$T/kam.out" "$t")
-	awk -v t="$t" -v p="$p" -v k="$k" -v g="$goal" -v pp="$(pass "$T/pc.out" "$t")" \
-		-v kp="$(pass "$T/kam.out" "$t")" 'BEGIN {
-		r = (p + 0 > 0 && k + 0 > 0) ? sprintf("%.2f", p / k) : "na"
-		printf "%-8s portcullis_us=%s kamailio_us=%s ratio=%s goal<=%s pass=%s/%s\n",
-			t, p, k, r, g, pp, kp }'
+
+# profile LABEL: perf record -g and perf stat of core and edge separately
+# during the steady part of the first step (PERF_DIR set; one test only).
+profile() {
+	local label=$1 k comm pids=() names=() waits=()
+	# The step's sipp has started once its statistics file exists.
+	for k in $(seq 1 1200); do
+		ls "$st"/out/*/client0.csv >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	sleep 2
+	for k in $(ps -o pid= --ppid "$WRAP_PID"); do
+		comm=$(cat "/proc/$k/comm" 2>/dev/null)
+		case $comm in portcullis-cor*) names+=(core) ;;
+		portcullis-edg*) names+=(edge) ;; *) continue ;; esac
+		pids+=("$k")
+	done
+	mkdir -p "$PERF_DIR"
+	# Per process CPU (schedstat, ns) and context switches over the window,
+	# with no perf attached when PERF_MODE=split.
+	local -a c0=() w0=()
+	for k in "${!pids[@]}"; do
+		read -r c0[k] _ </proc/"${pids[$k]}"/schedstat
+		w0[k]=$(awk '/ctxt_switches/ {s += $2} END {print s}' /proc/"${pids[$k]}"/status)
+	done
+	if [ "${PERF_MODE:-}" = split ]; then
+		sleep "${PERF_SECS:-5}"
+		for k in "${!pids[@]}"; do
+			local c1 w1
+			read -r c1 _ </proc/"${pids[$k]}"/schedstat
+			w1=$(awk '/ctxt_switches/ {s += $2} END {print s}' /proc/"${pids[$k]}"/status)
+			echo "${names[$k]} cpu_ms=$(((c1 - c0[k]) / 1000000)) ctx_switches=$((w1 - w0[k])) secs=${PERF_SECS:-5}" \
+				>>"$PERF_DIR/$label.split"
+		done
+		return
+	fi
+	for k in "${!pids[@]}"; do
+		perf record -q --call-graph dwarf,8192 -F 1999 -o "$PERF_DIR/$label-${names[$k]}.data" \
+			-p "${pids[$k]}" -- sleep "${PERF_SECS:-5}" 2>/dev/null &
+		waits+=($!)
+		perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter,'syscalls:sys_enter_*' \
+			-o "$PERF_DIR/$label-${names[$k]}.stat" \
+			-p "${pids[$k]}" -- sleep "${PERF_SECS:-5}" 2>/dev/null &
+		waits+=($!)
+	done
+	wait "${waits[@]}"
+}
+
+# run_pc ROUND LABEL DIR: one measure.sh run of that build.
+run_pc() {
+	local r=$1 label=$2 d=$3 st="$T/$1-$2"
+	mkdir -p "$st"
+	cat >"$st/pc.json" <<J
+{"runtime_dir": "$st/run", "state_dir": "$st/state",
+ "listen": [{"transport": "udp", "address": "$HOST", "port": $PORT}],
+ "auth": {"algorithms": ["MD5"]},
+ "media_anchor": {"enabled": false},
+ "limits": {"register_rate": 100000, "register_burst": 1000000,
+            "invite_rate": 100000, "invite_burst": 1000000,
+            "other_rate": 1000000, "other_burst": 1000000,
+            "response_rate": 1000000, "response_burst": 1000000,
+            "global_rate": 0, "flood_drops": 1000000},
+ "routes": [{"match": {"user": "uas"}, "uri": "sip:127.0.0.20:5080"}],
+ "users": [$users]}
+J
+	# One parent for both daemons: measure.sh counts PROXY_PID and its
+	# children.
+	taskset -c "$PC_CPU" bash -c '
+		"$1/core/portcullis-core" -f -c "$2/pc.json" >"$2/core.log" 2>&1 &
+		for i in $(seq 1 300); do [ -S "$2/run/core.sock" ] && break; sleep 0.1; done
+		"$1/sbc/portcullis-edge" -f -c "$2/pc.json" >"$2/edge.log" 2>&1 &
+		wait' _ "$d" "$st" &
+	WRAP_PID=$!
+	for i in $(seq 1 300); do
+		ss -ulnH 2>/dev/null | grep -q "$HOST:$PORT " && break
+		sleep 0.1
+	done
+	ss -ulnH 2>/dev/null | grep -q "$HOST:$PORT " ||
+		{ echo "portcullis did not start"; tail "$st"/*.log; KEEP=1; exit 1; }
+	sleep 1
+	echo "# round $r $label: $d, pid $WRAP_PID on CPU $PC_CPU; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	mem_poll "$WRAP_PID" "$T/$label.mem" &
+	MEMPOLL_PID=$!
+	env "${knobs[@]}" PROXY_PID="$WRAP_PID" OUT_DIR="$st/out" \
+		"$BENCH/measure.sh" "$HOST" "$PORT" >"$st/measure.out" &
+	local mpid=$!
+	[ -n "${PERF_DIR:-}" ] && profile "$label"
+	wait "$mpid"
+	grep '^step' "$st/measure.out"
+	mem_stop
+	stop_pc
+	record "$r" "$label" "$st/measure.out"
+}
+
+run_kam() {
+	local r=$1 st="$T/$1-kam"
+	mkdir -p "$st/run"
+	echo "# round $r kamailio; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	mem_poll "$st/run/kamailio.pid" "$T/kam.mem" &
+	MEMPOLL_PID=$!
+	env "${knobs[@]}" KAM_CPUS="$PC_CPU" RUNDIR="$st/run" OUT_DIR="$st/out" \
+		"$BENCH/run-kamailio.sh" >"$st/measure.out" 2>&1
+	grep '^step' "$st/measure.out"
+	mem_stop
+	record "$r" kam "$st/measure.out"
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	round="$(date -u +%H%M)-$r"
+	for spec in $PC_BUILDS; do
+		run_pc "$round" "${spec%%=*}" "${spec#*=}"
+	done
+	[ "$KAM" = 1 ] && run_kam "$round"
 done
-echo "memory   portcullis_pss_kb=$(cat "$T/pc.mem" 2>/dev/null || echo na) kamailio_pss_kb=$(cat "$T/kam.mem" 2>/dev/null || echo na)"
+
+"$here/summary.sh" "$TSV"
+mem=""
+for spec in $PC_BUILDS; do
+	mem+=" ${spec%%=*}_pss_kb=$(cat "$T/${spec%%=*}.mem" 2>/dev/null || echo na)"
+done
+echo "memory  $mem kamailio_pss_kb=$(cat "$T/kam.mem" 2>/dev/null || echo na)"
+echo "# steps in $TSV"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Summarises the steps run.sh appended to a TSV (one or several runs):
+#   tests/bench/proxy/summary.sh FILE.tsv
+# Per build/proxy, operation and offered rate: median proxy CPU µs per
+# operation with its spread (min..max) over the rounds; per Portcullis
+# build, the ratio to Kamailio of each round (same rate, same round: the
+# two ran minutes apart) as median and min..max; per build and operation,
+# the highest passing achieved rate of each round (step-load runs).
+# TSV columns: date round label test target achieved us pass fail_pct.
+set -u
+[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: summary.sh FILE.tsv" >&2; exit 2; }
+awk -F'\t' '
+function med(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	M_MIN = a[1]; M_MAX = a[n]; M_N = n
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+$7 != "na" && $7 != "" {
+	k = $3 SUBSEP $4 SUBSEP $5
+	if (!(k in us)) { order[++nk] = k }
+	us[k] = us[k] " " $7; pass[k] += $8; cnt[k]++
+	at[$2 SUBSEP $3 SUBSEP $4 SUBSEP $5] = $7
+	lab[$3] = 1; rnd[$2] = 1
+	if ($8 == 1 && $6 + 0 > best[$2 SUBSEP $3 SUBSEP $4] + 0) best[$2 SUBSEP $3 SUBSEP $4] = $6
+	tests[$4] = 1
+}
+END {
+	print "# µs of proxy CPU per operation: median [min..max] (n runs, passed)"
+	for (i = 1; i <= nk; i++) {
+		split(order[i], p, SUBSEP)
+		m = med(us[order[i]])
+		printf "%-8s %-9s rate=%-6s us=%.1f [%s..%s] n=%d pass=%d\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, pass[order[i]]
+	}
+	print "# ratio to kamailio, same round and rate: median [min..max] (n)"
+	for (i = 1; i <= nk; i++) {
+		split(order[i], p, SUBSEP)
+		if (p[1] == "kam") continue
+		l = ""
+		for (r in rnd) {
+			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
+			b = r SUBSEP "kam" SUBSEP p[2] SUBSEP p[3]
+			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
+		}
+		if (l == "") continue
+		m = med(l)
+		printf "%-8s %-9s rate=%-6s ratio=%.2f [%.2f..%.2f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
+	}
+	print "# highest passing achieved rate per round: median [min..max] (n)"
+	for (x in lab) for (t in tests) {
+		l = ""
+		for (r in rnd) if ((r SUBSEP x SUBSEP t) in best) l = l " " best[r SUBSEP x SUBSEP t]
+		if (l == "") continue
+		m = med(l)
+		printf "%-8s %-9s max_rate=%.0f [%s..%s] n=%d\n", x, t, m, M_MIN, M_MAX, M_N
+	}
+}' "$1"
