@@ -63,6 +63,18 @@ static const struct conf_field media_fields[] = {
         .doc = "User-space forwarding sends the packets of a loop turn "
                "through io_uring, in one system call, where the kernel "
                "allows it; false: one sendmmsg per socket."},
+    {.key = "user_batch_us",
+        .type = CONF_UINT,
+        .offset = offsetof(struct pc_media_conf, user_batch_us),
+        .def = "200",
+        .min = 0,
+        .max = 500,
+        .doc = "User-space forwarding under load: after loop turns whose "
+               "packets came at two or more per this many microseconds, "
+               "pause this long so the next turn finds "
+               "several sockets ready (fewer wake-ups per packet). Adds at "
+               "most this much (plus the kernel's timer slack, 50 us, and "
+               "timer latency) to a packet's way; 0 = never pause."},
 };
 
 static const char *

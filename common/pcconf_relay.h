@@ -24,6 +24,7 @@ struct pc_media_conf {
 	uint32_t hold_timeout_s;
 	uint32_t latch_wait_ms;
 	bool io_uring; /* user-space path sends through io_uring */
+	uint32_t user_batch_us; /* pause after a busy turn (fwd_user) */
 };
 
 struct pc_bans_conf {

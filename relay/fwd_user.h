@@ -30,6 +30,11 @@ const char *fwd_user_setup(struct ev_loop *loop, bool use_uring);
  * a latched stream out of the kernel): the relay's before-sleep hook calls
  * it first; the loop hook fwd_user_setup adds covers loops without one. */
 void fwd_user_flush(void);
+/* The pause after a busy turn (media.user_batch_us; 0 = never). */
+void fwd_user_set_batch_us(uint32_t us);
+/* Sleeps that pause if the turns since the last call were busy enough;
+ * the relay's before-sleep hook calls it last. */
+void fwd_user_pause(void);
 /* Frees the ring and unhooks from the loop (the loop must still exist). */
 void fwd_user_close(void);
 

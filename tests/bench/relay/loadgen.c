@@ -3,9 +3,13 @@
  * tests/bench/relay/run.sh, not by the test suite).
  *
  *   loadgen send -l SRC:PORT -a DSTADDR -p PORTFILE|-P PORT -r PPS -t SECS
+ *                [-b BURST]
  *       sends 172-byte RTP packets (160-byte payload), round robin over
  *       the destination ports listed in PORTFILE (one per line: one per
- *       stream), paced in batches of 16 with sendmmsg.
+ *       stream), paced in bursts of BURST (default 16, at most 64) with
+ *       sendmmsg. BURST 1 spreads the packets evenly in time, as many
+ *       independent phones would; 16 delivers them to the relay in
+ *       clumps, which favours any batching in the relay.
  *   loadgen sink -l ADDR:PORT -t SECS
  *       counts what arrives (recvmmsg); prints "received=N".
  * Both print their own counts at exit; CPU is measured from outside
@@ -23,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 16
+#define BATCH_MAX 64
 
 static uint64_t
 now_ns(void)
@@ -72,7 +76,7 @@ main(int argc, char **argv)
 	struct sockaddr_in la, *dst = NULL;
 	const char *mode = argc > 1 ? argv[1] : "", *pf = NULL, *daddr = NULL;
 	double pps = 10000, secs = 5;
-	int fd, o, one_port = 0;
+	int fd, o, one_port = 0, burst = 16;
 	size_t nd = 0;
 	uint64_t n = 0;
 
@@ -80,7 +84,7 @@ main(int argc, char **argv)
 		goto usage;
 	optind = 2;
 	memset(&la, 0, sizeof(la));
-	while ((o = getopt(argc, argv, "l:a:p:P:r:t:")) != -1) {
+	while ((o = getopt(argc, argv, "l:a:p:P:r:t:b:")) != -1) {
 		switch (o) {
 		case 'l':
 			if (parse(optarg, &la) < 0)
@@ -100,6 +104,11 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			secs = atof(optarg);
+			break;
+		case 'b':
+			burst = atoi(optarg);
+			if (burst < 1 || burst > BATCH_MAX)
+				goto usage;
 			break;
 		default:
 			goto usage;
@@ -169,10 +178,10 @@ main(int argc, char **argv)
 	}
 	{
 		uint8_t pkt[172];
-		struct mmsghdr m[BATCH];
+		struct mmsghdr m[BATCH_MAX];
 		struct iovec iov = {pkt, sizeof(pkt)};
 		uint64_t start = now_ns(), total = (uint64_t)(pps * secs);
-		uint64_t gap = (uint64_t)(1e9 / pps * BATCH), next = start;
+		uint64_t gap = (uint64_t)(1e9 / pps * burst), next = start;
 		size_t k = 0;
 
 		memset(pkt, 0xff, sizeof(pkt));
@@ -183,7 +192,7 @@ main(int argc, char **argv)
 			struct timespec ts;
 			int r;
 
-			for (int i = 0; i < BATCH; i++) {
+			for (int i = 0; i < burst; i++) {
 				memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
 				m[i].msg_hdr.msg_iov = &iov;
 				m[i].msg_hdr.msg_iovlen = 1;
@@ -193,7 +202,7 @@ main(int argc, char **argv)
 			}
 			pkt[2] = (uint8_t)(n >> 8);
 			pkt[3] = (uint8_t)n;
-			r = sendmmsg(fd, m, BATCH, 0);
+			r = sendmmsg(fd, m, (unsigned)burst, 0);
 			if (r > 0)
 				n += (uint64_t)r;
 			next += gap;

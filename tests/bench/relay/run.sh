@@ -3,7 +3,8 @@
 #   tests/bench/relay/run.sh   [RATE=30000 SECS=4 REPS=3 STREAMS="1 100 1000 10000"
 #                               SETUPS=20000 WINDOW=64 RTPENGINE=1
 #                               PC_BUILD=<optimized build> REF_BUILD=<another>
-#                               MODES="plain kernel user setups" PERF=<dir>]
+#                               MODES="plain kernel user setups" PERF=<dir>
+#                               BURST=16]
 # Three namespaces a - r - b joined by veth. For each stream count it
 # measures, at the same packet rate, CPU per packet of
 #   plain:  a sends straight to b, r only routes (no relay, no conntrack)
@@ -19,8 +20,11 @@
 # (plain is always measured before the relays of a stream count when
 # kernel or user is asked for); PERF=DIR records `perf record -g` of the
 # relay process during the first user-space run of each build and stream
-# count into DIR.
+# count into DIR. BURST is the sender's burst (loadgen -b): 16 clumps the
+# packets (the relay finds several sockets ready per wake-up), 1 spreads
+# them evenly, as independent phones would.
 set -u
+BURST=${BURST:-16}
 MODES=${MODES:-"plain kernel user setups"}
 has_mode() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -87,7 +91,7 @@ once() {
 	sleep 0.3
 	s0=$(softirq_ns)
 	r0=$(pid_ns "$RELAY_PID")
-	out=$(ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -r "$RATE" -t "$SECS" "$@")
+	out=$(ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -r "$RATE" -t "$SECS" -b "$BURST" "$@")
 	sleep 0.5
 	r1=$(pid_ns "$RELAY_PID")
 	s1=$(softirq_ns)
@@ -146,7 +150,7 @@ stop_relay() {
 	ip netns exec "$P-r" conntrack -F >/dev/null 2>&1
 }
 
-echo "# relay benchmark: $RATE packets/s for $SECS s, 172-byte RTP, $(nproc) CPUs, $(uname -r), load: $(uptime | sed 's/.*average: //')"
+echo "# relay benchmark: $RATE packets/s for $SECS s in bursts of $BURST, 172-byte RTP, $(nproc) CPUs, $(uname -r), load: $(uptime | sed 's/.*average: //')"
 # User space: four bound sockets per stream, so the fd hard limit caps
 # the streams (root without CAP_SYS_RESOURCE cannot raise it). Kernel
 # mode closes the sockets of kernel-forwarded pairs when descriptors run
