@@ -20,6 +20,9 @@
  *            input: only packets the maps did not redirect). One element
  *            per pair, not per port and verdict: a call set-up costs
  *            two elements here instead of twelve.
+ *   pqmap    the same for a quad of ports (its port & ~3): both pairs of
+ *            a stream whose legs sit at p and p ^ 2, when both are open
+ *            (before latching): one element where pvmap needs two.
  *   ban4/6   banned sources (timeouts) dropped toward @guard ports
  *            (filter prerouting, before conntrack)
  * NAT chains see only the first packet of a flow; conntrack does the rest.
@@ -522,6 +525,22 @@ nft_port_del(struct nft *n, uint16_t port)
 }
 
 void
+nft_quad_add(struct nft *n, uint16_t port)
+{
+	uint16_t p = htons((uint16_t)(port & ~3u));
+
+	put_elem(n, NFT_MSG_NEWSETELEM, "pqmap", &p, 2, NULL, 0, 1, 0);
+}
+
+void
+nft_quad_del(struct nft *n, uint16_t port)
+{
+	uint16_t p = htons((uint16_t)(port & ~3u));
+
+	put_elem(n, NFT_MSG_DELSETELEM, "pqmap", &p, 2, NULL, 0, 0, 0);
+}
+
+void
 nft_ban_add(
     struct nft *n, uint8_t family, const uint8_t *addr, uint32_t timeout_s)
 {
@@ -723,7 +742,8 @@ enum {
 	ID_PV,
 	ID_BAN4,
 	ID_BAN6,
-	ID_GUARD
+	ID_GUARD,
+	ID_PQ
 };
 
 /* dnat/snat rule for one family (see the layout at the top). */
@@ -851,12 +871,13 @@ ban_rule(struct nft *n, bool v6, uint8_t l4)
 	rule_put(n, r);
 }
 
-/* reg &= ~1 on a port in network order: the even port of its pair. */
+/* reg &= ~1 (~3 with is_quad) on a port in network order: the even port
+ * of its pair (the first of its quad). */
 static void
-e_pair(struct nftnl_rule *r, uint32_t reg)
+e_pair(struct nftnl_rule *r, uint32_t reg, bool is_quad)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-	uint8_t mask[2] = {0xff, 0xfe},
+	uint8_t mask[2] = {0xff, is_quad ? 0xfc : 0xfe},
 	        xor[2] = {
 	            0, 0};
 
@@ -877,8 +898,15 @@ input_rules(struct nft *n, const struct nft_layout *l)
 	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
 	e_cmp8(r, IPPROTO_UDP);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-	e_pair(r, NFT_REG_1);
+	e_pair(r, NFT_REG_1, false);
 	e_lookup(r, "pvmap", ID_PV, NFT_REG_1, NFT_REG_VERDICT);
+	rule_put(n, r);
+	r = rule_new("pc_in");
+	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp8(r, IPPROTO_UDP);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	e_pair(r, NFT_REG_1, true);
+	e_lookup(r, "pqmap", ID_PQ, NFT_REG_1, NFT_REG_VERDICT);
 	rule_put(n, r);
 
 	/* The media drop policy: ports of the range that no stream owns. */
@@ -901,8 +929,8 @@ make_tag(const struct nft_layout *l, char *tag, size_t cap)
 	 * carry another tag and are replaced at set-up; so do those from
 	 * before "pair-verdicts" (one pvmap element per port). */
 	off = (size_t)snprintf(tag, cap,
-	    "%s ban-counted pair-verdicts ports=%u-%u sip=", TAG_PREFIX,
-	    l->port_lo, l->port_hi);
+	    "%s ban-counted pair-verdicts quad-verdicts ports=%u-%u sip=",
+	    TAG_PREFIX, l->port_lo, l->port_hi);
 	for (size_t i = 0; i < l->nsip_ports && off + 8 < cap; i++)
 		off += (size_t)snprintf(tag + off, cap - off, "%s%u",
 		    i ? "," : "", l->sip_ports[i]);
@@ -1054,6 +1082,8 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	    CAT2(T_IPV6, T_SERVICE), 20);
 	add_set(
 	    n, "pvmap", ID_PV, NFT_SET_MAP, T_SERVICE, 2, NFT_DATA_VERDICT, 0);
+	add_set(
+	    n, "pqmap", ID_PQ, NFT_SET_MAP, T_SERVICE, 2, NFT_DATA_VERDICT, 0);
 	add_set(n, "ban4", ID_BAN4, NFT_SET_TIMEOUT, T_IPV4, 4, 0, 0);
 	add_set(n, "ban6", ID_BAN6, NFT_SET_TIMEOUT, T_IPV6, 16, 0, 0);
 	add_set(n, "guard", ID_GUARD, 0, T_SERVICE, 2, 0, 0);
@@ -1336,6 +1366,14 @@ nft_port_dump(struct nft *n, nft_port_cb cb, void *arg)
 	struct port_dump d = {cb, arg};
 
 	return dump_set(n, "pvmap", port_elem, &d);
+}
+
+int
+nft_quad_dump(struct nft *n, nft_port_cb cb, void *arg)
+{
+	struct port_dump d = {cb, arg};
+
+	return dump_set(n, "pqmap", port_elem, &d);
 }
 
 struct ban_dump {

@@ -78,6 +78,11 @@ void nft_fwd_del(struct nft *n, const struct nft_fwd *f);
  * only accept elements, for the pairs user space must hear. */
 void nft_port_add(struct nft *n, uint16_t port, bool is_drop);
 void nft_port_del(struct nft *n, uint16_t port);
+/* Accept for the four ports of port's quad (port & ~3 .. + 3) at once:
+ * both pairs of a stream whose legs sit at p and p ^ 2 (one element where
+ * nft_port_add() needs two). */
+void nft_quad_add(struct nft *n, uint16_t port);
+void nft_quad_del(struct nft *n, uint16_t port);
 /* family 4/6, addr in network order; timeout 0 = permanent. */
 void nft_ban_add(
     struct nft *n, uint8_t family, const uint8_t *addr, uint32_t timeout_s);
@@ -111,6 +116,8 @@ typedef int (*nft_fwd_cb)(const struct nft_fwd *f, void *arg);
 int nft_fwd_dump(struct nft *n, nft_fwd_cb cb, void *arg);
 typedef int (*nft_port_cb)(uint16_t port, bool is_drop, void *arg);
 int nft_port_dump(struct nft *n, nft_port_cb cb, void *arg);
+/* The quad elements (the first port of each quad; is_drop false). */
+int nft_quad_dump(struct nft *n, nft_port_cb cb, void *arg);
 typedef int (*nft_ban_cb)(uint8_t family, const uint8_t *addr,
     uint64_t timeout_ms, uint64_t expires_ms, void *arg);
 int nft_ban_dump(struct nft *n, nft_ban_cb cb, void *arg);

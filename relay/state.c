@@ -668,6 +668,7 @@ struct recover {
 	bool table_kept;
 	int restored, lost;
 	uint8_t *seen; /* per port of the range: verdict seen in pvmap */
+	uint8_t *seen_q; /* per port: a pqmap element for its quad */
 	uint8_t *has_kf; /* per port: dmap entry claimed */
 };
 
@@ -738,6 +739,29 @@ port_claim(uint16_t port, bool is_drop, void *arg)
 	return 0;
 }
 
+static int
+quad_claim(uint16_t port, bool is_drop, void *arg)
+{
+	struct recover *x = arg;
+	struct relay *r = x->r;
+	struct rstream *s;
+
+	(void)is_drop;
+	if (!port_in_range(&r->pool, port) || (port & 3) != 0) {
+		nft_quad_del(r->nft, port);
+		return 0;
+	}
+	s = r->socks[port - r->pool.lo].s;
+	/* Only a stream whose legs are this quad's two pairs owns it. */
+	if (s == NULL || (s->leg[0].port ^ s->leg[1].port) != 2 ||
+	    (s->leg[0].port & ~3u) != port) {
+		nft_quad_del(r->nft, port);
+		return 0;
+	}
+	x->seen_q[port - r->pool.lo] = 1;
+	return 0;
+}
+
 static void
 settle_stream(struct recover *x, struct rstream *s)
 {
@@ -757,22 +781,40 @@ settle_stream(struct recover *x, struct rstream *s)
 			s->is_kernel[k] = false;
 		}
 	}
-	/* One accept element per pair user space must hear. */
+	/* One accept element per pair user space must hear, or one for
+	 * both pairs of a quad (as verdict_sync() in stream.c). */
+	uint16_t q = (uint16_t)(s->leg[0].port & ~3u);
+	bool is_quad = (s->leg[0].port ^ s->leg[1].port) == 2 &&
+	    port_in_range(&r->pool, q);
+	bool have_q = is_quad && x->seen_q[q - r->pool.lo];
+	uint8_t want = 0;
+
+	for (int l = 0; l < 2; l++)
+		if (stream_leg_open(s, l, s->is_kernel))
+			want |= (uint8_t)(1u << l);
+	bool want_q = is_quad && want == 3;
+	if (have_q && !want_q)
+		nft_quad_del(r->nft, q);
+	if (want_q && !have_q)
+		nft_quad_add(r->nft, q);
 	for (int l = 0; l < 2; l++) {
 		uint16_t p = s->leg[l].port;
-		bool want = stream_leg_open(s, l, s->is_kernel);
+		bool is_open = want & (1u << l);
+		bool want_p = !want_q && is_open;
 		uint8_t have = x->seen[p - r->pool.lo];
+		bool was_open = have_q || have == 1;
 
-		s->is_vdrop[l][0] = s->is_vdrop[l][1] = !want;
-		s->vopen = (uint8_t)(want ? s->vopen | (1u << l)
-		                          : s->vopen & ~(1u << l));
-		if (have == (want ? 1 : 0))
-			continue;
-		if (have != 0)
-			nft_port_del(r->nft, p);
-		if (want)
-			nft_port_add(r->nft, p, false);
-		stream_leg_sync(r, s, l);
+		s->is_vdrop[l][0] = s->is_vdrop[l][1] = !is_open;
+		if (have != (want_p ? 1 : 0)) {
+			if (have != 0)
+				nft_port_del(r->nft, p);
+			if (want_p)
+				nft_port_add(r->nft, p, false);
+		}
+		s->vopen = (uint8_t)(is_open ? s->vopen | (1u << l)
+		                             : s->vopen & ~(1u << l));
+		if (was_open != is_open)
+			stream_leg_sync(r, s, l);
 	}
 }
 
@@ -786,7 +828,7 @@ settle_call(struct rcall *c, void *arg)
 int
 state_recover(struct state *st, struct relay *r, bool table_kept)
 {
-	struct recover x = {r, table_kept, 0, 0, NULL, NULL};
+	struct recover x = {r, table_kept, 0, 0, NULL, NULL, NULL};
 	size_t nports = (size_t)r->pool.hi - r->pool.lo + 1;
 
 	if (st != NULL && state_load(st, restore_cb, &x) < 0)
@@ -794,16 +836,19 @@ state_recover(struct state *st, struct relay *r, bool table_kept)
 	if (r->is_kernel && r->nft != NULL) {
 		x.seen = calloc(nports, 1);
 		x.has_kf = calloc(nports, 1);
-		if (x.seen == NULL || x.has_kf == NULL)
+		x.seen_q = calloc(nports, 1);
+		if (x.seen == NULL || x.has_kf == NULL || x.seen_q == NULL)
 			fatalx("state: out of memory");
 		nft_batch_begin(r->nft);
 		if (nft_fwd_dump(r->nft, fwd_claim, &x) < 0 ||
-		    nft_port_dump(r->nft, port_claim, &x) < 0)
+		    nft_port_dump(r->nft, port_claim, &x) < 0 ||
+		    nft_quad_dump(r->nft, quad_claim, &x) < 0)
 			log_warn("nft: reading the table back");
 		relay_call_walk(r, settle_call, &x);
 		if (nft_batch_commit(r->nft) < 0)
 			log_warn("nft: reconciling the table with the journal");
 		free(x.seen);
+		free(x.seen_q);
 		free(x.has_kf);
 	}
 	if (x.restored > 0 || x.lost > 0)

@@ -306,6 +306,40 @@ stream_leg_open(const struct rstream *s, int l, const bool kern[2])
 	return false;
 }
 
+/* A stream whose legs sit at p and p ^ 2 (port_alloc_quad()). */
+static bool
+stream_is_quad(const struct rstream *s)
+{
+	return (s->leg[0].port ^ s->leg[1].port) == 2;
+}
+
+/*
+ * Changes the input verdict elements of a stream's pairs from the open
+ * legs in bits from to those in to (bit l: leg l's pair accepts). Both
+ * legs open in a quad are one pqmap element; else one pvmap element per
+ * open pair. Only the difference is queued.
+ */
+static void
+verdict_sync(struct relay *r, const struct rstream *s, uint8_t from, uint8_t to)
+{
+	bool is_quad = stream_is_quad(s);
+	bool q_from = is_quad && from == 3, q_to = is_quad && to == 3;
+
+	if (q_from && !q_to)
+		nft_quad_del(r->nft, s->leg[0].port);
+	for (int l = 0; l < 2; l++) {
+		bool p_from = !q_from && (from & (1u << l));
+		bool p_to = !q_to && (to & (1u << l));
+
+		if (p_from && !p_to)
+			nft_port_del(r->nft, s->leg[l].port);
+		else if (!p_from && p_to)
+			nft_port_add(r->nft, s->leg[l].port, false);
+	}
+	if (q_to && !q_from)
+		nft_quad_add(r->nft, s->leg[0].port);
+}
+
 /* A deferred programming group failed: the kernel does not have what
  * the stream says; user space forwards it and the tick retries. */
 static void
@@ -388,14 +422,7 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 	}
 	/* Whatever reaches a kernel port is not the latched source: the
 	 * pair closes once user space has nothing left to hear on it. */
-	for (int l = 0; l < 2; l++) {
-		if (!(flip & (1u << l)))
-			continue;
-		if (s->vopen & (1u << l))
-			nft_port_del(r->nft, s->leg[l].port);
-		else
-			nft_port_add(r->nft, s->leg[l].port, false);
-	}
+	verdict_sync(r, s, s->vopen, (uint8_t)(s->vopen ^ flip));
 	nt = add_sdp_tuples(r, s, comp, t, nt);
 	if (!is_defer && nft_batch_commit(r->nft) < 0) {
 		r->st.kernel_failed++;
@@ -698,9 +725,7 @@ stream_open_verdicts(struct relay *r, struct rstream *s)
 	if (fresh == 0)
 		return;
 	nft_defer_begin_cb(r->nft, open_failed, stream_arg(s, fresh), r);
-	for (int l = 0; l < 2; l++)
-		if (fresh & (1u << l))
-			nft_port_add(r->nft, s->leg[l].port, false);
+	verdict_sync(r, s, s->vopen, s->vopen | fresh);
 	s->vopen |= fresh;
 }
 
@@ -734,9 +759,7 @@ stream_release(struct relay *r, struct rstream *s, bool is_kernel_too)
 			if (s->has_flows)
 				nt = add_sdp_tuples(r, s, c, t, nt);
 		}
-		for (int l = 0; l < 2; l++)
-			if (s->vopen & (1u << l))
-				nft_port_del(r->nft, s->leg[l].port);
+		verdict_sync(r, s, s->vopen, 0);
 		s->vopen = 0;
 		clear_ct(r, t, nt);
 	}

@@ -188,9 +188,15 @@ wait_pid "$PID_ua_a5"
 # original side; the delete names only a's tuple (found as the entry's
 # reply side) and must still stop both directions at once ---
 PA=$(rc offer c4 ta - 10.81.1.2:4300 | sed -n 's/.*port=//p')
+Q4=$((PA & ~3))
+qopen() { in_ns r nft list map inet portcullis pqmap | grep -q "[{ ]$Q4 : accept"; }
+# Both legs wait for their parties: one element opens the call's quad.
+tap "c4: one quad verdict opens both pairs after the offer" qopen
 PB=$(rc answer c4 tb ta 10.81.2.2:6300 | sed -n 's/.*port=//p')
+tap "c4: legs at p and p ^ 2 ($PA, $PB)" eq "$((PA ^ 2))" "$PB"
 k4() { eq "$(field c4 kernel)" 1; }
 tap "c4 in the kernel at the answer" wait_until 5 k4
+tap "c4: its quad is closed once in the kernel" sh -c "! ip netns exec $(ns r) nft list map inet portcullis pqmap | grep -q '[{ ]$Q4 : accept'"
 bg b ua_b9 "$RTP" -l 10.81.2.2:6300 -d "10.81.1.1:$PA" -n 800 -r 100 -t 9 -s 0xbbbb -w 0.2 -f "$T/ua_b9.stats"
 PID_ua_b9=$IT_LAST_PID
 bg a ua_a9 "$RTP" -l 10.81.1.2:4300 -d "10.81.1.1:$PB" -n 700 -r 100 -t 9 -s 0xaaaa -w 1.2 -f "$T/ua_a9.stats"
