@@ -161,38 +161,36 @@ get_sqe(struct uring *u)
 	return q;
 }
 
-bool
-uring_sendmsg(struct uring *u, int fd, const struct msghdr *m, uint64_t tag)
+/* One msghdr request that never waits: with MSG_DONTWAIT a send with no
+ * room fails with EAGAIN (UDP drops anyway) and a read with nothing
+ * queued fails with EAGAIN instead of leaving a poll armed. */
+static bool
+queue_msg(
+    struct uring *u, uint8_t op, int fd, const struct msghdr *m, uint64_t tag)
 {
 	struct io_uring_sqe *q = get_sqe(u);
 
 	if (q == NULL)
 		return false;
-	q->opcode = IORING_OP_SENDMSG;
+	q->opcode = op;
 	q->fd = fd;
 	q->addr = (uint64_t)(uintptr_t)m;
 	q->len = 1;
-	/* Fail with EAGAIN rather than wait for room (UDP drops anyway). */
 	q->msg_flags = MSG_DONTWAIT;
 	q->user_data = tag;
 	return true;
 }
 
 bool
+uring_sendmsg(struct uring *u, int fd, const struct msghdr *m, uint64_t tag)
+{
+	return queue_msg(u, IORING_OP_SENDMSG, fd, m, tag);
+}
+
+bool
 uring_recvmsg(struct uring *u, int fd, struct msghdr *m, uint64_t tag)
 {
-	struct io_uring_sqe *q = get_sqe(u);
-
-	if (q == NULL)
-		return false;
-	q->opcode = IORING_OP_RECVMSG;
-	q->fd = fd;
-	q->addr = (uint64_t)(uintptr_t)m;
-	q->len = 1;
-	/* Nothing to read: EAGAIN, never a poll left armed. */
-	q->msg_flags = MSG_DONTWAIT;
-	q->user_data = tag;
-	return true;
+	return queue_msg(u, IORING_OP_RECVMSG, fd, m, tag);
 }
 
 /* Takes every completion posted so far; returns how many were queued

@@ -25,6 +25,7 @@
 #include "hash.h"
 #include "stream.h"
 #include "tap.h"
+#include "udp_fixture.h"
 #include "uring.h"
 
 #define LO 47300
@@ -33,54 +34,6 @@
 
 static struct ev_loop *loop;
 static struct relay r;
-
-static int
-udp(uint16_t *port)
-{
-	struct sockaddr_in a = {0};
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	int sz = 4 << 20;
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-static void
-send_rtp(int fd, uint16_t to, uint32_t ssrc, uint16_t seq)
-{
-	uint8_t p[172] = {0x80, 0};
-	struct sockaddr_in a = {0};
-
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	p[8] = (uint8_t)(ssrc >> 24);
-	p[11] = (uint8_t)ssrc;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(to);
-	sendto(fd, p, sizeof(p), 0, (struct sockaddr *)&a, sizeof(a));
-}
-
-/* Runs the loop a little, then counts what reached fd. */
-static int
-drain(int fd)
-{
-	uint8_t b[2048];
-	int n = 0;
-
-	for (int i = 0; i < 20; i++)
-		ev_run_once(loop, 5);
-	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
-		n++;
-	return n;
-}
 
 static void
 req(struct ipc_media_req *q, const char *id, const char *from, const char *to,
@@ -126,7 +79,8 @@ static void
 forward_many(void)
 {
 	uint16_t pa, pb, port[NCALLS];
-	int fa = udp(&pa), fb = udp(&pb);
+	int fa = udp_fixture_socket(&pa, 4 << 20),
+	    fb = udp_fixture_socket(&pb, 4 << 20);
 	uint64_t u0 = r.st.upkts;
 	char id[16];
 
@@ -137,8 +91,8 @@ forward_many(void)
 	}
 	for (uint16_t s = 0; s < 30; s++)
 		for (int i = 0; i < NCALLS; i++)
-			send_rtp(fa, port[i], 0x100u + (uint32_t)i, s);
-	CHECK_EQ_INT(drain(fb), 30 * NCALLS);
+			udp_fixture_rtp(fa, port[i], 0x100u + (uint32_t)i, s);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fb), 30 * NCALLS);
 	CHECK_EQ_INT(r.st.upkts - u0, 30 * NCALLS);
 	for (int i = 0; i < NCALLS; i++) {
 		snprintf(id, sizeof(id), "m%d", i);
@@ -174,7 +128,7 @@ reuse_fd(int fd, int *fds, uint16_t *ports)
 	CHECK(relay_set_idle_max(&r, 0));
 	hangup("cl");
 	while (n < 8) {
-		fds[n] = udp(&ports[n]);
+		fds[n] = udp_fixture_socket(&ports[n], 4 << 20);
 		if (fds[n++] == fd)
 			break;
 	}
@@ -189,7 +143,8 @@ static void
 test_out_closed_before_flush(void)
 {
 	uint16_t pa, pb, pn[8];
-	int fa = udp(&pa), fb = udp(&pb), fd_new[8], nnew;
+	int fa = udp_fixture_socket(&pa, 4 << 20),
+	    fb = udp_fixture_socket(&pb, 4 << 20), fd_new[8], nnew;
 	uint16_t port;
 	struct rsock *k;
 	uint64_t u0 = r.st.upkts;
@@ -199,7 +154,7 @@ test_out_closed_before_flush(void)
 	port = call("cl", pa, pb);
 	k = &r.socks[port - r.pool.lo];
 	/* Loopback delivers within sendto: the packet waits at the port. */
-	send_rtp(fa, port, 0x77, 1);
+	udp_fixture_rtp(fa, port, 0x77, 1);
 	/* The read half only: the turn's flush has not run. */
 	fwd_user_io(loop, k->fd, EV_READ, k);
 	CHECK_EQ_INT(r.st.upkts, u0 + 1);
@@ -207,7 +162,7 @@ test_out_closed_before_flush(void)
 	    reuse_fd(relay_call_find(&r, "cl")->s[0]->leg[1].fd[0], fd_new, pn);
 	fwd_user_flush();
 	CHECK_EQ_INT(recv(fb, b, sizeof(b), MSG_DONTWAIT), -1);
-	CHECK_EQ_INT(drain(fb), 0);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fb), 0);
 	for (int i = 0; i < nnew; i++)
 		close(fd_new[i]);
 	close(fa);
@@ -221,23 +176,24 @@ static void
 test_in_closed_before_flush(void)
 {
 	uint16_t pa, pb, pn[8];
-	int fa = udp(&pa), fb = udp(&pb), fd_new[8], nnew, fd;
+	int fa = udp_fixture_socket(&pa, 4 << 20),
+	    fb = udp_fixture_socket(&pb, 4 << 20), fd_new[8], nnew, fd;
 	uint16_t port = call("cl", pa, pb);
 	struct rsock *k = &r.socks[port - r.pool.lo];
 	uint64_t u0 = r.st.upkts;
 	uint8_t b[2048];
 
-	send_rtp(fa, port, 0x77, 1);
+	udp_fixture_rtp(fa, port, 0x77, 1);
 	fd = k->fd;
 	fwd_user_io(loop, fd, EV_READ, k);
 	CHECK_EQ_INT(r.st.upkts, u0); /* noted, not read */
 	nnew = reuse_fd(fd, fd_new, pn);
 	/* A packet for the new socket that takes the number. */
-	send_rtp(fa, pn[nnew - 1], 0x78, 1);
+	udp_fixture_rtp(fa, pn[nnew - 1], 0x78, 1);
 	fwd_user_flush();
 	CHECK_EQ_INT(r.st.upkts, u0);
 	CHECK_EQ_INT(recv(fd_new[nnew - 1], b, sizeof(b), MSG_DONTWAIT), 172);
-	CHECK_EQ_INT(drain(fb), 0);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fb), 0);
 	for (int i = 0; i < nnew; i++)
 		close(fd_new[i]);
 	close(fa);
@@ -272,12 +228,12 @@ test_seccomp_fallback(void)
 			_exit(11);
 		if (strcmp(fwd_user_setup(loop, true), "sendmmsg") != 0)
 			_exit(12);
-		fa = udp(&pa);
-		fb = udp(&pb);
+		fa = udp_fixture_socket(&pa, 4 << 20);
+		fb = udp_fixture_socket(&pb, 4 << 20);
 		port = call("sc", pa, pb);
 		for (uint16_t s = 0; s < 5; s++)
-			send_rtp(fa, port, 0x55, s);
-		n = drain(fb);
+			udp_fixture_rtp(fa, port, 0x55, s);
+		n = udp_fixture_drain(loop, fb);
 		if (n != 5)
 			code = 20 + n;
 		hangup("sc");
@@ -297,7 +253,7 @@ test_uring_recv_empty(void)
 {
 	struct uring *u = uring_new(4);
 	uint16_t p;
-	int fd = udp(&p);
+	int fd = udp_fixture_socket(&p, 4 << 20);
 	uint8_t b[64];
 	struct iovec iov = {b, sizeof(b)};
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};

@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "stream.h"
 #include "tap.h"
+#include "udp_fixture.h"
 
 #define LO 47100
 #define HI 47139 /* 20 pairs: 10 streams */
@@ -157,50 +158,6 @@ test_exhaustion(void)
 	CHECK_EQ_INT(r.pool.nfree, free0);
 }
 
-static int
-udp(uint16_t *port)
-{
-	struct sockaddr_in a = {0};
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-static void
-send_rtp(int fd, uint16_t to, uint32_t ssrc, uint16_t seq)
-{
-	uint8_t p[172] = {0x80, 0};
-	struct sockaddr_in a = {0};
-
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	p[8] = (uint8_t)(ssrc >> 24);
-	p[11] = (uint8_t)ssrc;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(to);
-	sendto(fd, p, sizeof(p), 0, (struct sockaddr *)&a, sizeof(a));
-}
-
-static int
-drain(int fd)
-{
-	uint8_t b[2048];
-	int n = 0;
-
-	for (int i = 0; i < 20; i++)
-		ev_run_once(loop, 5);
-	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
-		n++;
-	return n;
-}
-
 /* Released pairs keep their sockets for later streams (the idle pool),
  * muxed streams bind no RTCP socket, and what reaches an idle port is
  * drained and dropped. */
@@ -214,7 +171,7 @@ test_idle_pool(void)
 	uint16_t first = 0, me;
 	uint64_t strangers;
 	char id[16];
-	int fd = udp(&me);
+	int fd = udp_fixture_socket(&me, 0);
 
 	CHECK(relay_set_idle_max(&r, 4));
 	req(&q, "m1", "ta", "", 5000, IPC_MSF_RTCP_MUX);
@@ -234,9 +191,9 @@ test_idle_pool(void)
 	CHECK_EQ_INT(r.nsocks, socks0 + 4);
 	CHECK_EQ_INT(r.pool.nfree, free0 - 2);
 	first = r.idle[r.idle_head];
-	send_rtp(fd, first, 7, 1);
+	udp_fixture_rtp(fd, first, 7, 1);
 	strangers = r.st.strangers;
-	drain(fd);
+	udp_fixture_drain(loop, fd);
 	CHECK_EQ_INT(r.st.strangers, strangers + 1);
 
 	/* Not reused while at most half the pool waits... */
@@ -278,7 +235,8 @@ static void
 test_forwarding(void)
 {
 	uint16_t pa, pb, px;
-	int fa = udp(&pa), fb = udp(&pb), fx = udp(&px);
+	int fa = udp_fixture_socket(&pa, 0), fb = udp_fixture_socket(&pb, 0),
+	    fx = udp_fixture_socket(&px, 0);
 	struct ipc_media_req q;
 	struct ipc_media_reply o, a;
 	struct ipc_media_ref f = ref("fw");
@@ -290,11 +248,11 @@ test_forwarding(void)
 	relay_media_update(&r, &q, true, &a);
 	/* a sends to the port it was given (in the answer's reply). */
 	for (uint16_t s = 0; s < 3; s++)
-		send_rtp(fa, a.streams[0].rtp.port, 0xa, s);
-	CHECK_EQ_INT(drain(fb), 3);
+		udp_fixture_rtp(fa, a.streams[0].rtp.port, 0xa, s);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fb), 3);
 	for (uint16_t s = 0; s < 4; s++)
-		send_rtp(fb, o.streams[0].rtp.port, 0xb, s);
-	CHECK_EQ_INT(drain(fa), 4);
+		udp_fixture_rtp(fb, o.streams[0].rtp.port, 0xb, s);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fa), 4);
 	c = relay_call_find(&r, "fw");
 	CHECK(c != NULL);
 	if (c == NULL)
@@ -303,8 +261,8 @@ test_forwarding(void)
 	CHECK(c->s[0]->leg[1].lat[0].peer.family == 4);
 	CHECK_EQ_INT(c->s[0]->upkts, 7);
 	/* Another port of the same host after latching: a stranger. */
-	send_rtp(fx, a.streams[0].rtp.port, 0xa, 9);
-	CHECK_EQ_INT(drain(fb), 0);
+	udp_fixture_rtp(fx, a.streams[0].rtp.port, 0xa, 9);
+	CHECK_EQ_INT(udp_fixture_drain(loop, fb), 0);
 	CHECK_EQ_INT(c->s[0]->strangers, 1);
 	CHECK_EQ_INT(relay_media_delete(&r, &f), 0);
 	close(fa);
