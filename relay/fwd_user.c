@@ -286,6 +286,19 @@ send_queued(void)
 	fu.nslot = 0;
 }
 
+/* Points m at buffer slot b (one datagram and its source address). */
+static void
+slot_msg(unsigned b, struct msghdr *m)
+{
+	fu.iov[b].iov_base = fu.buf[b];
+	fu.iov[b].iov_len = PKT_MAX;
+	memset(m, 0, sizeof(*m));
+	m->msg_iov = &fu.iov[b];
+	m->msg_iovlen = 1;
+	m->msg_name = &fu.from[b];
+	m->msg_namelen = sizeof(fu.from[b]);
+}
+
 /* Reads what waits at port k with recvmmsg and queues it; returns as
  * process(). */
 static int
@@ -294,17 +307,8 @@ read_now(struct rsock *k, int fd)
 	unsigned base = fu.nslot;
 	int n;
 
-	for (int i = 0; i < BATCH; i++) {
-		unsigned b = base + (unsigned)i;
-
-		fu.iov[b].iov_base = fu.buf[b];
-		fu.iov[b].iov_len = PKT_MAX;
-		memset(&fu.in[i].msg_hdr, 0, sizeof(fu.in[i].msg_hdr));
-		fu.in[i].msg_hdr.msg_iov = &fu.iov[b];
-		fu.in[i].msg_hdr.msg_iovlen = 1;
-		fu.in[i].msg_hdr.msg_name = &fu.from[b];
-		fu.in[i].msg_hdr.msg_namelen = sizeof(fu.from[b]);
-	}
+	for (int i = 0; i < BATCH; i++)
+		slot_msg(base + (unsigned)i, &fu.in[i].msg_hdr);
 	n = recvmmsg(fd, fu.in, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
@@ -353,20 +357,13 @@ read_noted(void)
 	fu.nready = 0;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned b = fu.nslot++;
-		struct msghdr *m = &fu.rmsg[b];
 
 		fu.ready_slot[i] = b;
 		fu.ready_res[i] = -EAGAIN;
 		if (!sock_valid(&fu.ready[i]))
 			continue;
-		fu.iov[b].iov_base = fu.buf[b];
-		fu.iov[b].iov_len = PKT_MAX;
-		memset(m, 0, sizeof(*m));
-		m->msg_iov = &fu.iov[b];
-		m->msg_iovlen = 1;
-		m->msg_name = &fu.from[b];
-		m->msg_namelen = sizeof(fu.from[b]);
-		uring_recvmsg(fu.ring, fu.ready[i].fd, m, i);
+		slot_msg(b, &fu.rmsg[b]);
+		uring_recvmsg(fu.ring, fu.ready[i].fd, &fu.rmsg[b], i);
 	}
 	rc = uring_submit(fu.ring, on_read, NULL);
 	if (rc < 0) {

@@ -889,25 +889,29 @@ e_pair(struct nftnl_rule *r, uint32_t reg, bool is_quad)
 	nftnl_rule_add_expr(r, e);
 }
 
+/* udp dport & ~1 (~3 with is_quad) vmap @set: the pairs (quads) user
+ * space must hear. */
 static void
-input_rules(struct nft *n, const struct nft_layout *l)
+verdict_rule(struct nft *n, const char *set, uint32_t id, bool is_quad)
 {
 	struct nftnl_rule *r = rule_new("pc_in");
-	uint16_t lo = htons(l->port_lo), hi = htons(l->port_hi);
 
 	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
 	e_cmp8(r, IPPROTO_UDP);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-	e_pair(r, NFT_REG_1, false);
-	e_lookup(r, "pvmap", ID_PV, NFT_REG_1, NFT_REG_VERDICT);
+	e_pair(r, NFT_REG_1, is_quad);
+	e_lookup(r, set, id, NFT_REG_1, NFT_REG_VERDICT);
 	rule_put(n, r);
-	r = rule_new("pc_in");
-	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-	e_cmp8(r, IPPROTO_UDP);
-	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-	e_pair(r, NFT_REG_1, true);
-	e_lookup(r, "pqmap", ID_PQ, NFT_REG_1, NFT_REG_VERDICT);
-	rule_put(n, r);
+}
+
+static void
+input_rules(struct nft *n, const struct nft_layout *l)
+{
+	struct nftnl_rule *r;
+	uint16_t lo = htons(l->port_lo), hi = htons(l->port_hi);
+
+	verdict_rule(n, "pvmap", ID_PV, false);
+	verdict_rule(n, "pqmap", ID_PQ, true);
 
 	/* The media drop policy: ports of the range that no stream owns. */
 	r = rule_new("pc_in");

@@ -753,8 +753,7 @@ quad_claim(uint16_t port, bool is_drop, void *arg)
 	}
 	s = r->socks[port - r->pool.lo].s;
 	/* Only a stream whose legs are this quad's two pairs owns it. */
-	if (s == NULL || (s->leg[0].port ^ s->leg[1].port) != 2 ||
-	    (s->leg[0].port & ~3u) != port) {
+	if (s == NULL || !stream_is_quad(s) || (s->leg[0].port & ~3u) != port) {
 		nft_quad_del(r->nft, port);
 		return 0;
 	}
@@ -784,8 +783,7 @@ settle_stream(struct recover *x, struct rstream *s)
 	/* One accept element per pair user space must hear, or one for
 	 * both pairs of a quad (as verdict_sync() in stream.c). */
 	uint16_t q = (uint16_t)(s->leg[0].port & ~3u);
-	bool is_quad = (s->leg[0].port ^ s->leg[1].port) == 2 &&
-	    port_in_range(&r->pool, q);
+	bool is_quad = stream_is_quad(s) && port_in_range(&r->pool, q);
 	bool have_q = is_quad && x->seen_q[q - r->pool.lo];
 	uint8_t want = 0;
 

@@ -306,11 +306,10 @@ stream_leg_open(const struct rstream *s, int l, const bool kern[2])
 	return false;
 }
 
-/* A stream whose legs sit at p and p ^ 2 (port_alloc_quad()). */
-static bool
+bool
 stream_is_quad(const struct rstream *s)
 {
-	return (s->leg[0].port ^ s->leg[1].port) == 2;
+	return (s->leg[0].port ^ s->leg[1].port) == NFT_LEG_XOR;
 }
 
 /*
@@ -498,9 +497,17 @@ sock_drop(struct relay *r, uint16_t port)
 	}
 }
 
-/* The oldest idle pair: its sockets closed, its ports free again. */
-static uint16_t idle_pop(struct relay *r);
+static uint16_t
+idle_pop(struct relay *r)
+{
+	uint16_t p = r->idle[r->idle_head];
 
+	r->idle_head = (r->idle_head + 1) % r->idle_max;
+	r->nidle--;
+	return p;
+}
+
+/* The oldest idle pair: its sockets closed, its ports free again. */
 static void
 idle_close_oldest(struct relay *r)
 {
@@ -549,16 +556,6 @@ idle_put(struct relay *r, uint16_t port)
 	return true;
 }
 
-static uint16_t
-idle_pop(struct relay *r)
-{
-	uint16_t p = r->idle[r->idle_head];
-
-	r->idle_head = (r->idle_head + 1) % r->idle_max;
-	r->nidle--;
-	return p;
-}
-
 /* A port pair for a stream's first leg: an idle one once enough of them
  * wait (so none is reused soon after its call), else a fresh one from the
  * range, preferably with its partner (port ^ 2) free for the second leg;
@@ -585,7 +582,7 @@ pair_get(struct relay *r)
 static uint16_t
 pair_get_partner(struct relay *r, uint16_t first)
 {
-	uint16_t want = (uint16_t)(first ^ 2);
+	uint16_t want = (uint16_t)(first ^ NFT_LEG_XOR);
 
 	if (r->nidle > 0 && r->idle[r->idle_head] == want)
 		return idle_pop(r);

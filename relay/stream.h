@@ -159,6 +159,10 @@ void stream_leg_sync(struct relay *r, struct rstream *s, int l);
 /* Whether leg l's port pair must be open (its input verdict accept, so
  * user space hears it) with the components in the kernel as kern[] says. */
 bool stream_leg_open(const struct rstream *s, int l, const bool kern[2]);
+/* Whether the stream's legs sit at ports p and p ^ NFT_LEG_XOR
+ * (port_alloc_quad()): one pqmap element opens both, and the kernel
+ * derives their SNAT. */
+bool stream_is_quad(const struct rstream *s);
 
 /* Commits the changes deferred during this loop iteration (nft groups,
  * then conntrack deletes): the before-sleep hook. */
