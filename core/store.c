@@ -203,21 +203,6 @@ ucache_key(struct slice user, struct slice domain, char *key)
 	return user.len + 1 + domain.len;
 }
 
-static bool
-same_nocase(const char *a, const char *b, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		char x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x += 32;
-		if (y >= 'A' && y <= 'Z')
-			y += 32;
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /* The entry of (user, domain), compared as the lookup does: user exact,
  * domain ASCII case-insensitive. */
 static struct ucache_ent *
@@ -230,7 +215,8 @@ ucache_find(
 		if (e->len[UC_USER] == user.len &&
 		    e->len[UC_DOMAIN] == domain.len &&
 		    (user.len == 0 || memcmp(e->data, user.p, user.len) == 0) &&
-		    same_nocase(e->data + user.len, domain.p, domain.len))
+		    slice_eq_nocase(
+		        slice_make(e->data + user.len, domain.len), domain))
 			return e;
 	}
 	return NULL;
