@@ -864,11 +864,10 @@ chan_read_many(struct ipc_chan *ch)
 	}
 }
 
-int
+void
 ipc_chan_read_many(struct ipc_chan *ch)
 {
 	ch->is_read_many = true;
-	return 0;
 }
 
 static void

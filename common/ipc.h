@@ -138,10 +138,10 @@ int ipc_chan_batch(struct ipc_chan *ch);
 /*
  * From now on, ch reads up to 8 datagrams per recvmmsg, as a batching
  * channel does, while its sends stay as they were: for a server whose
- * peers pipeline requests. 0 (always succeeds; without memory for the
- * receive buffers it reads one datagram per call as before).
+ * peers pipeline requests (without memory for the receive buffers it
+ * reads one datagram per call as before).
  */
-int ipc_chan_read_many(struct ipc_chan *ch);
+void ipc_chan_read_many(struct ipc_chan *ch);
 /* The peer's HELLO once received (NULL before). */
 const struct ipc_hello *ipc_chan_peer(const struct ipc_chan *ch);
 

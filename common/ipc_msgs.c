@@ -163,6 +163,14 @@ ipc_addr_str(const struct ipc_addr *a, char *buf, size_t cap)
 	return buf;
 }
 
+bool
+ipc_source_is_trunk(const char *user, size_t len)
+{
+	size_t n = sizeof(IPC_TRUNK_MARK) - 1;
+
+	return len >= n && memcmp(user, IPC_TRUNK_MARK, n) == 0;
+}
+
 const char *
 ipc_flow_trunk(const struct ipc_flow *f, char buf[IPC_FLOW_TRUNK_STR])
 {

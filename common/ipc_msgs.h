@@ -119,6 +119,11 @@ struct ipc_source {
 	char user[64]; /* user name tried, NUL-padded (for logs) */
 };
 _Static_assert(sizeof(struct ipc_source) == 84, "ipc_source");
+/* SOURCE_TRUSTED for a trunk peer names "trunk:NAME" as its user: the
+ * edge then exempts the source from per-source limits instead of merely
+ * trusting it. */
+#define IPC_TRUNK_MARK "trunk:"
+bool ipc_source_is_trunk(const char *user, size_t len);
 
 struct ipc_call_release {
 	char call_id[256]; /* NUL-padded */

@@ -34,8 +34,9 @@ static struct {
 static bool
 trust_recent(struct core *c, const struct ipc_addr *addr, struct slice user)
 {
-	bool is_trunk = user.len >= 6 && memcmp(user.p, "trunk:", 6) == 0;
-	uint64_t uh = is_trunk ? hash_bytes(user.p, user.len) : 0;
+	uint64_t uh = ipc_source_is_trunk(user.p, user.len)
+	    ? hash_bytes(user.p, user.len)
+	    : 0;
 	uint64_t h = (hash_bytes(addr, sizeof(*addr)) ^ uh) % TRUST_SLOTS;
 	int64_t now = core_now_s(c);
 	if (trust_sent[h].at != 0 && trust_sent[h].user == uh &&

@@ -273,7 +273,7 @@ exempt_at_edge(struct trunks *ts, const struct trunk *t,
     const struct ipc_addr *addrs, int naddrs)
 {
 	char tag[64];
-	snprintf(tag, sizeof(tag), "trunk:%s", t->name);
+	snprintf(tag, sizeof(tag), IPC_TRUNK_MARK "%s", t->name);
 	for (int k = 0; k < naddrs; k++)
 		core_report_source(
 		    ts->c, IPC_SOURCE_TRUSTED, &addrs[k], slice_cstr(tag));

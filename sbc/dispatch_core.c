@@ -285,7 +285,7 @@ core_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		acl_addr_normalise(&s.addr);
 		/* "trunk:NAME": a trunk peer core resolved from a host name
 		 * is exempt like the configured ones, not merely trusted. */
-		if (strncmp(s.user, "trunk:", 6) == 0)
+		if (ipc_source_is_trunk(s.user, strnlen(s.user, sizeof s.user)))
 			rate_exempt(e->rate, &s.addr, edge_now(e));
 		else
 			rate_trust(e->rate, &s.addr, edge_now(e));
