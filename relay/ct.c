@@ -320,6 +320,102 @@ ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
 	return 0;
 }
 
+/* Tuple filter flags of nf_conntrack_netlink.c (not in the uapi
+ * headers). */
+#define CT_FILTER_IP_DST (1u << 1)
+#define CT_FILTER_PROTO_NUM (1u << 3)
+
+struct dump_ctx {
+	uint8_t family;
+	const uint8_t *dst;
+	ct_entry_cb cb;
+	void *arg;
+	bool is_unfiltered;
+};
+
+static int
+dump_entry(const struct nlmsghdr *h, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct ct_entry e;
+
+	if (!entry_parse(h, d->family, &e))
+		return MNL_CB_OK; /* not UDP, or not this family */
+	/* A kernel without CTA_FILTER dumps everything: notice, and let
+	 * the caller fall back to lookups by tuple. */
+	if (memcmp(e.orig.dst, d->dst, d->family == 6 ? 16 : 4) != 0) {
+		d->is_unfiltered = true;
+		return MNL_CB_OK;
+	}
+	d->cb(&e, d->arg);
+	return MNL_CB_OK;
+}
+
+int
+ct_dump_to(
+    struct ct *c, uint8_t family, const uint8_t *dst, ct_entry_cb cb, void *arg)
+{
+	char req[512], stale[1024];
+	struct nlmsghdr *h;
+	struct nlattr *tu, *nest;
+	struct dump_ctx d = {family, dst, cb, arg, false};
+	int fd = mnl_socket_get_fd(c->nl), ret;
+	uint32_t seq = c->seq++;
+
+	while (recv(fd, stale, sizeof(stale), MSG_DONTWAIT) > 0)
+		;
+	h = put_hdr(req, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq);
+	tu = mnl_attr_nest_start(h, CTA_TUPLE_ORIG);
+	nest = mnl_attr_nest_start(h, CTA_TUPLE_IP);
+	if (family == 6)
+		mnl_attr_put(h, CTA_IP_V6_DST, 16, dst);
+	else
+		mnl_attr_put(h, CTA_IP_V4_DST, 4, dst);
+	mnl_attr_nest_end(h, nest);
+	nest = mnl_attr_nest_start(h, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(h, CTA_PROTO_NUM, IPPROTO_UDP);
+	mnl_attr_nest_end(h, nest);
+	mnl_attr_nest_end(h, tu);
+	nest = mnl_attr_nest_start(h, CTA_FILTER);
+	mnl_attr_put_u32(
+	    h, CTA_FILTER_ORIG_FLAGS, CT_FILTER_IP_DST | CT_FILTER_PROTO_NUM);
+	mnl_attr_put_u32(h, CTA_FILTER_REPLY_FLAGS, 0);
+	mnl_attr_nest_end(h, nest);
+	if (mnl_socket_sendto(c->nl, h, h->nlmsg_len) < 0)
+		return -1;
+	/* The kernel fills each datagram when it is read, up to 32 KiB. */
+	if (c->cap < 32768) {
+		char *p = realloc(c->buf, 32768);
+
+		if (p == NULL)
+			return -1;
+		c->buf = p;
+		c->cap = 32768;
+	}
+	do {
+		ssize_t r = recv(fd, c->buf, 32768, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		ret = mnl_cb_run(
+		    c->buf, (size_t)r, seq, c->portid, dump_entry, &d);
+	} while (ret > MNL_CB_STOP);
+	if (ret < 0) {
+		/* An old kernel refuses the filter's attributes. */
+		if (errno == EINVAL)
+			errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (d.is_unfiltered) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_sysctl(const char *path, const char *val)
 {

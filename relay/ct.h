@@ -2,7 +2,8 @@
  * ct: conntrack over raw ctnetlink (libmnl): deleting the entries of a
  * stream's 5-tuples after its NAT changes (a map change does not affect a
  * flow that already has an entry), and reading per-flow packet/byte
- * accounting, looked up by tuple, for media timeouts and statistics.
+ * accounting, looked up by tuple or dumped filtered by the relay address,
+ * for media timeouts and statistics.
  * Nothing returned is allocated; results go into the caller's arrays.
  */
 #ifndef PC_RELAY_CT_H
@@ -55,6 +56,19 @@ struct ct_entry {
  */
 int ct_get(struct ct *c, const struct ct_tuple *t, size_t n,
     struct ct_entry *out, bool *found);
+
+/*
+ * Dumps the UDP entries of family whose original destination address is
+ * dst (every flow to the relay address: its media, either party first),
+ * filtered in the kernel (CTA_FILTER, Linux 5.9+), calling cb for each
+ * (the entry lives during the call). One request costs a walk of the
+ * conntrack hash, not one lookup per flow: cheaper than ct_get() for many
+ * flows. 0, or -1 with errno; EOPNOTSUPP when the kernel ignored or
+ * refused the filter (then use ct_get()).
+ */
+typedef void (*ct_entry_cb)(const struct ct_entry *e, void *arg);
+int ct_dump_to(struct ct *c, uint8_t family, const uint8_t *dst, ct_entry_cb cb,
+    void *arg);
 
 /* Turns net.netfilter.nf_conntrack_acct on in this network namespace;
  * 0 when it is on (read back), or -1 with errno. */

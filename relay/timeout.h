@@ -10,7 +10,16 @@
 
 struct relay;
 
-/* Starts the periodic timer (r->tick_ms). */
+/* Starts the periodic timer (r->tick_ms). The environment variable
+ * PC_RELAY_CT_DUMP_MIN, if set, replaces timeout_set_dump_min()'s value
+ * (the integration tests use it to cover both ways). */
 void timeout_start(struct relay *r);
+
+#include <stddef.h>
+
+/* From n kernel components on, counters are read with one filtered
+ * conntrack dump per tick instead of a lookup per component (default
+ * 256; tests set 0 or SIZE_MAX to force either way). */
+void timeout_set_dump_min(size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #   plain:  a sends straight to b, r only routes (no relay, no conntrack)
 #   kernel: portcullis-relay in r, streams in the nftables maps
 #   user:   portcullis-relay in r with media.kernel "off"
+#   (with kernel: also plain+ct and plain+ctnat, see ct_rows below)
 # CPU = sender + sink + relay + every ksoftirqd thread, from
 # /proc/<pid>/schedstat (RELAY-NOTES: on veth the forwarding softirq runs
 # in the sending task), divided by packets received. Then call set-ups per
@@ -20,7 +21,8 @@
 # (plain is always measured before the relays of a stream count when
 # kernel or user is asked for); PERF=DIR records `perf record -g` of the
 # relay process during the first user-space run of each build and stream
-# count into DIR. BURST is the sender's burst (loadgen -b): 16 clumps the
+# count into DIR, and the whole machine (-a -e cpu-clock) during an extra
+# kernel-path run. BURST is the sender's burst (loadgen -b): 16 clumps the
 # packets (the relay finds several sockets ready per wake-up), 1 spreads
 # them evenly, as independent phones would.
 set -u
@@ -180,12 +182,62 @@ one_relay() {
 		once -a 10.82.1.1 -p "$T/ports" >"$PERF/${label// /}-$n.once"
 		wait $pp
 	fi
+	if [ -n "${PERF:-}" ] && [ "$mode" = on ]; then
+		# The kernel path's cost is in softirq, in the sender's and
+		# other tasks' context: profile the whole machine.
+		mkdir -p "$PERF"
+		perf record -q -e cpu-clock -a -g -o "$PERF/${label// /}-$n.data" -- sleep "$SECS" >/dev/null 2>&1 &
+		local kp=$!
+		once -a 10.82.1.1 -p "$T/ports" >"$PERF/${label// /}-$n.once"
+		wait $kp
+	fi
 	measure "$label n=$n" -a 10.82.1.1 -p "$T/ports"
 	stop_relay
+}
+# Informative rows beside the kernel path (the goal's baseline stays
+# "plain", without conntrack):
+#   plain+ct:    plain forwarding with conntrack active in r (one `ct
+#                state` rule in a throw-away table), one flow as plain;
+#   plain+ctnat: conntrack and NAT of n flows by two static rules (dnat to
+#                the sink, snat to r's address), sent to the n ports the
+#                relay would use: each stream is a conntrack entry, as in
+#                the kernel path, without the relay's table.
+# kernel - plain+ctnat is then what the relay's own rules cost.
+ct_rows() { # N
+	local n=$1
+	ip netns exec "$P-r" nft -f - <<N
+table ip pcb_ct {
+	chain fwd {
+		type filter hook forward priority 0; policy accept;
+		ct state established,related,new accept
+	}
+}
+N
+	measure "plain+ct n=$n" -a 10.82.2.2 -P 7000
+	ip netns exec "$P-r" nft delete table ip pcb_ct
+	ip netns exec "$P-r" conntrack -F >/dev/null 2>&1
+	seq 0 $((n - 1)) | awk '{ print 20000 + 4 * $1 }' >"$T/ctports"
+	ip netns exec "$P-r" nft -f - <<N
+table ip pcb_ctnat {
+	chain pre {
+		type nat hook prerouting priority -100; policy accept;
+		ip daddr 10.82.1.1 udp dport 20000-$((20000 + 4 * n)) dnat to 10.82.2.2:7000
+	}
+	chain post {
+		type nat hook postrouting priority 100; policy accept;
+		ip daddr 10.82.2.2 udp dport 7000 snat to 10.82.1.1
+	}
+}
+N
+	ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -a 10.82.1.1 -p "$T/ctports" -r 20000 -t $(( (n / 20000) + 1 )) >/dev/null
+	measure "plain+ctnat n=$n" -a 10.82.1.1 -p "$T/ctports"
+	ip netns exec "$P-r" nft delete table ip pcb_ctnat
+	ip netns exec "$P-r" conntrack -F >/dev/null 2>&1
 }
 for n in $STREAMS; do
 	has_mode plain || has_mode kernel || has_mode user || continue
 	measure "plain  n=$n" -a 10.82.2.2 -P 7000
+	has_mode kernel && ct_rows "$n"
 	has_mode kernel && one_relay "kernel" on "$n" "$RELAY"
 	if has_mode kernel && [ -n "$REF" ]; then
 		if [ "$n" -gt "$fdmax" ]; then
