@@ -207,16 +207,35 @@ hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Hex digit values, -1 for anything else: a table because every
+ * verified REGISTER decodes 32 bytes of nonce. */
+static const int8_t hex_tab[256] = {['0'] = 1,
+    ['1'] = 2,
+    ['2'] = 3,
+    ['3'] = 4,
+    ['4'] = 5,
+    ['5'] = 6,
+    ['6'] = 7,
+    ['7'] = 8,
+    ['8'] = 9,
+    ['9'] = 10,
+    ['a'] = 11,
+    ['b'] = 12,
+    ['c'] = 13,
+    ['d'] = 14,
+    ['e'] = 15,
+    ['f'] = 16,
+    ['A'] = 11,
+    ['B'] = 12,
+    ['C'] = 13,
+    ['D'] = 14,
+    ['E'] = 15,
+    ['F'] = 16};
+
 static int
 hex_val(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return hex_tab[(uint8_t)c] - 1;
 }
 
 static bool
@@ -226,7 +245,7 @@ hex_decode(struct slice s, uint8_t *out, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		int hi = hex_val(s.p[2 * i]), lo = hex_val(s.p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+		if ((hi | lo) < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -249,6 +268,8 @@ auth_nonce_make(struct auth *a, struct slice realm, uint64_t now_s, char *out)
 	hex_encode(raw, 32, out);
 }
 
+/* key: the decoded timestamp and salt, which the nonce-count table is
+ * keyed by, so a verification decodes the nonce once. */
 static bool
 nonce_open(struct auth *a, struct slice nonce, struct slice realm,
     uint8_t key[16], uint64_t *ts, uint32_t *epoch)
@@ -269,11 +290,10 @@ nonce_open(struct auth *a, struct slice nonce, struct slice realm,
 	return true;
 }
 
-enum auth_nonce_state
-auth_nonce_check(
-    struct auth *a, struct slice nonce, struct slice realm, uint64_t now_s)
+static enum auth_nonce_state
+nonce_check_key(struct auth *a, struct slice nonce, struct slice realm,
+    uint64_t now_s, uint8_t key[16])
 {
-	uint8_t key[16];
 	uint64_t ts;
 	uint32_t epoch;
 
@@ -284,6 +304,15 @@ auth_nonce_check(
 	if (ts > now_s + 5 || now_s - ts > a->ttl_s || epoch != a->epoch)
 		return AUTH_NONCE_STALE;
 	return AUTH_NONCE_OK;
+}
+
+enum auth_nonce_state
+auth_nonce_check(
+    struct auth *a, struct slice nonce, struct slice realm, uint64_t now_s)
+{
+	uint8_t key[16];
+
+	return nonce_check_key(a, nonce, realm, now_s, key);
 }
 
 static void
@@ -301,19 +330,18 @@ nc_purge(struct auth *a, uint64_t now_s)
 	}
 }
 
-bool
-auth_nc_accept(struct auth *a, struct slice nonce, uint32_t nc, uint64_t now_s)
+static bool
+nc_accept_key(
+    struct auth *a, const uint8_t key[16], uint32_t nc, uint64_t now_s)
 {
-	uint8_t raw[32];
-
-	if (!hex_decode(nonce, raw, 32) || nc == 0)
+	if (nc == 0)
 		return false;
 	nc_purge(a, now_s);
-	uint64_t hv = hash_bytes(raw, 16);
+	uint64_t hv = hash_bytes(key, 16);
 	for (struct hnode *h = htable_first(&a->nc, hv); h != NULL;
 	     h = htable_next(h, hv)) {
 		struct nc_rec *r = container_of(h, struct nc_rec, node);
-		if (memcmp(r->key, raw, 16) != 0)
+		if (memcmp(r->key, key, 16) != 0)
 			continue;
 		if (nc > r->max_nc) {
 			uint32_t shift = nc - r->max_nc;
@@ -331,10 +359,10 @@ auth_nc_accept(struct auth *a, struct slice nonce, uint32_t nc, uint64_t now_s)
 	struct nc_rec *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return false;
-	memcpy(r->key, raw, 16);
+	memcpy(r->key, key, 16);
 	uint64_t ts = 0;
 	for (int i = 0; i < 8; i++)
-		ts = ts << 8 | raw[i];
+		ts = ts << 8 | key[i];
 	r->expires_s = ts + a->ttl_s + 1;
 	r->max_nc = nc;
 	r->window = 1;
@@ -342,6 +370,16 @@ auth_nc_accept(struct auth *a, struct slice nonce, uint32_t nc, uint64_t now_s)
 	*a->fifo_tail = r;
 	a->fifo_tail = &r->fifo_next;
 	return true;
+}
+
+bool
+auth_nc_accept(struct auth *a, struct slice nonce, uint32_t nc, uint64_t now_s)
+{
+	uint8_t raw[32];
+
+	if (!hex_decode(nonce, raw, 32))
+		return false;
+	return nc_accept_key(a, raw, nc, now_s);
 }
 
 size_t
@@ -425,8 +463,9 @@ auth_verify(struct auth *a, const struct sip_auth *cred, struct slice method,
 		return AUTH_MALFORMED;
 	if (u->ha1[alg][0] == '\0')
 		return AUTH_NO_HA1;
+	uint8_t key[16];
 	enum auth_nonce_state ns =
-	    auth_nonce_check(a, cred->nonce, realm, now_s);
+	    nonce_check_key(a, cred->nonce, realm, now_s, key);
 	if (ns == AUTH_NONCE_BAD)
 		return AUTH_FAILED;
 
@@ -444,7 +483,7 @@ auth_verify(struct auth *a, const struct sip_auth *cred, struct slice method,
 	if (ns == AUTH_NONCE_STALE)
 		return AUTH_STALE;
 	/* Without qop there is no count: the nonce is good for one use. */
-	if (!auth_nc_accept(a, cred->nonce, nc, now_s))
+	if (!nc_accept_key(a, key, nc, now_s))
 		return AUTH_STALE;
 	return AUTH_OK;
 }

@@ -4,6 +4,16 @@
  * I, J, K), so no timer is allocated. Callbacks into the proxy may end
  * the transaction they are called for; `busy` defers that until the
  * callback returned.
+ *
+ * A server non-INVITE transaction answered without a user (REGISTER,
+ * OPTIONS, a refusal) only resends its response for timer J (32 s over
+ * UDP), and a REGISTER storm keeps hundreds of thousands of them. Before
+ * the loop sleeps after its final response (nobody holds the pointer
+ * then; one hook per turn, not a timer per transaction) it becomes a
+ * `tx_done`: key, flow and response in one allocation, on a
+ * FIFO that one layer timer expires (every J has the same length), about
+ * 300 bytes less than a struct tx plus its response copy. A
+ * retransmission that finds one turns it back into a struct tx.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +34,9 @@ struct tx {
 	bool is_detached;
 	bool is_doomed;
 	bool is_c_fired;
+	bool is_compact_pending; /* on the layer's pending list */
+	struct tx *pend_next, **pend_prev;
+	uint64_t compact_j_ms; /* when its timer J ends */
 	int busy;
 	int last_code;
 	uint32_t retr_interval;
@@ -36,8 +49,22 @@ struct tx {
 	void *cb_arg;
 	void *user;
 	tx_free_cb on_free;
-	char branch[64];
-	char key[]; /* NUL-terminated */
+	/* key, then the branch (client; empty for server), each
+	 * NUL-terminated: a server transaction, most of those alive during
+	 * a REGISTER storm, carries no unused branch buffer. */
+	uint32_t key_len;
+	char key[];
+};
+
+struct tx_done {
+	struct hnode node;
+	struct tx_done *fifo_next;
+	uint64_t expires_ms;
+	struct ipc_flow flow;
+	int last_code;
+	uint32_t resp_len;
+	bool is_gone; /* revived: only its FIFO place is left */
+	char data[]; /* key, NUL, then the response */
 };
 
 struct tx_layer {
@@ -46,9 +73,28 @@ struct tx_layer {
 	tx_send_fn send;
 	void *send_arg;
 	struct htable server, client;
+	struct htable done;
+	struct tx_done *done_head, **done_tail;
+	struct ev_timer done_timer;
+	struct tx *pend_head;
+	bool has_hook; /* compaction runs (its before-sleep hook is set) */
 };
 
+static void compact_hook(struct ev_loop *loop, void *arg);
+
+static void on_done_timer(struct ev_loop *loop, struct ev_timer *et, void *arg);
+static struct tx *revive(struct tx_layer *l, struct tx_done *d, uint64_t hv);
+
 static void destroy_now(struct tx *t);
+
+static void
+pend_unlink(struct tx *t)
+{
+	*t->pend_prev = t->pend_next;
+	if (t->pend_next != NULL)
+		t->pend_next->pend_prev = t->pend_prev;
+	t->is_compact_pending = false;
+}
 
 struct tx_layer *
 tx_layer_new(struct ev_loop *loop, const struct tx_timers *t, tx_send_fn send,
@@ -63,11 +109,17 @@ tx_layer_new(struct ev_loop *loop, const struct tx_timers *t, tx_send_fn send,
 	l->send = send;
 	l->send_arg = send_arg;
 	if (htable_init(&l->server, 1024) < 0 ||
-	    htable_init(&l->client, 1024) < 0) {
+	    htable_init(&l->client, 1024) < 0 ||
+	    htable_init(&l->done, 1024) < 0) {
 		htable_free(&l->server);
+		htable_free(&l->client);
 		free(l);
 		return NULL;
 	}
+	l->done_tail = &l->done_head;
+	ev_timer_init(&l->done_timer, on_done_timer, l);
+	/* Without a free hook slot transactions are simply not compacted. */
+	l->has_hook = ev_defer_add(loop, compact_hook, l) == 0;
 	return l;
 }
 
@@ -84,10 +136,19 @@ tx_layer_free(struct tx_layer *l)
 {
 	if (l == NULL)
 		return;
+	if (l->has_hook)
+		ev_defer_del(l->loop, compact_hook, l);
 	htable_walk(&l->server, free_walk, NULL);
 	htable_walk(&l->client, free_walk, NULL);
+	ev_timer_stop(l->loop, &l->done_timer);
+	while (l->done_head != NULL) {
+		struct tx_done *d = l->done_head;
+		l->done_head = d->fifo_next;
+		free(d);
+	}
 	htable_free(&l->server);
 	htable_free(&l->client);
+	htable_free(&l->done);
 	free(l);
 }
 
@@ -100,7 +161,7 @@ tx_layer_set_timers(struct tx_layer *l, const struct tx_timers *t)
 size_t
 tx_count(const struct tx_layer *l)
 {
-	return l->server.count + l->client.count;
+	return l->server.count + l->client.count + l->done.count;
 }
 
 static bool
@@ -116,6 +177,8 @@ destroy_now(struct tx *t)
 
 	ev_timer_stop(l->loop, &t->retr);
 	ev_timer_stop(l->loop, &t->wait);
+	if (t->is_compact_pending)
+		pend_unlink(t);
 	htable_remove(is_server(t) ? &l->server : &l->client, &t->node);
 	if (t->on_free != NULL)
 		t->on_free(t, t->user);
@@ -176,10 +239,13 @@ static void on_wait(struct ev_loop *loop, struct ev_timer *et, void *arg);
 
 static struct tx *
 tx_alloc(struct tx_layer *l, enum tx_kind kind, const char *key,
-    const struct ipc_flow *flow, const char *req, uint32_t req_len)
+    const char *branch, const struct ipc_flow *flow, const char *req,
+    uint32_t req_len)
 {
 	size_t kl = strlen(key);
-	struct tx *t = calloc(1, sizeof(*t) + kl + 1);
+	/* At most 63 characters, as the branch buffer this replaces kept. */
+	size_t bl = branch != NULL ? strnlen(branch, 63) : 0;
+	struct tx *t = calloc(1, sizeof(*t) + kl + 1 + bl + 1);
 
 	if (t == NULL)
 		return NULL;
@@ -192,6 +258,9 @@ tx_alloc(struct tx_layer *l, enum tx_kind kind, const char *key,
 	t->req[req_len] = '\0';
 	t->req_len = req_len;
 	memcpy(t->key, key, kl + 1);
+	t->key_len = (uint32_t)kl;
+	if (bl > 0)
+		memcpy(t->key + kl + 1, branch, bl); /* calloc'd: terminated */
 	t->layer = l;
 	t->kind = kind;
 	t->flow = *flow;
@@ -199,6 +268,21 @@ tx_alloc(struct tx_layer *l, enum tx_kind kind, const char *key,
 	ev_timer_init(&t->retr, on_retr, t);
 	ev_timer_init(&t->wait, on_wait, t);
 	return t;
+}
+
+/* Decimal digits of v into out (at least 10 bytes), unterminated. */
+static uint32_t
+u32_dec(char *out, uint32_t v)
+{
+	char tmp[10];
+	uint32_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(out, tmp + sizeof(tmp) - n, n);
+	return n;
 }
 
 static size_t
@@ -232,7 +316,11 @@ tx_server_key(
 	struct slice mname = meth == SIP_M_UNKNOWN
 	    ? m->method_name
 	    : slice_cstr(sip_method_name(meth));
-	snprintf(port, sizeof(port), ":%u|", v->port);
+	/* Every request builds a key: no snprintf on this path. */
+	port[0] = ':';
+	uint32_t pl = 1 + u32_dec(port + 1, v->port);
+	port[pl++] = '|';
+	port[pl] = '\0';
 	if (v->branch.len > 7 && slice_has_prefix_nocase(v->branch, MAGIC)) {
 		off = put(buf, cap, off, SLICE_LIT("B|"));
 		off = put(buf, cap, off, v->branch);
@@ -249,7 +337,10 @@ tx_server_key(
 		char num[16];
 		if (from == NULL || sip_msg_call_id(m, &cid, &err) < 0)
 			return -1;
-		snprintf(num, sizeof(num), "|%u|", cs->num);
+		num[0] = '|';
+		uint32_t nl = 1 + u32_dec(num + 1, cs->num);
+		num[nl++] = '|';
+		num[nl] = '\0';
 		off = put(buf, cap, off, SLICE_LIT("F|"));
 		off = put(buf, cap, off, m->ruri_text);
 		off = put(buf, cap, off, SLICE_LIT("|"));
@@ -275,6 +366,12 @@ tx_server_find(struct tx_layer *l, const char *key)
 		if (strcmp(t->key, key) == 0)
 			return t;
 	}
+	for (struct hnode *h = htable_first(&l->done, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct tx_done *d = container_of(h, struct tx_done, node);
+		if (strcmp(d->data, key) == 0)
+			return revive(l, d, hv);
+	}
 	return NULL;
 }
 
@@ -284,7 +381,7 @@ tx_server_new(struct tx_layer *l, const char *key, struct sip_msg *m,
 {
 	enum tx_kind kind =
 	    m->method == SIP_M_INVITE ? TX_SERVER_INVITE : TX_SERVER_NONINVITE;
-	struct tx *t = tx_alloc(l, kind, key, flow, m->buf, m->len);
+	struct tx *t = tx_alloc(l, kind, key, NULL, flow, m->buf, m->len);
 
 	if (t == NULL)
 		return NULL;
@@ -364,6 +461,17 @@ tx_server_respond(struct tx *t, int code, const char *buf, uint32_t len)
 		t->req_len = 0;
 	}
 	wait_start(t, t->is_reliable ? 0 : 64ull * l->t.t1_ms); /* timer J */
+	if (t->user == NULL && !t->is_reliable && t->resp != NULL &&
+	    l->has_hook) {
+		/* Compacted before the loop sleeps (see the top). */
+		t->is_compact_pending = true;
+		t->compact_j_ms = ev_now_ms(l->loop) + 64ull * l->t.t1_ms;
+		t->pend_next = l->pend_head;
+		if (l->pend_head != NULL)
+			l->pend_head->pend_prev = &t->pend_next;
+		t->pend_prev = &l->pend_head;
+		l->pend_head = t;
+	}
 }
 
 struct tx *
@@ -376,10 +484,9 @@ tx_client_new(struct tx_layer *l, const struct ipc_flow *flow,
 	snprintf(key, sizeof(key), "%s|%s", branch, sip_method_name(method));
 	struct tx *t = tx_alloc(l,
 	    method == SIP_M_INVITE ? TX_CLIENT_INVITE : TX_CLIENT_NONINVITE,
-	    key, flow, buf, len);
+	    key, branch, flow, buf, len);
 	if (t == NULL)
 		return NULL;
-	snprintf(t->branch, sizeof(t->branch), "%s", branch);
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->state = TX_CALLING;
@@ -458,9 +565,12 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 	if (v == NULL || cs == NULL || v->branch.len == 0 ||
 	    v->branch.len > 100)
 		return false;
-	snprintf(key, sizeof(key), "%.*s|%.*s", (int)v->branch.len, v->branch.p,
-	    (int)cs->method_name.len, cs->method_name.p);
-	uint64_t hv = hash_bytes(key, strlen(key));
+	size_t kl = put(key, sizeof(key), 0, v->branch);
+	kl = put(key, sizeof(key), kl, SLICE_LIT("|"));
+	kl = put(key, sizeof(key), kl, cs->method_name);
+	if (kl >= sizeof(key))
+		return false; /* longer than any key of ours */
+	uint64_t hv = hash_bytes(key, kl);
 	struct tx *t = NULL;
 	for (struct hnode *h = htable_first(&l->client, hv); h != NULL;
 	     h = htable_next(h, hv)) {
@@ -521,6 +631,104 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 	wait_start(t, t->is_reliable ? 0 : l->t.t4_ms); /* timer K */
 	notify(t, code, resp);
 	return true;
+}
+
+/* Moves a completed server non-INVITE transaction without a user into
+ * a tx_done; false (t untouched) if that allocation failed. */
+static bool
+compact(struct tx *t)
+{
+	struct tx_layer *l = t->layer;
+	size_t kl = t->key_len;
+	struct tx_done *d = malloc(sizeof(*d) + kl + 1 + t->resp_len);
+
+	if (d == NULL)
+		return false;
+	d->fifo_next = NULL;
+	d->expires_ms = t->compact_j_ms;
+	d->flow = t->flow;
+	d->last_code = t->last_code;
+	d->resp_len = t->resp_len;
+	d->is_gone = false;
+	memcpy(d->data, t->key, kl + 1);
+	memcpy(d->data + kl + 1, t->resp, t->resp_len);
+	uint64_t hv = t->node.hv;
+	destroy_now(t);
+	htable_insert(&l->done, &d->node, hv);
+	*l->done_tail = d;
+	l->done_tail = &d->fifo_next;
+	if (!l->done_timer.is_active) {
+		uint64_t now = ev_now_ms(l->loop);
+		ev_timer_start(l->loop, &l->done_timer,
+		    d->expires_ms > now ? d->expires_ms - now : 0);
+	}
+	return true;
+}
+
+/* Before the loop sleeps: no caller holds the transactions answered in
+ * this turn any more. One taken up since (a user set) stays whole. */
+static void
+compact_hook(struct ev_loop *loop, void *arg)
+{
+	struct tx_layer *l = arg;
+
+	(void)loop;
+	while (l->pend_head != NULL) {
+		struct tx *t = l->pend_head;
+		pend_unlink(t);
+		if (t->user == NULL && t->on_free == NULL && t->busy == 0 &&
+		    t->state == TX_COMPLETED)
+			compact(t); /* out of memory: it stays whole */
+	}
+}
+
+/* Timer J of the tx_done records, oldest first. */
+static void
+on_done_timer(struct ev_loop *loop, struct ev_timer *et, void *arg)
+{
+	struct tx_layer *l = arg;
+	uint64_t now = ev_now_ms(loop);
+
+	while (l->done_head != NULL && l->done_head->expires_ms <= now) {
+		struct tx_done *d = l->done_head;
+		l->done_head = d->fifo_next;
+		if (!d->is_gone)
+			htable_remove(&l->done, &d->node);
+		free(d);
+	}
+	if (l->done_head == NULL)
+		l->done_tail = &l->done_head;
+	else
+		ev_timer_start(loop, et, l->done_head->expires_ms - now);
+}
+
+/* A retransmission found a tx_done: a struct tx again, in Completed for
+ * the rest of its timer J; NULL if out of memory (the request is then
+ * handled as new, as it would be after timer J). */
+static struct tx *
+revive(struct tx_layer *l, struct tx_done *d, uint64_t hv)
+{
+	const char *key = d->data;
+	const char *resp = d->data + strlen(key) + 1;
+	struct tx *t = tx_alloc(
+	    l, TX_SERVER_NONINVITE, key, NULL, &d->flow, resp, d->resp_len);
+
+	if (t == NULL)
+		return NULL;
+	/* tx_alloc copied the response as its request: make it the
+	 * response (the request copy of such a transaction is gone). */
+	t->resp = t->req;
+	t->resp_len = t->req_len;
+	t->req = NULL;
+	t->req_len = 0;
+	t->state = TX_COMPLETED;
+	t->last_code = d->last_code;
+	htable_remove(&l->done, &d->node);
+	d->is_gone = true; /* freed when its FIFO turn comes */
+	htable_insert(&l->server, &t->node, hv);
+	uint64_t now = ev_now_ms(l->loop);
+	wait_start(t, d->expires_ms > now ? d->expires_ms - now : 0);
+	return t;
 }
 
 static void
@@ -636,7 +844,7 @@ tx_request(const struct tx *t)
 const char *
 tx_branch(const struct tx *t)
 {
-	return t->branch;
+	return t->key + t->key_len + 1;
 }
 
 void

@@ -299,6 +299,43 @@ test_server_noninvite_and_fallback(void)
 	CHECK_EQ_INT(tx_count(l), 1);
 	advance(32010); /* J */
 	CHECK_EQ_INT(tx_count(l), 0);
+	/* Compacted on the next turn, a retransmission still gets the same
+	 * response and J still ends 64*T1 after the response. */
+	reset();
+	t = tx_server_new(l, key, m, &udp);
+	tx_server_respond(t, 200, "SIP/2.0 200 OK\r\nX: 1\r\n\r\n", 25);
+	ev_run_once(loop, 0); /* the before-sleep hook compacts it */
+	advance(20);
+	CHECK_EQ_INT(tx_count(l), 1);
+	struct tx *t2 = tx_server_find(l, key);
+	CHECK(t2 != NULL);
+	CHECK(t2 != NULL && tx_server_absorb(t2, m));
+	CHECK_EQ_INT(nsent, 2);
+	CHECK_STR(last, "SIP/2.0 200 OK\r\nX: 1\r\n\r\n");
+	CHECK(t2 != NULL && tx_state(t2) == TX_COMPLETED);
+	CHECK(t2 != NULL && tx_last_code(t2) == 200);
+	CHECK_EQ_INT(tx_count(l), 1);
+	advance(31000);
+	/* Revived, it is compacted no more; found again as itself. */
+	CHECK(tx_server_find(l, key) == t2);
+	CHECK_EQ_INT(tx_count(l), 1);
+	advance(1000);
+	CHECK_EQ_INT(tx_count(l), 0);
+	CHECK(tx_server_find(l, key) == NULL);
+	/* Many compacted at once expire in order, by the one layer timer. */
+	for (int i = 0; i < 50; i++) {
+		char k2[64];
+		snprintf(k2, sizeof(k2), "%s#%d", key, i);
+		t = tx_server_new(l, k2, m, &udp);
+		tx_server_respond(t, 200, "SIP/2.0 200 OK\r\n\r\n", 18);
+		ev_run_once(loop, 0);
+		advance(100);
+	}
+	CHECK_EQ_INT(tx_count(l), 50);
+	advance(32000 - 50 * 100 + 20);
+	CHECK_EQ_INT(tx_count(l), 49);
+	advance(50 * 100);
+	CHECK_EQ_INT(tx_count(l), 0);
 	/* Over TCP J is zero. */
 	t = tx_server_new(l, key, m, &tcp);
 	tx_server_respond(t, 200, "SIP/2.0 200 OK\r\n\r\n", 18);
