@@ -229,12 +229,8 @@ dispatch_core_sip_out(
 		sip_edit_init(&ed, m, &arena);
 		struct topo t;
 		edge_topo(e, &t);
-		struct topo_self self = {l->host, l->local.port, l->transport};
-		char v6[72];
-		if (strchr(l->host, ':') != NULL) {
-			snprintf(v6, sizeof v6, "[%s]", l->host);
-			self.host = v6;
-		}
+		struct topo_self self = {
+		    l->host_uri, l->local.port, l->transport};
 		if (topo_hide(&t, m, &ed, &self, hide_cid_for(e, m)) != 0) {
 			log_ratelimited(&rl_out, LOG_LVL_WARN,
 			    "topology hiding failed; message dropped");

@@ -30,6 +30,8 @@ struct listener {
 	int fd;
 	struct ipc_addr local;
 	char host[64]; /* advertised host as written into headers */
+	char host_uri[72]; /* host as in a URI or Via: IPv6 in brackets */
+	char addr[64]; /* local address as text, without the port */
 	char trunk[32];
 	struct acl acl;
 	SSL_CTX *tls; /* TLS listeners */

@@ -28,6 +28,9 @@ open_one(struct listener *l, const struct pc_listen *pl)
 		    l->idx, pl->address);
 		return -1;
 	}
+	struct ipc_addr noport = l->local;
+	noport.port = 0;
+	ipc_addr_str(&noport, l->addr, sizeof l->addr);
 	socklen_t slen = ipc_addr_to_sa(&l->local, &ss);
 	int type = l->transport == IPC_TP_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -86,6 +89,8 @@ listen_open_all(struct edge *e)
 		    ? pl->advertise
 		    : pl->address;
 		snprintf(l->host, sizeof l->host, "%s", host);
+		snprintf(l->host_uri, sizeof l->host_uri,
+		    strchr(host, ':') != NULL ? "[%s]" : "%s", l->host);
 		if (pl->trunk != NULL)
 			snprintf(l->trunk, sizeof l->trunk, "%s", pl->trunk);
 		char err[160];
@@ -179,12 +184,9 @@ listen_is_local(struct edge *e, struct slice host, uint16_t port)
 {
 	for (size_t i = 0; i < e->nlis; i++) {
 		struct listener *l = &e->lis[i];
-		char a[64];
-		struct ipc_addr tmp = l->local;
-		tmp.port = 0;
-		ipc_addr_str(&tmp, a, sizeof a);
+		/* l->addr is written when the listener opens. */
 		bool host_ok = slice_eq_cstr_nocase(host, l->host) ||
-		    slice_eq_cstr_nocase(host, a);
+		    (l->addr[0] != '\0' && slice_eq_cstr_nocase(host, l->addr));
 		uint16_t lp = l->local.port;
 		if (host_ok &&
 		    (port == 0 || port == lp || (lp == 5060 && port == 0)))

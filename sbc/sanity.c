@@ -4,7 +4,6 @@
  * when the headers a response copies are all present; otherwise the
  * message is dropped, since an answer could not be matched anyway.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "sanity.h"
@@ -29,17 +28,30 @@ sanity_code_of(enum sip_err_code c)
 	}
 }
 
+static inline unsigned char
+lower_ascii(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* ASCII case-insensitive substring test (the edge runs in the C locale,
+ * where tolower() is exactly this): User-Agent of every request against
+ * every scanner name, so the first character is matched by a cheap test
+ * before a comparison starts. */
 static bool
 has_substr_nocase(struct slice hay, const char *needle)
 {
 	size_t n = strlen(needle);
 	if (n == 0 || n > hay.len)
 		return false;
+	const unsigned char *h = (const unsigned char *)hay.p;
+	const unsigned char *nd = (const unsigned char *)needle;
+	unsigned char f = lower_ascii(nd[0]);
 	for (uint32_t i = 0; i + n <= hay.len; i++) {
-		size_t j = 0;
-		while (j < n &&
-		    tolower((unsigned char)hay.p[i + j]) ==
-		        tolower((unsigned char)needle[j]))
+		if (lower_ascii(h[i]) != f)
+			continue;
+		size_t j = 1;
+		while (j < n && lower_ascii(h[i + j]) == lower_ascii(nd[j]))
 			j++;
 		if (j == n)
 			return true;

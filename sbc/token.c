@@ -12,9 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The SHA-256 block functions: HMAC from two saved SHA-256 states (the
+ * key's inner and outer pads) is a struct copy, where EVP's HMAC re-init
+ * allocates and frees digest contexts every time (OpenSSL 3.0). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "token.h"
 
@@ -49,20 +54,24 @@ b64_encode(const uint8_t *in, size_t n, char *out)
 	return o;
 }
 
-static int
+/* 1 + the value of each base64url character, 0 for any other byte: one
+ * load per character, as the edge decodes tokens for most messages.
+ * Filled from b64[] on first use (the edge is single-threaded). */
+static uint8_t b64_rev1[256];
+
+static void
+b64_rev_init(void)
+{
+	if (b64_rev1[(unsigned char)'A'] != 0)
+		return;
+	for (int i = 0; i < 64; i++)
+		b64_rev1[(unsigned char)b64[i]] = (uint8_t)(i + 1);
+}
+
+static inline int
 b64_val(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return b64_rev1[(unsigned char)c] - 1;
 }
 
 /* Strict: rejects bad characters, impossible lengths and non-zero
@@ -75,10 +84,23 @@ b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
 	size_t need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
 	if (need > cap)
 		return -1;
-	size_t o = 0;
+	b64_rev_init();
+	size_t o = 0, i = 0;
+	/* Four characters -> three bytes; a bad character is -1. */
+	for (; i + 4 <= n; i += 4) {
+		int32_t a = b64_val(in[i]), b = b64_val(in[i + 1]),
+		        c = b64_val(in[i + 2]), d = b64_val(in[i + 3]);
+		if ((a | b | c | d) < 0)
+			return -1;
+		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 |
+		    (uint32_t)c << 6 | (uint32_t)d;
+		out[o++] = (uint8_t)(v >> 16);
+		out[o++] = (uint8_t)(v >> 8);
+		out[o++] = (uint8_t)v;
+	}
 	uint32_t acc = 0;
 	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		int v = b64_val(in[i]);
 		if (v < 0)
 			return -1;
@@ -109,7 +131,8 @@ struct key_ctx {
 	bool used;
 	unsigned long last;
 	uint8_t key[TOKEN_KEY_LEN];
-	EVP_MAC_CTX *mac; /* HMAC-SHA-256 keyed with key */
+	bool pads; /* hin, hout set */
+	SHA256_CTX hin, hout; /* SHA-256 after the key's ipad, opad block */
 	EVP_CIPHER_CTX *enc, *dec; /* AES-256-GCM keyed with key */
 };
 
@@ -122,7 +145,6 @@ static bool ctx_atexit;
 static void
 key_ctx_drop(struct key_ctx *c)
 {
-	EVP_MAC_CTX_free(c->mac);
 	EVP_CIPHER_CTX_free(c->enc);
 	EVP_CIPHER_CTX_free(c->dec);
 	OPENSSL_cleanse(c, sizeof *c);
@@ -193,22 +215,6 @@ key_ctx_forget(const uint8_t key[TOKEN_KEY_LEN])
 			key_ctx_drop(&ctx_cache[i]);
 }
 
-static EVP_MAC_CTX *
-mac_ctx(const uint8_t key[TOKEN_KEY_LEN])
-{
-	struct key_ctx *c = key_ctx_get(key);
-	if (c->mac != NULL)
-		return c->mac;
-	OSSL_PARAM params[] = {
-	    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", 0),
-	    OSSL_PARAM_END,
-	};
-	c->mac = EVP_MAC_CTX_new(hmac_alg);
-	if (c->mac == NULL || !EVP_MAC_init(c->mac, key, TOKEN_KEY_LEN, params))
-		crypto_fail("HMAC");
-	return c->mac;
-}
-
 /* A GCM context of key for enc (true) or dec, with a fresh iv. */
 static EVP_CIPHER_CTX *
 gcm_ctx(const uint8_t key[TOKEN_KEY_LEN], bool enc, const uint8_t *iv)
@@ -227,18 +233,40 @@ gcm_ctx(const uint8_t key[TOKEN_KEY_LEN], bool enc, const uint8_t *iv)
 	return *slot;
 }
 
+/* HMAC-SHA-256 (RFC 2104) of a then b under key, from the key's pads
+ * hashed once. */
 static void
 hmac256(const uint8_t *key, const void *a, size_t alen, const void *b,
     size_t blen, uint8_t out[32])
 {
-	size_t outl = 0;
-	EVP_MAC_CTX *ctx = mac_ctx(key);
-	/* A NULL key restarts HMAC with the pads already computed. */
-	if (!EVP_MAC_init(ctx, NULL, 0, NULL) ||
-	    !EVP_MAC_update(ctx, a, alen) ||
-	    (blen > 0 && !EVP_MAC_update(ctx, b, blen)) ||
-	    !EVP_MAC_final(ctx, out, &outl, 32))
+	struct key_ctx *c = key_ctx_get(key);
+	if (!c->pads) {
+		uint8_t ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
+		for (int i = 0; i < SHA256_CBLOCK; i++) {
+			uint8_t k = i < TOKEN_KEY_LEN ? key[i] : 0;
+			ipad[i] = k ^ 0x36;
+			opad[i] = k ^ 0x5c;
+		}
+		if (!SHA256_Init(&c->hin) ||
+		    !SHA256_Update(&c->hin, ipad, sizeof ipad) ||
+		    !SHA256_Init(&c->hout) ||
+		    !SHA256_Update(&c->hout, opad, sizeof opad))
+			crypto_fail("HMAC");
+		OPENSSL_cleanse(ipad, sizeof ipad);
+		OPENSSL_cleanse(opad, sizeof opad);
+		c->pads = true;
+	}
+	SHA256_CTX h = c->hin;
+	uint8_t inner[32];
+	if (!SHA256_Update(&h, a, alen) ||
+	    (blen > 0 && !SHA256_Update(&h, b, blen)) ||
+	    !SHA256_Final(inner, &h))
 		crypto_fail("HMAC");
+	h = c->hout;
+	if (!SHA256_Update(&h, inner, sizeof inner) || !SHA256_Final(out, &h))
+		crypto_fail("HMAC");
+	OPENSSL_cleanse(&h, sizeof h);
+	OPENSSL_cleanse(inner, sizeof inner);
 }
 
 /* HMAC under a key used once (key derivation): not worth a cache slot. */

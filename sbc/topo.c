@@ -9,7 +9,6 @@
  * A Via keeps core's branch, so a CANCEL core sends matches its INVITE at
  * the far UA (RFC 3261 §9.1) although the tokens differ.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "hdrtext.h"
@@ -118,18 +117,68 @@ open_tok(const struct topo *t, struct arena *a, char purpose, struct slice tok)
 	return slice_make(buf, (uint32_t)n);
 }
 
+/* Text built by appending into a buffer sized beforehand: the self URIs
+ * and the Via are written for most messages, and printf's format parsing
+ * cost more than the copies. */
+struct out {
+	char *p;
+	size_t n;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+static void
+put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void
+put_u16(struct out *o, uint16_t v)
+{
+	char d[5];
+	size_t n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		o->p[o->n++] = d[--n];
+}
+
 /* "<sip:TOKEN@host:port;transport=x;lr>" (lr only for routes). */
 static struct slice
 self_uri(
     struct arena *a, const struct topo_self *self, struct slice tok, bool lr)
 {
-	char *s = arena_printf(a, "<sip:%.*s@%s:%u%s%s%s>", (int)tok.len, tok.p,
-	    self->host, self->port,
-	    self->transport == IPC_TP_UDP ? "" : ";transport=",
-	    self->transport == IPC_TP_UDP ? ""
-	                                  : tp_name(self->transport, false),
-	    lr ? ";lr" : "");
-	return s != NULL ? slice_cstr(s) : SLICE_NULL;
+	const char *tp = self->transport == IPC_TP_UDP
+	    ? NULL
+	    : tp_name(self->transport, false);
+	size_t hl = strlen(self->host);
+	char *buf = arena_alloc(a, tok.len + hl + 48);
+	if (buf == NULL)
+		return SLICE_NULL;
+	struct out o = {buf, 0};
+	put(&o, "<sip:", 5);
+	put(&o, tok.p, tok.len);
+	put(&o, "@", 1);
+	put(&o, self->host, hl);
+	put(&o, ":", 1);
+	put_u16(&o, self->port);
+	if (tp != NULL) {
+		put(&o, ";transport=", 11);
+		put_str(&o, tp);
+	}
+	if (lr)
+		put(&o, ";lr", 3);
+	put(&o, ">", 1);
+	buf[o.n] = '\0';
+	return slice_make(buf, (uint32_t)o.n);
 }
 
 static int
@@ -146,17 +195,31 @@ hide_vias(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 	struct slice tok = seal(t, m->arena, 'V', stack);
 	if (tok.p == NULL)
 		return -1;
-	char branch[64];
-	if (top->branch.len > 0 && top->branch.len < sizeof branch)
-		snprintf(branch, sizeof branch, "%.*s", (int)top->branch.len,
-		    top->branch.p);
-	else
+	if (top->branch.len == 0 || top->branch.len >= 64)
 		return -1; /* core always writes a branch */
-	char *v = arena_printf(m->arena, "SIP/2.0/%s %s:%u;branch=%s;pcv=%.*s",
-	    tp_name(self->transport, true), self->host, self->port, branch,
-	    (int)tok.len, tok.p);
-	if (v == NULL || sip_edit_remove_all(ed, SIP_HDR_VIA) != 0 ||
-	    sip_edit_prepend(ed, "Via", slice_cstr(v)) != 0)
+	/* As a C string, the branch ends at a NUL, if it has one. */
+	const char *nul = memchr(top->branch.p, '\0', top->branch.len);
+	struct slice branch = slice_make(top->branch.p,
+	    nul != NULL ? (uint32_t)(nul - top->branch.p) : top->branch.len);
+	/* "SIP/2.0/TP host:port;branch=B;pcv=TOKEN" */
+	size_t hl = strlen(self->host);
+	char *v = arena_alloc(m->arena, hl + top->branch.len + tok.len + 48);
+	if (v == NULL)
+		return -1;
+	struct out o = {v, 0};
+	put(&o, "SIP/2.0/", 8);
+	put_str(&o, tp_name(self->transport, true));
+	put(&o, " ", 1);
+	put(&o, self->host, hl);
+	put(&o, ":", 1);
+	put_u16(&o, self->port);
+	put(&o, ";branch=", 8);
+	put(&o, branch.p, branch.len);
+	put(&o, ";pcv=", 5);
+	put(&o, tok.p, tok.len);
+	v[o.n] = '\0';
+	if (sip_edit_remove_all(ed, SIP_HDR_VIA) != 0 ||
+	    sip_edit_prepend(ed, "Via", slice_make(v, (uint32_t)o.n)) != 0)
 		return -1;
 	return 0;
 }
@@ -222,9 +285,15 @@ hide_call_id(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 	struct slice tok = seal(t, m->arena, 'I', cid);
 	if (tok.p == NULL)
 		return -1;
-	char *v =
-	    arena_printf(m->arena, TOPO_CID_PREFIX "%.*s", (int)tok.len, tok.p);
-	if (v == NULL || sip_edit_replace(ed, (uint16_t)i, slice_cstr(v)) != 0)
+	size_t pl = strlen(TOPO_CID_PREFIX);
+	char *v = arena_alloc(m->arena, pl + tok.len + 1);
+	if (v == NULL)
+		return -1;
+	memcpy(v, TOPO_CID_PREFIX, pl);
+	memcpy(v + pl, tok.p, tok.len);
+	v[pl + tok.len] = '\0';
+	if (sip_edit_replace(
+	        ed, (uint16_t)i, slice_make(v, (uint32_t)(pl + tok.len))) != 0)
 		return -1;
 	return 0;
 }

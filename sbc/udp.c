@@ -29,6 +29,11 @@ struct qmsg {
 
 static struct qmsg q[QMAX];
 static size_t nq;
+/* The queued datagrams' bytes, back to back: one copy per datagram into
+ * memory that stays, instead of a malloc and free each. */
+#define QBYTES (4 * DGRAM_MAX)
+static uint8_t *qbuf;
+static size_t qused;
 static struct log_rl rl_send = LOG_RL_INIT(10000, 5);
 
 static bool
@@ -107,8 +112,10 @@ udp_send(struct listener *l, const struct ipc_addr *dst, const void *buf,
 {
 	if (len > DGRAM_MAX || dst->family == 0 || dst->port == 0)
 		return -1;
-	if (nq == QMAX)
+	if (nq == QMAX || QBYTES - qused < len)
 		udp_flush(l->e);
+	if (qbuf == NULL && (qbuf = malloc(QBYTES)) == NULL)
+		return -1;
 	struct qmsg *m = &q[nq];
 	struct ipc_addr d = *dst;
 	if (l->local.family == 6 && d.family == 4) {
@@ -123,10 +130,9 @@ udp_send(struct listener *l, const struct ipc_addr *dst, const void *buf,
 	m->slen = ipc_addr_to_sa(&d, &m->ss);
 	if (m->slen == 0)
 		return -1;
-	m->buf = malloc(len ? len : 1);
-	if (m->buf == NULL)
-		return -1;
+	m->buf = qbuf + qused;
 	memcpy(m->buf, buf, len);
+	qused += len;
 	m->len = len;
 	m->l = l;
 	nq++;
@@ -170,17 +176,17 @@ udp_flush(struct edge *e)
 		}
 		i = j;
 	}
-	for (size_t n = 0; n < nq; n++)
-		free(q[n].buf);
 	nq = 0;
+	qused = 0;
 }
 
 void
 udp_free(void)
 {
-	for (size_t n = 0; n < nq; n++)
-		free(q[n].buf);
 	nq = 0;
+	qused = 0;
+	free(qbuf);
+	qbuf = NULL;
 	free(rxbufs);
 	rxbufs = NULL;
 }

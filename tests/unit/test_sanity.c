@@ -141,6 +141,16 @@ test_max_forwards_scanner_size(void)
 	t = OPTS("70", "User-Agent: Linphone/5\r\n");
 	r = judge(t, strlen(t), &m);
 	CHECK_EQ_INT(r.verdict, SANITY_OK);
+	/* Anywhere in the value, any case; a partial name is not one. */
+	t = OPTS("70", "User-Agent: x ffriendly-SCANNER\r\n");
+	r = judge(t, strlen(t), &m);
+	CHECK_EQ_INT(r.verdict, SANITY_SCANNER);
+	t = OPTS("70", "User-Agent: friendly-scanne sipviciou\r\n");
+	r = judge(t, strlen(t), &m);
+	CHECK_EQ_INT(r.verdict, SANITY_OK);
+	t = OPTS("70", "Server: ssipVICIOUS\r\n");
+	r = judge(t, strlen(t), &m);
+	CHECK_EQ_INT(r.verdict, SANITY_SCANNER);
 	/* Over the configured size: 413. */
 	struct sip_err err = {0};
 	arena_reset(&ar);

@@ -93,6 +93,87 @@ test_tampering(void)
 	token_keys_clear(&other);
 }
 
+/* The table-driven base64url decoder: every plaintext length (all three
+ * tail lengths) round-trips, and any byte outside the alphabet, at any
+ * position of a group or of the tail, is refused. */
+static void
+test_b64_forms(void)
+{
+	struct token_keys ks;
+	keys_from(&ks, hex1);
+	char pt[64], tok[256], out[256];
+	int ok = 0;
+	for (int len = 0; len < 48; len++) {
+		for (int i = 0; i < len; i++)
+			pt[i] = (char)('a' + (i * 7 + len) % 26);
+		int n = token_seal(&ks, 'R', pt, (size_t)len, tok, sizeof tok);
+		int m = token_open(&ks, 'R', tok, (size_t)n, out, sizeof out);
+		ok += n == (int)TOKEN_TEXT_LEN((size_t)len) && m == len &&
+		    memcmp(out, pt, (size_t)len) == 0;
+	}
+	CHECK_EQ_INT(ok, 48);
+	int n = token_seal(&ks, 'R', "sip:p1@h", 8, tok, sizeof tok);
+	CHECK(n % 4 != 0); /* a tail group is there */
+	const char bad[] = {'\0', '=', '+', '/', '.', ' ', '@', '[', '`', '{',
+	    (char)0x80, (char)0xc1, (char)0xff};
+	int accepted = 0;
+	for (int i = 0; i < n; i++)
+		for (size_t b = 0; b < sizeof bad; b++) {
+			char t[256];
+			memcpy(t, tok, (size_t)n);
+			t[i] = bad[b];
+			accepted += token_open(&ks, 'R', t, (size_t)n, out,
+			                sizeof out) >= 0;
+		}
+	CHECK_EQ_INT(accepted, 0);
+	token_keys_clear(&ks);
+}
+
+/* Known answers, made by the token code before its HMAC and base64 were
+ * rewritten (session 4): the same key and value give the same token, so
+ * tokens out in dialogs keep opening across an upgrade. */
+static void
+test_known_answers(void)
+{
+	static const struct {
+		char purpose;
+		const char *pt, *tok;
+	} kat[] = {
+	    {'I', "", "14sjXoX2CM2gC394_W59jVxqunoFPPvSMH_JBxg"},
+	    {'V',
+	        "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa1;received=192.0.2.9;"
+	        "rport=40000",
+	        "10sMKSfCGls-4Vs-q1aGWY-"
+	        "zEkFFQOUdQQjl2clyvlL3kv5NErXysR2VGgIr8DJ"
+	        "POhyMZ3dQL2xlKumk_3p5GXva11tZQZg1p_EC9Hp6REn7syP4eeHAFS2wnnm-"
+	        "6E"
+	        "cZ9TuWFznp"},
+	    {'R', "F<sip:203.0.113.1:5060;lr>",
+	        "16p6CLekxs21xJrXvvj0L4EbhPY8FHiLGlJVm0sVk-"
+	        "qgLYr39nbVP9hHwyfcAoo"
+	        "RJg8OBIGe9w"},
+	    {'C', "<sip:alice@192.0.2.9:40000>",
+	        "1-8C5qgPga0nVaxuN9kV-3MGcdNZdHNa8aYSvknIBUoPhMVreE73mwC5_"
+	        "BLdsFn"
+	        "p0IO-twvDfts"},
+	};
+	struct token_keys ks;
+	keys_from(&ks,
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+		char tok[512], out[512];
+		int n = token_seal(&ks, kat[i].purpose, kat[i].pt,
+		    strlen(kat[i].pt), tok, sizeof tok);
+		CHECK_EQ_INT(n, (int)strlen(kat[i].tok));
+		CHECK_STR(tok, kat[i].tok);
+		int m = token_open(&ks, kat[i].purpose, kat[i].tok,
+		    strlen(kat[i].tok), out, sizeof out);
+		CHECK_EQ_INT(m, (int)strlen(kat[i].pt));
+		CHECK(m >= 0 && memcmp(out, kat[i].pt, (size_t)m) == 0);
+	}
+	token_keys_clear(&ks);
+}
+
 static void
 test_rotation(void)
 {
@@ -163,6 +244,8 @@ main(void)
 {
 	TEST_RUN(test_roundtrip);
 	TEST_RUN(test_tampering);
+	TEST_RUN(test_b64_forms);
+	TEST_RUN(test_known_answers);
 	TEST_RUN(test_rotation);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_key_file);

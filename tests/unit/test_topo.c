@@ -26,6 +26,8 @@ is_local(void *arg, struct slice host, uint16_t port)
 
 static struct topo T = {&keys, is_local, NULL, NULL, 0, 0};
 static const struct topo_self SELF = {"203.0.113.1", 5060, 1};
+/* The edge's entry topo_hide writes in apply() (SELF unless a test says). */
+static const struct topo_self *self_now = &SELF;
 
 /* Parses text, applies fn, renders; the result lives in ar. */
 static const char *
@@ -40,7 +42,7 @@ apply(const char *text, bool hide, int *rc)
 	}
 	struct sip_edit ed;
 	sip_edit_init(&ed, m, &ar);
-	*rc = hide ? topo_hide(&T, m, &ed, &SELF, hide_cid)
+	*rc = hide ? topo_hide(&T, m, &ed, self_now, hide_cid)
 	           : topo_restore(&T, m, &ed, NULL);
 	if (*rc < 0)
 		return "";
@@ -101,6 +103,57 @@ test_request_hidden(void)
 	CHECK(strstr(hdr(out, "Contact"), "@203.0.113.1:5060>") != NULL);
 	CHECK(
 	    strstr(hdr(out, "Record-Route"), "@203.0.113.1:5060;lr>") != NULL);
+}
+
+/* The edge's own entries, written without printf, have exactly the form
+ * printf made: every transport name, the largest port, an IPv6 host. */
+static void
+test_self_text(void)
+{
+	static const struct {
+		struct topo_self self;
+		const char *via, *tp;
+	} cases[] = {
+	    {{"203.0.113.1", 5060, 1}, "UDP", ""},
+	    {{"[2001:db8::1]", 65535, 2}, "TCP", ";transport=tcp"},
+	    {{"edge.example.com", 5061, 3}, "TLS", ";transport=tls"},
+	    {{"203.0.113.1", 7, 4}, "WS", ";transport=ws"},
+	    {{"203.0.113.1", 443, 5}, "WSS", ";transport=wss"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct topo_self *sf = &cases[i].self;
+		self_now = sf;
+		int rc;
+		const char *out = apply(invite, true, &rc);
+		self_now = &SELF;
+		CHECK_EQ_INT(rc, 0);
+		char want[256];
+		const char *via = hdr(out, "Via");
+		const char *tok = strstr(via, ";pcv=");
+		CHECK(tok != NULL);
+		if (tok == NULL)
+			continue;
+		snprintf(want, sizeof want,
+		    "SIP/2.0/%s %s:%u;branch=z9hG4bKcore1;pcv=", cases[i].via,
+		    sf->host, sf->port);
+		CHECK(strncmp(via, want, strlen(want)) == 0);
+		CHECK_EQ_INT((int)strcspn(tok + 5, ";,"), (int)strlen(tok + 5));
+		/* Contact and Record-Route: <sip:TOKEN@host:port[;tp][;lr]> */
+		const char *ct = hdr(out, "Contact");
+		const char *at = strchr(ct, '@');
+		CHECK(strncmp(ct, "<sip:", 5) == 0 && at != NULL);
+		if (at == NULL)
+			continue;
+		snprintf(want, sizeof want, "@%s:%u%s>", sf->host, sf->port,
+		    cases[i].tp);
+		CHECK_STR(at, want);
+		const char *rr = hdr(out, "Record-Route");
+		at = strchr(rr, '@');
+		CHECK(at != NULL);
+		snprintf(want, sizeof want, "@%s:%u%s;lr>", sf->host, sf->port,
+		    cases[i].tp);
+		CHECK_STR(at != NULL ? at : "", want);
+	}
 }
 
 static void
@@ -327,6 +380,7 @@ main(void)
 	token_keys_add(&keys, k);
 	arena_init(&ar, 64 * 1024, 16 * 1024 * 1024);
 	TEST_RUN(test_request_hidden);
+	TEST_RUN(test_self_text);
 	TEST_RUN(test_dialog_round_trip);
 	TEST_RUN(test_response_rr_reversed);
 	TEST_RUN(test_tampered_dropped);

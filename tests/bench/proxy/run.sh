@@ -24,6 +24,14 @@
 #   PERF_DIR [""]: perf record -g / perf stat of core and edge apart for
 #   PERF_SECS [5] s of the first step (one test at a time, KAM=0);
 #   PERF_MODE=split: no perf, only each process's CPU and context switches.
+# Resolution: measure.sh reports the proxy's CPU in whole percent of a core
+# (3.3 us per REGISTER at 3,000/s). run.sh therefore also reads, over the
+# same steady window of every step (2 s after the clients start, for
+# STEP_SECS - 3 s), the scheduler run time of every thread of the proxy
+# (/proc/PID/task/*/schedstat, ns) and records it per operation: columns
+# sched_us (all Portcullis processes, resp. all Kamailio processes),
+# edge_us and core_us (Portcullis only) of the TSV, and summary.sh's
+# "schedstat" block. The old column (us, from measure.sh) stays.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,10 +51,12 @@ T=$(mktemp -d /tmp/pc-bench-proxy.XXXXXX)
 TSV=${TSV:-/tmp/pc-bench-proxy-$(date +%Y%m%d-%H%M%S).tsv}
 WRAP_PID=""
 MEMPOLL_PID=""
+SCHED_PID=""
 
 cleanup() {
 	stop_pc
 	[ -n "$MEMPOLL_PID" ] && kill "$MEMPOLL_PID" 2>/dev/null
+	[ -n "$SCHED_PID" ] && kill "$SCHED_PID" 2>/dev/null
 	[ "${KEEP:-0}" = 1 ] && echo "# kept $T" || rm -rf "$T"
 }
 stop_pc() {
@@ -125,13 +135,103 @@ mem_stop() {
 	wait "$MEMPOLL_PID" 2>/dev/null
 	MEMPOLL_PID=""
 }
-# record ROUND LABEL OUTFILE: every step line of a measure.sh output into TSV.
+# record ROUND LABEL OUTFILE [SCHEDFILE]: every step line of a measure.sh
+# output into TSV, with the schedstat figures of the same step (the n-th
+# line of SCHEDFILE belongs to the n-th step line; "na" when missing).
 record() {
-	awk -v r="$1" -v l="$2" -v d="$(date -u +%FT%TZ)" '$1 == "step" {
+	awk -v r="$1" -v l="$2" -v d="$(date -u +%FT%TZ)" -v sf="${4:-/dev/null}" '
+	BEGIN { while ((getline line < sf) > 0) { ns++; split(line, f, " ")
+		tot[ns] = f[2]; ed[ns] = f[3]; co[ns] = f[4]; secs[ns] = f[5] } }
+	function per_op(ns_, a, s_) {
+		if (ns_ == "" || ns_ == "-" || a <= 0 || s_ <= 0)
+			return "na"
+		return sprintf("%.2f", ns_ / 1000 / s_ / a)
+	}
+	$1 == "step" {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d, r, l, v["test"],
-		    v["target"], v["achieved_rate"], v["proxy_us_per_op"],
-		    v["pass"], v["fail_pct"] }' "$3" >>"$TSV"
+		k++; a = v["achieved_rate"] + 0
+		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d, r, l,
+		    v["test"], v["target"], v["achieved_rate"], v["proxy_us_per_op"],
+		    v["pass"], v["fail_pct"], per_op(tot[k], a, secs[k]),
+		    per_op(ed[k], a, secs[k]), per_op(co[k], a, secs[k]) }' "$3" >>"$TSV"
+}
+
+# task_ns PID...: scheduler run time (ns) of every thread of the PIDs.
+# Builtins only (no fork), so that sampling does not disturb the step.
+task_ns() {
+	local p f v s=0
+	for p in "$@"; do
+		for f in /proc/"$p"/task/*/schedstat; do
+			{ read -r v _ <"$f"; } 2>/dev/null && s=$((s + v))
+		done
+	done
+	echo "$s"
+}
+
+# step_lines FILE: how many step lines measure.sh has printed (builtins).
+step_lines() {
+	local l c=0
+	while IFS= read -r l; do
+		[[ $l == step* ]] && c=$((c + 1))
+	done <"$1"
+	echo "$c"
+}
+
+# sched_steps OUTDIR MEASUREOUT SCHEDFILE KIND PID_OR_PIDFILE: follows
+# measure.sh from beside it. A step starts when a client0.out newer than the
+# end of the previous step appears (measure.sh creates it as it starts the
+# clients); then, like measure.sh, it waits 2 s and reads the run time of
+# the proxy's threads over STEP_SECS - 3 s. One line per step to SCHEDFILE:
+# "n total_ns edge_ns core_ns secs" (edge/core "-" for KIND kam).
+sched_steps() {
+	local out=$1 mo=$2 sf=$3 kind=$4 src=$5 mark="$1.mark" n=0 seen
+	local win=$((STEP_SECS - 3)) f pid k comm
+	[ "$win" -ge 1 ] || win=1
+	mkdir -p "$out"
+	: >"$mark"
+	while :; do
+		# the previous step's line is out: its files are complete
+		[ "$(step_lines "$mo")" -ge "$n" ] || { sleep 0.1; continue; }
+		seen=""
+		for f in "$out"/*/client0.out; do
+			[ -e "$f" ] && [ "$f" -nt "$mark" ] && seen=$f
+		done
+		if [ -z "$seen" ]; then
+			sleep 0.1
+			continue
+		fi
+		local t0 t1 a0 a1 e0=0 e1=0 c0=0 c1=0 epid="" cpid="" pids=()
+		t0=$EPOCHREALTIME
+		pid=$src
+		[ -f "$src" ] && pid=$(cat "$src" 2>/dev/null)
+		for k in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+			pids+=("$k")
+			comm=$(cat "/proc/$k/comm" 2>/dev/null)
+			case $comm in portcullis-cor*) cpid=$k ;;
+			portcullis-edg*) epid=$k ;; esac
+		done
+		sleep "$(awk -v t0="$t0" -v t="$EPOCHREALTIME" 'BEGIN { d = 2 - (t - t0); print (d > 0 ? d : 0) }')"
+		t0=$EPOCHREALTIME
+		a0=$(task_ns "$pid" "${pids[@]}")
+		[ -n "$epid" ] && e0=$(task_ns "$epid")
+		[ -n "$cpid" ] && c0=$(task_ns "$cpid")
+		sleep "$win"
+		t1=$EPOCHREALTIME
+		a1=$(task_ns "$pid" "${pids[@]}")
+		[ -n "$epid" ] && e1=$(task_ns "$epid")
+		[ -n "$cpid" ] && c1=$(task_ns "$cpid")
+		n=$((n + 1))
+		if [ "$kind" = kam ]; then
+			echo "$n $((a1 - a0)) - - $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" >>"$sf"
+		else
+			echo "$n $((a1 - a0)) $((e1 - e0)) $((c1 - c0)) $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" >>"$sf"
+		fi
+		# wait for this step's line before looking for the next step
+		while [ "$(step_lines "$mo")" -lt "$n" ]; do
+			sleep 0.2
+		done
+		: >"$mark"
+	done
 }
 
 # profile LABEL: perf record -g and perf stat of core and edge separately
@@ -216,15 +316,33 @@ J
 	echo "# round $r $label: $d, pid $WRAP_PID on CPU $PC_CPU; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	mem_poll "$WRAP_PID" "$T/$label.mem" &
 	MEMPOLL_PID=$!
+	: >"$st/measure.out"
+	sched_steps "$st/out" "$st/measure.out" "$st/sched" pc "$WRAP_PID" &
+	SCHED_PID=$!
 	env "${knobs[@]}" PROXY_PID="$WRAP_PID" OUT_DIR="$st/out" \
 		"$BENCH/measure.sh" "$HOST" "$PORT" >"$st/measure.out" &
 	local mpid=$!
 	[ -n "${PERF_DIR:-}" ] && profile "$label"
 	wait "$mpid"
+	kill "$SCHED_PID" 2>/dev/null
+	wait "$SCHED_PID" 2>/dev/null
+	SCHED_PID=""
 	grep '^step' "$st/measure.out"
+	sched_show "$st/measure.out" "$st/sched"
 	mem_stop
 	stop_pc
-	record "$r" "$label" "$st/measure.out"
+	record "$r" "$label" "$st/measure.out" "$st/sched"
+}
+
+# sched_show MEASUREOUT SCHEDFILE: the schedstat figures of each step.
+sched_show() {
+	awk -v sf="$2" 'BEGIN { while ((getline line < sf) > 0) { split(line, f, " ")
+		t[++n] = f[2]; e[n] = f[3]; c[n] = f[4]; s[n] = f[5] } }
+	$1 == "step" { k++; split($0, x, "achieved_rate="); split(x[2], y, " "); a = y[1] + 0
+		if (k > n || a <= 0 || s[k] <= 0) { print "sched step " k ": na"; next }
+		printf "sched %s us_per_op=%.2f", $2, t[k] / 1000 / s[k] / a
+		if (e[k] != "-") printf " edge_us=%.2f core_us=%.2f", e[k] / 1000 / s[k] / a, c[k] / 1000 / s[k] / a
+		printf " secs=%s\n", s[k] }' "$1"
 }
 
 run_kam() {
@@ -233,11 +351,18 @@ run_kam() {
 	echo "# round $r kamailio; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	mem_poll "$st/run/kamailio.pid" "$T/kam.mem" &
 	MEMPOLL_PID=$!
+	: >"$st/measure.out"
+	sched_steps "$st/out" "$st/measure.out" "$st/sched" kam "$st/run/kamailio.pid" &
+	SCHED_PID=$!
 	env "${knobs[@]}" KAM_CPUS="$PC_CPU" RUNDIR="$st/run" OUT_DIR="$st/out" \
 		"$BENCH/run-kamailio.sh" >"$st/measure.out" 2>&1
+	kill "$SCHED_PID" 2>/dev/null
+	wait "$SCHED_PID" 2>/dev/null
+	SCHED_PID=""
 	grep '^step' "$st/measure.out"
+	sched_show "$st/measure.out" "$st/sched"
 	mem_stop
-	record "$r" kam "$st/measure.out"
+	record "$r" kam "$st/measure.out" "$st/sched"
 }
 
 for ((r = 1; r <= ROUNDS; r++)); do

@@ -6,7 +6,12 @@
 # build, the ratio to Kamailio of each round (same rate, same round: the
 # two ran minutes apart) as median and min..max; per build and operation,
 # the highest passing achieved rate of each round (step-load runs).
-# TSV columns: date round label test target achieved us pass fail_pct.
+# TSV columns: date round label test target achieved us pass fail_pct
+# [sched_us edge_us core_us]. The last three (run.sh since session 4) come
+# from the run time of every thread of the proxy over the step's steady
+# window (/proc/PID/task/*/schedstat, ns), not from measure.sh's whole
+# percent: the "schedstat" blocks print them the same way, with the
+# Portcullis edge and core apart and the ratio to Kamailio by them.
 set -u
 [ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: summary.sh FILE.tsv" >&2; exit 2; }
 awk -F'\t' '
@@ -53,5 +58,48 @@ END {
 		if (l == "") continue
 		m = med(l)
 		printf "%-8s %-9s max_rate=%.0f [%s..%s] n=%d\n", x, t, m, M_MIN, M_MAX, M_N
+	}
+}' "$1"
+awk -F'\t' '
+function med(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	M_MIN = a[1]; M_MAX = a[n]; M_N = n
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+NF >= 10 && $10 != "na" && $10 != "" {
+	k = $3 SUBSEP $4 SUBSEP $5
+	if (!(k in us)) { order[++nk] = k }
+	us[k] = us[k] " " $10; cnt[k]++
+	if ($11 != "na" && $11 != "") { ed[k] = ed[k] " " $11; co[k] = co[k] " " $12 }
+	at[$2 SUBSEP $3 SUBSEP $4 SUBSEP $5] = $10
+	rnd[$2] = 1
+}
+END {
+	if (nk == 0) exit
+	print "# schedstat: µs of proxy CPU per operation, every thread, steady window: median [min..max] (n)"
+	for (i = 1; i <= nk; i++) {
+		split(order[i], p, SUBSEP)
+		m = med(us[order[i]])
+		l = sprintf("%-8s %-9s rate=%-6s sched_us=%.2f [%.2f..%.2f] n=%d", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N)
+		if (order[i] in ed) {
+			m = med(ed[order[i]]); l = l sprintf("  edge=%.2f [%.2f..%.2f]", m, M_MIN, M_MAX)
+			m = med(co[order[i]]); l = l sprintf("  core=%.2f [%.2f..%.2f]", m, M_MIN, M_MAX)
+		}
+		print l
+	}
+	print "# schedstat: ratio to kamailio, same round and rate: median [min..max] (n)"
+	for (i = 1; i <= nk; i++) {
+		split(order[i], p, SUBSEP)
+		if (p[1] == "kam") continue
+		l = ""
+		for (r in rnd) {
+			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
+			b = r SUBSEP "kam" SUBSEP p[2] SUBSEP p[3]
+			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
+		}
+		if (l == "") continue
+		m = med(l)
+		printf "%-8s %-9s rate=%-6s sched_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
 	}
 }' "$1"
