@@ -73,6 +73,7 @@ NF >= 10 && $10 != "na" && $10 != "" {
 	us[k] = us[k] " " $10; cnt[k]++
 	if ($11 != "na" && $11 != "") { ed[k] = ed[k] " " $11; co[k] = co[k] " " $12 }
 	at[$2 SUBSEP $3 SUBSEP $4 SUBSEP $5] = $10
+	if ($11 != "na" && $11 != "") { ate[$2 SUBSEP $3 SUBSEP $4 SUBSEP $5] = $11; atc[$2 SUBSEP $3 SUBSEP $4 SUBSEP $5] = $12 }
 	rnd[$2] = 1
 }
 END {
@@ -101,5 +102,32 @@ END {
 		if (l == "") continue
 		m = med(l)
 		printf "%-8s %-9s rate=%-6s sched_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
+	}
+	# The first Portcullis build of the TSV is the reference of the others.
+	ref = ""
+	for (i = 1; i <= nk && ref == ""; i++) { split(order[i], p, SUBSEP); if (p[1] != "kam") ref = p[1] }
+	hdr = 0
+	for (i = 1; i <= nk; i++) {
+		split(order[i], p, SUBSEP)
+		if (p[1] == "kam" || p[1] == ref) continue
+		l = ""
+		for (r in rnd) {
+			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
+			b = r SUBSEP ref SUBSEP p[2] SUBSEP p[3]
+			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
+		}
+		if (l == "") continue
+		if (!hdr++) print "# schedstat: ratio to " ref ", same round and rate: median [min..max] (n), then edge and core apart"
+		m = med(l)
+		printf "%-8s %-9s rate=%-6s sched_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
+		le = lc = ""
+		for (r in rnd) {
+			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
+			b = r SUBSEP ref SUBSEP p[2] SUBSEP p[3]
+			if ((a in ate) && (b in ate) && ate[b] > 0) le = le " " sprintf("%.3f", ate[a] / ate[b])
+			if ((a in atc) && (b in atc) && atc[b] > 0) lc = lc " " sprintf("%.3f", atc[a] / atc[b])
+		}
+		if (le != "") { m = med(le); printf "%-8s %-9s rate=%-6s edge_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, le }
+		if (lc != "") { m = med(lc); printf "%-8s %-9s rate=%-6s core_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, lc }
 	}
 }' "$1"
