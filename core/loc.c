@@ -244,6 +244,8 @@ loc_add(struct loc *l, const struct loc_binding_in *in, bool is_restore)
 	htable_insert(&l->ht, &b->node, aor_hash(in->s[LOC_S_AOR]));
 	if (!is_restore)
 		mark_dirty(l, b);
+	else
+		b->flags |= LOC_F_STORED;
 	return b;
 }
 
@@ -276,6 +278,7 @@ loc_update(
 	if (nb == NULL)
 		return NULL;
 	nb->id = b->id;
+	nb->flags |= b->flags & LOC_F_STORED;
 	retire(l, b, LOC_F_RETIRED);
 	htable_insert(&l->ht, &nb->node, aor_hash(copy.s[LOC_S_AOR]));
 	mark_dirty(l, nb);
@@ -431,6 +434,7 @@ loc_flush(struct loc *l, size_t max, loc_flush_cb cb, void *arg)
 			binding_free(l, b);
 		} else {
 			b->flags &= (uint8_t)~LOC_F_DIRTY;
+			b->flags |= LOC_F_STORED;
 			b->dirty_next = NULL;
 		}
 		b = next;

@@ -40,6 +40,10 @@ enum loc_str {
 #define LOC_F_DIRTY 0x1u
 #define LOC_F_DELETED 0x2u /* row to delete, then free */
 #define LOC_F_RETIRED 0x4u /* replaced by a binding with its id: free only */
+/* Its id has a row in the store, as far as loc knows (restored, or
+ * flushed; a replacement inherits it): the store may update that row
+ * instead of replacing it, and falls back to replacing if none. */
+#define LOC_F_STORED 0x8u
 
 struct loc_binding {
 	struct hnode node;

@@ -29,6 +29,7 @@ enum {
 	ST_META_GET,
 	ST_META_SET,
 	ST_LOC_PUT,
+	ST_LOC_SET,
 	ST_LOC_DEL,
 	ST_CDR_PUT,
 	ST_CDR_LIST,
@@ -59,6 +60,12 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "call_id, instance, path, ua, expires_at, "
                    "registered_at, cseq, reg_id, q, flow) VALUES (?1, ?2, "
                    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    /* A refresh rewrites its row in place: INSERT OR REPLACE would
+     * delete it and insert it again. */
+    [ST_LOC_SET] = "UPDATE location SET aor = ?2, contact = ?3, call_id = "
+                   "?4, instance = ?5, path = ?6, ua = ?7, expires_at = ?8, "
+                   "registered_at = ?9, cseq = ?10, reg_id = ?11, q = ?12, "
+                   "flow = ?13 WHERE id = ?1",
     [ST_LOC_DEL] = "DELETE FROM location WHERE id = ?1",
     [ST_CDR_PUT] = "INSERT INTO cdr (call_id, start_ms, answer_ms, end_ms, "
                    "duration_ms, caller, callee, trunk, direction, status, "
@@ -570,11 +577,13 @@ flush_one(const struct loc_binding *b, bool is_deleted, void *arg)
 	struct store *s = arg;
 	sqlite3_stmt *q;
 
+	bool is_set = !is_deleted && (b->flags & LOC_F_STORED);
+again:
 	if (is_deleted) {
 		q = stmt(s, ST_LOC_DEL);
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)b->id);
 	} else {
-		q = stmt(s, ST_LOC_PUT);
+		q = stmt(s, is_set ? ST_LOC_SET : ST_LOC_PUT);
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)b->id);
 		for (int i = 0; i < LOC_S__COUNT; i++)
 			bind_slice(q, 2 + i, loc_slice(b, (enum loc_str)i));
@@ -591,6 +600,10 @@ flush_one(const struct loc_binding *b, bool is_deleted, void *arg)
 	if (rc != SQLITE_DONE) {
 		log_warnx("store: location write: %s", sqlite3_errmsg(s->db));
 		return -1;
+	}
+	if (is_set && sqlite3_changes(s->db) == 0) {
+		is_set = false; /* no row after all: insert it */
+		goto again;
 	}
 	return 0;
 }

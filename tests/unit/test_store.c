@@ -214,6 +214,77 @@ test_location(void)
 	store_close(s);
 }
 
+/* A refresh updates the row in place; a binding loc believes stored
+ * whose row is gone is inserted again, so nothing depends on that
+ * belief being right. */
+static void
+test_location_refresh(void)
+{
+	snprintf(path, sizeof(path), "%s/refresh.db", dir);
+	struct store *s = open_db();
+	struct loc *l = loc_new(), *l2;
+	struct loc_binding_in in;
+	struct loc_binding *v[4];
+
+	memset(&in, 0, sizeof(in));
+	in.s[LOC_S_AOR] = SLICE_LIT("erin@example.com");
+	in.s[LOC_S_CONTACT] = SLICE_LIT("sip:erin@10.0.0.7:5060");
+	in.s[LOC_S_CALL_ID] = SLICE_LIT("call-e");
+	in.expires_at = 2000;
+	in.q = 1000;
+	in.flow.remote.port = 41000;
+	struct loc_binding *b = loc_add(l, &in, false);
+	CHECK(!(b->flags & LOC_F_STORED));
+	CHECK_EQ_INT(store_loc_flush(s, l, 0), 0);
+	CHECK(b->flags & LOC_F_STORED);
+	in.s[LOC_S_CONTACT] = SLICE_LIT("sip:erin@10.0.0.8:5062");
+	in.s[LOC_S_PATH] = SLICE_LIT("<sip:p.example.com;lr>");
+	in.expires_at = 4000;
+	in.cseq = 9;
+	in.flow.remote.port = 42000;
+	b = loc_update(l, b, &in);
+	CHECK(b != NULL && (b->flags & LOC_F_STORED));
+	CHECK_EQ_INT(store_loc_flush(s, l, 0), 0);
+	/* Another loc loading at 5000 deletes the row (expired there)... */
+	l2 = loc_new();
+	CHECK_EQ_INT(store_loc_load(s, l2, 5000), 0);
+	loc_free(l2);
+	/* ...so the next refresh finds no row to update and inserts it. */
+	in.expires_at = 6000;
+	b = loc_update(l, b, &in);
+	CHECK_EQ_INT(store_loc_flush(s, l, 0), 0);
+	l2 = loc_new();
+	CHECK_EQ_INT(store_loc_load(s, l2, 5500), 1);
+	int n = loc_lookup(l2, SLICE_LIT("erin@example.com"), v, 4);
+	CHECK_EQ_INT(n, 1);
+	if (n != 1) {
+		loc_free(l2);
+		loc_free(l);
+		store_close(s);
+		return;
+	}
+	CHECK_EQ_INT(v[0]->expires_at, 6000);
+	CHECK_EQ_INT(v[0]->cseq, 9);
+	CHECK_EQ_INT(v[0]->flow.remote.port, 42000);
+	CHECK_STR(loc_str(v[0], LOC_S_CONTACT), "sip:erin@10.0.0.8:5062");
+	CHECK_STR(loc_str(v[0], LOC_S_PATH), "<sip:p.example.com;lr>");
+	CHECK(v[0]->flags & LOC_F_STORED);
+	CHECK_EQ_INT(v[0]->id, b->id);
+	/* A restored binding refreshed is updated in place, one row. */
+	in.expires_at = 7000;
+	loc_update(l2, v[0], &in);
+	CHECK_EQ_INT(store_loc_flush(s, l2, 0), 0);
+	loc_free(l2);
+	l2 = loc_new();
+	CHECK_EQ_INT(store_loc_load(s, l2, 5500), 1);
+	n = loc_lookup(l2, SLICE_LIT("erin@example.com"), v, 4);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && v[0]->expires_at == 7000);
+	loc_free(l2);
+	loc_free(l);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -223,6 +294,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/test.db", dir);
 	TEST_RUN(test_users);
 	TEST_RUN(test_location);
+	TEST_RUN(test_location_refresh);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
