@@ -103,8 +103,9 @@ plain_request(struct edge *e, const struct ipc_flow *f, struct sip_msg *m,
 	struct sip_err err;
 	const struct sip_via *v;
 
+	/* m passed sip_msg_validate in sanity_check (challenge.h). */
 	if (!m->is_request || f->role == IPC_FLOW_ROLE_TRUNK ||
-	    e->route == NULL || sip_msg_validate(m, &err) < 0)
+	    e->route == NULL)
 		return false;
 	if (m->first[SIP_HDR_ROUTE] >= 0 || m->first[SIP_HDR_REQUIRE] >= 0 ||
 	    m->first[SIP_HDR_PROXY_REQUIRE] >= 0)

@@ -26,7 +26,9 @@ void challenge_free(struct edge *e);
  * Answers m on flow f when it qualifies: only requests whose answer core
  * would give without looking at any state (one Via, no Route, Require or
  * Proxy-Require, no To tag, a domain we serve). true = answered, the
- * caller is done with m.
+ * caller is done with m. m must have passed sip_msg_validate (the edge's
+ * sanity_check does it for every message) and be unchanged since: it is
+ * not validated again here.
  */
 bool challenge_try(struct edge *e, const struct ipc_flow *f, struct sip_msg *m);
 

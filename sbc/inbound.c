@@ -39,7 +39,10 @@ inbound_flow(struct edge *e, struct listener *l, struct conn *conn,
 	f->conn_id = conn != NULL ? stream_conn_id(conn) : 0;
 	f->local = l->local;
 	f->remote = *src;
-	snprintf(f->trunk, sizeof f->trunk, "%s", l->trunk);
+	/* Both NUL-padded 32-byte fields (listen.c keeps the listener's
+	 * so): a copy, not a printf per message. */
+	_Static_assert(sizeof f->trunk == sizeof l->trunk, "trunk tag size");
+	memcpy(f->trunk, l->trunk, sizeof f->trunk);
 	if (conn != NULL)
 		snprintf(f->tls_peer, sizeof f->tls_peer, "%s",
 		    stream_tls_peer(conn));

@@ -156,9 +156,12 @@ listen_reload_acls(struct edge *e)
 		}
 		acl_free(&e->lis[i].acl);
 		e->lis[i].acl = a;
-		if (pl->trunk != NULL)
+		if (pl->trunk != NULL) {
+			/* NUL-padded: inbound_flow copies all of it. */
+			memset(e->lis[i].trunk, 0, sizeof e->lis[i].trunk);
 			snprintf(e->lis[i].trunk, sizeof e->lis[i].trunk, "%s",
 			    pl->trunk);
+		}
 	}
 	return 0;
 }
