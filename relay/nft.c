@@ -24,7 +24,8 @@
  *            a stream whose legs sit at p and p ^ 2, when both are open
  *            (before latching): one element where pvmap needs two.
  *   ban4/6   banned sources (timeouts) dropped toward @guard ports
- *            (filter prerouting, before conntrack)
+ *            (filter prerouting, before conntrack: chain pc_ban, one
+ *            rule per family, jumps to pc_banned for a banned source)
  * NAT chains see only the first packet of a flow; conntrack does the rest.
  */
 #define _GNU_SOURCE
@@ -849,19 +850,61 @@ snat_derived_rule(struct nft *n, const struct nft_layout *l)
 	rule_put(n, r);
 }
 
+/* A regular chain (no hook): reached only by a jump. */
 static void
-ban_rule(struct nft *n, bool v6, uint8_t l4)
+add_chain_jump_target(struct nft *n, const char *name)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *h;
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	h = obj_hdr(n, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	if (h != NULL) {
+		nftnl_chain_nlmsg_build_payload(h, c);
+		n->len += NLMSG_ALIGN(h->nlmsg_len);
+		n->nops++;
+	}
+	nftnl_chain_free(c);
+}
+
+/*
+ * Every packet the host receives or forwards meets pc_ban, so it holds
+ * one rule per family, and its first lookup is the ban set (usually
+ * empty): an unbanned IPv4 packet costs two comparisons, a payload load
+ * and one lookup (the four protocol-by-family rules before cost thirteen
+ * expressions). Only a banned source jumps to pc_banned, which checks the
+ * protocol and the guarded port.
+ */
+static void
+ban_rule(struct nft *n, bool v6)
 {
 	struct nftnl_rule *r = rule_new("pc_ban");
+	struct nftnl_expr *e;
 
 	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
 	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-	e_cmp8(r, l4);
 	e_payload(
 	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
 	e_lookup(
 	    r, v6 ? "ban6" : "ban4", v6 ? ID_BAN6 : ID_BAN4, NFT_REG_1, -1);
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, "pc_banned");
+	nftnl_rule_add_expr(r, e);
+	rule_put(n, r);
+}
+
+/* In pc_banned: l4 to a guarded port (SIP or media) is dropped. */
+static void
+banned_rule(struct nft *n, uint8_t l4)
+{
+	struct nftnl_rule *r = rule_new("pc_banned");
+
+	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp8(r, l4);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
 	e_lookup(r, "guard", ID_GUARD, NFT_REG_1, -1);
 	/* Kernel drops of banned sources would be invisible otherwise:
@@ -931,9 +974,11 @@ make_tag(const struct nft_layout *l, char *tag, size_t cap)
 
 	/* "ban-counted": tables made before the ban rules had counters
 	 * carry another tag and are replaced at set-up; so do those from
-	 * before "pair-verdicts" (one pvmap element per port). */
+	 * before "pair-verdicts" (one pvmap element per port) and
+	 * "ban-jump" (four ban rules in pc_ban). */
 	off = (size_t)snprintf(tag, cap,
-	    "%s ban-counted pair-verdicts quad-verdicts ports=%u-%u sip=",
+	    "%s ban-counted pair-verdicts quad-verdicts ban-jump ports=%u-%u "
+	    "sip=",
 	    TAG_PREFIX, l->port_lo, l->port_hi);
 	for (size_t i = 0; i < l->nsip_ports && off + 8 < cap; i++)
 		off += (size_t)snprintf(tag + off, cap - off, "%s%u",
@@ -1096,11 +1141,12 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	add_chain(n, "pc_pre", "nat", NF_INET_PRE_ROUTING, -100);
 	add_chain(n, "pc_post", "nat", NF_INET_POST_ROUTING, 100);
 	add_chain(n, "pc_in", "filter", NF_INET_LOCAL_IN, 0);
+	add_chain_jump_target(n, "pc_banned");
 
-	ban_rule(n, false, IPPROTO_UDP);
-	ban_rule(n, false, IPPROTO_TCP);
-	ban_rule(n, true, IPPROTO_UDP);
-	ban_rule(n, true, IPPROTO_TCP);
+	banned_rule(n, IPPROTO_UDP);
+	banned_rule(n, IPPROTO_TCP);
+	ban_rule(n, false);
+	ban_rule(n, true);
 	nat_rule(n, false, false);
 	nat_rule(n, false, true);
 	nat_rule(n, true, false);
@@ -1445,7 +1491,7 @@ ban_rule_cb(const struct nlmsghdr *h, void *arg)
 	}
 	/* The dump is filtered by chain; older kernels ignore the filter. */
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-	if (chain != NULL && strcmp(chain, "pc_ban") == 0)
+	if (chain != NULL && strcmp(chain, "pc_banned") == 0)
 		nftnl_expr_foreach(r, ctr_expr, arg);
 	nftnl_rule_free(r);
 	return MNL_CB_OK;
@@ -1462,7 +1508,7 @@ nft_ban_counters(struct nft *n, uint64_t *packets, uint64_t *bytes)
 	*packets = *bytes = 0;
 	if (n->is_pending)
 		nft_flush(n);
-	r = rule_new("pc_ban");
+	r = rule_new("pc_banned");
 	h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET,
 	    NLM_F_DUMP | NLM_F_ACK, n->seq++);
 	nftnl_rule_nlmsg_build_payload(h, r);

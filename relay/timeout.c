@@ -91,8 +91,10 @@ collect(struct rcall *c, void *arg)
 }
 
 /* From this many components on, one filtered dump per tick is cheaper
- * than a lookup per component. */
-#define DUMP_MIN 256
+ * than a lookup per component: measured (2 vCPUs, 262,144 conntrack
+ * buckets) ~5.5 us per lookup, and per dump ~15 ms for the walk of the
+ * hash plus ~2-4 us per flow. */
+#define DUMP_MIN 4096
 
 static size_t dump_min = DUMP_MIN;
 static bool has_dump_filter = true;

@@ -19,7 +19,7 @@ void timeout_start(struct relay *r);
 
 /* From n kernel components on, counters are read with one filtered
  * conntrack dump per tick instead of a lookup per component (default
- * 256; tests set 0 or SIZE_MAX to force either way). */
+ * 4096; tests set 0 or SIZE_MAX to force either way). */
 void timeout_set_dump_min(size_t n);
 
 #endif

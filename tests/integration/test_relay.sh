@@ -57,7 +57,7 @@ SOCK=$T/k/relay.sock
 CTL=$T/k/ctl.sock
 # This relay reads its kernel counters with one filtered conntrack dump
 # per tick (the IPv6 one below by a lookup per component, the default
-# below 256 components): the counter, timeout and restart checks cover it.
+# below 4,096 components): the counter, timeout and restart checks cover it.
 bg r relay env PC_RELAY_CT_DUMP_MIN=0 "$RELAYCTL" supervise "$CTL" -- "$RELAY" -c "$T/k.json"
 SUP_PID=$IT_LAST_PID
 

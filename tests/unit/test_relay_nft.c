@@ -369,12 +369,67 @@ test_ban_counters(void)
 	for (int i = 0; i < 3; i++)
 		sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to,
 		    sizeof(to));
-	close(fd);
 	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
 	CHECK(pk == 3);
 	CHECK(by == 3 * (20 + 8 + sizeof(payload)));
+	/* A SIP port is guarded too; a port outside both is not. */
+	to.sin_port = htons(5060);
+	sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to,
+	    sizeof(to));
+	to.sin_port = htons(22000);
+	sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to,
+	    sizeof(to));
+	close(fd);
+	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
+	CHECK(pk == 4);
 	nft_batch_begin(n);
 	nft_ban_del(n, 4, lo4);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+}
+
+/* The ban covers TCP and IPv6 as well (pc_ban's rule per family jumps to
+ * pc_banned, which checks the protocol and the port). */
+static void
+test_ban_tcp_v6(void)
+{
+	uint64_t pk0 = 0, pk = 0, by = 0;
+	uint8_t lo4[4], lo6[16];
+	char payload[8] = "banned6";
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	struct sockaddr_in6 to6 = {.sin6_family = AF_INET6};
+	int fd;
+
+	CHECK_EQ_INT(nft_ban_counters(n, &pk0, &by), 0);
+	inet_pton(AF_INET, "127.0.0.1", lo4);
+	inet_pton(AF_INET6, "::1", lo6);
+	nft_batch_begin(n);
+	nft_ban_add(n, 4, lo4, 600);
+	nft_ban_add(n, 6, lo6, 600);
+	CHECK_EQ_INT(nft_batch_commit(n), 0);
+	/* A TCP SYN to a media port: dropped, so the connect cannot
+	 * complete (non-blocking: it stays in progress). */
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(21051);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	CHECK(fd >= 0);
+	CHECK(connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 &&
+	    errno == EINPROGRESS);
+	close(fd);
+	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
+	CHECK(pk == pk0 + 1);
+	/* IPv6 UDP to a media port. */
+	inet_pton(AF_INET6, "::1", &to6.sin6_addr);
+	to6.sin6_port = htons(21052);
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	CHECK(fd >= 0);
+	CHECK(sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to6,
+	          sizeof(to6)) == sizeof(payload));
+	close(fd);
+	CHECK_EQ_INT(nft_ban_counters(n, &pk, &by), 0);
+	CHECK(pk == pk0 + 2);
+	nft_batch_begin(n);
+	nft_ban_del(n, 4, lo4);
+	nft_ban_del(n, 6, lo6);
 	CHECK_EQ_INT(nft_batch_commit(n), 0);
 }
 
@@ -555,6 +610,7 @@ main(void)
 	TEST_RUN(test_fwd_ipv6);
 	TEST_RUN(test_ports_and_bans);
 	TEST_RUN(test_ban_counters);
+	TEST_RUN(test_ban_tcp_v6);
 	TEST_RUN(test_deferred_groups);
 	hash_seed_random();
 	TEST_RUN(test_kernel_stream_sockets);
