@@ -3,7 +3,7 @@
 #   tests/bench/relay/run.sh   [RATE=30000 SECS=4 REPS=3 STREAMS="1 100 1000 10000"
 #                               SETUPS=20000 WINDOW=64 RTPENGINE=1
 #                               PC_BUILD=<optimized build> REF_BUILD=<another>
-#                               MODES="plain kernel user setups" PERF=<dir>
+#                               MODES="plain kernel user setups tick" PERF=<dir>
 #                               BURST=16 REF_FULL=]
 # Three namespaces a - r - b joined by veth. For each stream count it
 # measures, at the same packet rate, CPU per packet of
@@ -259,6 +259,37 @@ for n in $STREAMS; do
 		[ -n "$REF" ] && one_relay "user-ref" off "$un" "$REF"
 	fi
 done
+
+# tick: the relay's CPU per media-timeout tick (every 5 s here) at n
+# kernel streams, no traffic after the warm-up (the conntrack entries
+# stay 30 s): relay CPU over 10.2 s (two ticks) / 2. The new build reads
+# the counters both ways (PC_RELAY_CT_DUMP_MIN: 0 = one filtered dump,
+# huge = a GET per component), then the reference build.
+tick_one() { # LABEL N BIN DUMP_MIN
+	local r0 r1
+	PC_RELAY_CT_DUMP_MIN=$4 start_relay on $((20000 + 4 * $2 + 3)) "$3"
+	ip netns exec "$P-r" "$RC" -s "$T/run/relay.sock" setup "$2" 10.82.1.2:5000 10.82.2.2:7000 "$T/ports" >/dev/null || { echo "$1 n=$2: set-up failed"; stop_relay; return; }
+	ip netns exec "$P-a" "$LG" send -l 10.82.1.2:5000 -a 10.82.1.1 -p "$T/ports" -r 20000 -t $(( ($2 / 20000) + 1 )) >/dev/null
+	r0=$(pid_ns "$RELAY_PID")
+	if [ -n "${PERF:-}" ]; then
+		mkdir -p "$PERF"
+		perf record -q -g -p "$RELAY_PID" -o "$PERF/${1// /}-$2.data" -- sleep 10.2 >/dev/null 2>&1
+	else
+		sleep 10.2
+	fi
+	r1=$(pid_ns "$RELAY_PID")
+	printf "%-22s n=%d entries=%d relay_ms/tick=%.1f\n" "$1" "$2" \
+		"$(ip netns exec "$P-r" conntrack -C 2>/dev/null)" "$(echo "($r1 - $r0) / 2000000" | bc -l)"
+	stop_relay
+}
+if has_mode tick; then
+	for n in $STREAMS; do
+		tick_one "tick new dump" "$n" "$RELAY" 0
+		[ -n "${TICK_DUMP_ONLY:-}" ] && continue
+		tick_one "tick new get" "$n" "$RELAY" 1000000000
+		[ -n "$REF" ] && tick_one "tick ref" "$n" "$REF" ""
+	done
+fi
 
 # rtpengine (Debian rtpengine-daemon, user-space mode: --table=-1) on the
 # same streams, when RTPENGINE=1.
