@@ -598,6 +598,8 @@ add_set(struct nft *n, const char *name, uint32_t id, uint32_t flags,
 	nftnl_set_free(s);
 }
 
+/* A base chain of type at hook and prio; with type NULL a regular chain,
+ * reached only by a jump. */
 static void
 add_chain(struct nft *n, const char *name, const char *type, uint32_t hook,
     int32_t prio)
@@ -608,10 +610,12 @@ add_chain(struct nft *n, const char *name, const char *type, uint32_t hook,
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (type != NULL) { /* a base chain; without: a jump target */
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	h = obj_hdr(n, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
 	if (h != NULL) {
 		nftnl_chain_nlmsg_build_payload(h, c);
@@ -848,25 +852,6 @@ snat_derived_rule(struct nft *n, const struct nft_layout *l)
 	e_nat(r, NFT_NAT_SNAT, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, NFT_REG_1,
 	    NFT_REG32_04);
 	rule_put(n, r);
-}
-
-/* A regular chain (no hook): reached only by a jump. */
-static void
-add_chain_jump_target(struct nft *n, const char *name)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *h;
-
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TABLE_NAME);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	h = obj_hdr(n, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-	if (h != NULL) {
-		nftnl_chain_nlmsg_build_payload(h, c);
-		n->len += NLMSG_ALIGN(h->nlmsg_len);
-		n->nops++;
-	}
-	nftnl_chain_free(c);
 }
 
 /*
@@ -1141,7 +1126,7 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	add_chain(n, "pc_pre", "nat", NF_INET_PRE_ROUTING, -100);
 	add_chain(n, "pc_post", "nat", NF_INET_POST_ROUTING, 100);
 	add_chain(n, "pc_in", "filter", NF_INET_LOCAL_IN, 0);
-	add_chain_jump_target(n, "pc_banned");
+	add_chain(n, "pc_banned", NULL, 0, 0);
 
 	banned_rule(n, IPPROTO_UDP);
 	banned_rule(n, IPPROTO_TCP);
