@@ -16,6 +16,7 @@
 #include "proxy_int.h"
 #include "reg.h"
 #include "sip_edit.h"
+#include "wbuf.h"
 
 struct proxy {
 	struct px_ctx *head;
@@ -231,8 +232,9 @@ loop_hash(struct sip_msg *m, char out[17])
 	const struct sip_nameaddr *from = sip_msg_from(m, &err);
 	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
 	struct slice cid = SLICE_NULL;
-	char buf[1024], num[10];
-	size_t off = 0, nl = 0;
+	char buf[1024], num[12];
+	struct wbuf nw = {num, 0, 0};
+	size_t off = 0;
 
 	sip_msg_call_id(m, &cid, &err);
 	lh_put(buf, sizeof(buf), &off, m->ruri_text.p, m->ruri_text.len);
@@ -242,12 +244,8 @@ loop_hash(struct sip_msg *m, char out[17])
 	lh_put(buf, sizeof(buf), &off, "|", 1);
 	lh_put(buf, sizeof(buf), &off, cid.p, cid.len);
 	lh_put(buf, sizeof(buf), &off, "|", 1);
-	uint32_t v = cs ? cs->num : 0;
-	do {
-		num[sizeof(num) - 1 - nl++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	lh_put(buf, sizeof(buf), &off, num + sizeof(num) - nl, nl);
+	put_u32(&nw, cs ? cs->num : 0);
+	lh_put(buf, sizeof(buf), &off, num, nw.n);
 	uint64_t h = hash_bytes(buf, off);
 	for (int i = 15; i >= 0; i--, h >>= 4)
 		out[i] = hx[h & 15];

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "tx.h"
+#include "wbuf.h"
 
 #define MAGIC "z9hG4bK"
 
@@ -270,23 +271,8 @@ tx_alloc(struct tx_layer *l, enum tx_kind kind, const char *key,
 	return t;
 }
 
-/* Decimal digits of v into out (at least 10 bytes), unterminated. */
-static uint32_t
-u32_dec(char *out, uint32_t v)
-{
-	char tmp[10];
-	uint32_t n = 0;
-
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	memcpy(out, tmp + sizeof(tmp) - n, n);
-	return n;
-}
-
 static size_t
-put(char *buf, size_t cap, size_t off, struct slice s)
+key_put(char *buf, size_t cap, size_t off, struct slice s)
 {
 	if (off + s.len + 1 > cap)
 		return cap;
@@ -294,6 +280,18 @@ put(char *buf, size_t cap, size_t off, struct slice s)
 		memcpy(buf + off, s.p, s.len);
 	buf[off + s.len] = '\0';
 	return off + s.len;
+}
+
+/* v in decimal, through key_put: every request builds a key, so no
+ * snprintf on this path. */
+static size_t
+key_put_u32(char *buf, size_t cap, size_t off, uint32_t v)
+{
+	char d[12];
+	struct wbuf w = {d, 0, 0};
+
+	put_u32(&w, v);
+	return key_put(buf, cap, off, slice_make(d, (uint32_t)w.n));
 }
 
 int
@@ -306,7 +304,6 @@ tx_server_key(
 	enum sip_method meth =
 	    as_method != SIP_M_UNKNOWN ? as_method : m->method;
 	size_t off = 0;
-	char port[16];
 
 	if (v == NULL || cs == NULL)
 		return -1;
@@ -316,41 +313,35 @@ tx_server_key(
 	struct slice mname = meth == SIP_M_UNKNOWN
 	    ? m->method_name
 	    : slice_cstr(sip_method_name(meth));
-	/* Every request builds a key: no snprintf on this path. */
-	port[0] = ':';
-	uint32_t pl = 1 + u32_dec(port + 1, v->port);
-	port[pl++] = '|';
-	port[pl] = '\0';
 	if (v->branch.len > 7 && slice_has_prefix_nocase(v->branch, MAGIC)) {
-		off = put(buf, cap, off, SLICE_LIT("B|"));
-		off = put(buf, cap, off, v->branch);
-		off = put(buf, cap, off, SLICE_LIT("|"));
-		off = put(buf, cap, off, v->host);
-		off = put(buf, cap, off, slice_cstr(port));
-		off = put(buf, cap, off, mname);
+		off = key_put(buf, cap, off, SLICE_LIT("B|"));
+		off = key_put(buf, cap, off, v->branch);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, v->host);
+		off = key_put(buf, cap, off, SLICE_LIT(":"));
+		off = key_put_u32(buf, cap, off, v->port);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, mname);
 	} else {
 		/* RFC 2543: Request-URI, From tag, Call-ID, CSeq, top Via
 		 * (the To tag is left out so the ACK of a non-2xx, which has
 		 * ours, finds its INVITE). */
 		const struct sip_nameaddr *from = sip_msg_from(m, &err);
 		struct slice cid;
-		char num[16];
 		if (from == NULL || sip_msg_call_id(m, &cid, &err) < 0)
 			return -1;
-		num[0] = '|';
-		uint32_t nl = 1 + u32_dec(num + 1, cs->num);
-		num[nl++] = '|';
-		num[nl] = '\0';
-		off = put(buf, cap, off, SLICE_LIT("F|"));
-		off = put(buf, cap, off, m->ruri_text);
-		off = put(buf, cap, off, SLICE_LIT("|"));
-		off = put(buf, cap, off, from->tag);
-		off = put(buf, cap, off, SLICE_LIT("|"));
-		off = put(buf, cap, off, cid);
-		off = put(buf, cap, off, slice_cstr(num));
-		off = put(buf, cap, off, v->raw);
-		off = put(buf, cap, off, SLICE_LIT("|"));
-		off = put(buf, cap, off, mname);
+		off = key_put(buf, cap, off, SLICE_LIT("F|"));
+		off = key_put(buf, cap, off, m->ruri_text);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, from->tag);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, cid);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put_u32(buf, cap, off, cs->num);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, v->raw);
+		off = key_put(buf, cap, off, SLICE_LIT("|"));
+		off = key_put(buf, cap, off, mname);
 	}
 	return off >= cap ? -1 : (int)off;
 }
@@ -565,9 +556,9 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 	if (v == NULL || cs == NULL || v->branch.len == 0 ||
 	    v->branch.len > 100)
 		return false;
-	size_t kl = put(key, sizeof(key), 0, v->branch);
-	kl = put(key, sizeof(key), kl, SLICE_LIT("|"));
-	kl = put(key, sizeof(key), kl, cs->method_name);
+	size_t kl = key_put(key, sizeof(key), 0, v->branch);
+	kl = key_put(key, sizeof(key), kl, SLICE_LIT("|"));
+	kl = key_put(key, sizeof(key), kl, cs->method_name);
 	if (kl >= sizeof(key))
 		return false; /* longer than any key of ours */
 	uint64_t hv = hash_bytes(key, kl);

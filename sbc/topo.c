@@ -15,6 +15,7 @@
 #include "ipc_msgs.h"
 #include "topo.h"
 #include "toprow.h"
+#include "wbuf.h"
 
 #define TOKEN_BUF (TOKEN_TEXT_LEN(TOKEN_MAX_PLAIN) + 1)
 
@@ -117,41 +118,9 @@ open_tok(const struct topo *t, struct arena *a, char purpose, struct slice tok)
 	return slice_make(buf, (uint32_t)n);
 }
 
-/* Text built by appending into a buffer sized beforehand: the self URIs
- * and the Via are written for most messages, and printf's format parsing
- * cost more than the copies. */
-struct out {
-	char *p;
-	size_t n;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-	memcpy(o->p + o->n, s, n);
-	o->n += n;
-}
-
-static void
-put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void
-put_u16(struct out *o, uint16_t v)
-{
-	char d[5];
-	size_t n = 0;
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		o->p[o->n++] = d[--n];
-}
-
-/* "<sip:TOKEN@host:port;transport=x;lr>" (lr only for routes). */
+/* "<sip:TOKEN@host:port;transport=x;lr>" (lr only for routes). The self
+ * URIs and the Via are written for most messages: direct writes into a
+ * buffer sized beforehand, not printf, whose format parsing cost more. */
 static struct slice
 self_uri(
     struct arena *a, const struct topo_self *self, struct slice tok, bool lr)
@@ -163,13 +132,13 @@ self_uri(
 	char *buf = arena_alloc(a, tok.len + hl + 48);
 	if (buf == NULL)
 		return SLICE_NULL;
-	struct out o = {buf, 0};
+	struct wbuf o = {buf, 0, 0};
 	put(&o, "<sip:", 5);
 	put(&o, tok.p, tok.len);
 	put(&o, "@", 1);
 	put(&o, self->host, hl);
 	put(&o, ":", 1);
-	put_u16(&o, self->port);
+	put_u32(&o, self->port);
 	if (tp != NULL) {
 		put(&o, ";transport=", 11);
 		put_str(&o, tp);
@@ -206,13 +175,13 @@ hide_vias(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 	char *v = arena_alloc(m->arena, hl + top->branch.len + tok.len + 48);
 	if (v == NULL)
 		return -1;
-	struct out o = {v, 0};
+	struct wbuf o = {v, 0, 0};
 	put(&o, "SIP/2.0/", 8);
 	put_str(&o, tp_name(self->transport, true));
 	put(&o, " ", 1);
 	put(&o, self->host, hl);
 	put(&o, ":", 1);
-	put_u16(&o, self->port);
+	put_u32(&o, self->port);
 	put(&o, ";branch=", 8);
 	put(&o, branch.p, branch.len);
 	put(&o, ";pcv=", 5);
