@@ -75,6 +75,33 @@ ct_close(struct ct *c)
 	free(c);
 }
 
+/* c->buf holds at least need bytes; -1 if it could not grow. */
+static int
+buf_reserve(struct ct *c, size_t need)
+{
+	char *p;
+
+	if (need <= c->cap)
+		return 0;
+	p = realloc(c->buf, need);
+	if (p == NULL)
+		return -1;
+	c->buf = p;
+	c->cap = need;
+	return 0;
+}
+
+/* Replies still queued from an earlier request that stopped reading
+ * early: a new request must not take them for its own. */
+static void
+drain_stale(int fd)
+{
+	char stale[1024];
+
+	while (recv(fd, stale, sizeof(stale), MSG_DONTWAIT) > 0)
+		;
+}
+
 static struct nlmsghdr *
 put_hdr(char *p, uint16_t msg, uint16_t flags, uint8_t family, uint32_t seq)
 {
@@ -132,14 +159,8 @@ ct_delete(struct ct *c, const struct ct_tuple *t, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (n * 128 > c->cap) {
-		char *p = realloc(c->buf, n * 128);
-
-		if (p == NULL)
-			return -1;
-		c->buf = p;
-		c->cap = n * 128;
-	}
+	if (buf_reserve(c, n * 128) < 0)
+		return -1;
 	/* No NLM_F_ACK: only the tuples that had no entry answer (ENOENT). */
 	for (size_t i = 0; i < n; i++) {
 		struct nlmsghdr *h = put_hdr(c->buf + len, IPCTNL_MSG_CT_DELETE,
@@ -288,23 +309,15 @@ int
 ct_get(struct ct *c, const struct ct_tuple *t, size_t n, struct ct_entry *out,
     bool *found)
 {
-	char stale[1024];
 	size_t len = 0;
 	struct get_ctx g = {t, n, c->seq, out, found};
 	int fd = mnl_socket_get_fd(c->nl);
 
 	if (n == 0)
 		return 0;
-	if (n * 128 > c->cap) {
-		char *p = realloc(c->buf, n * 128);
-
-		if (p == NULL)
-			return -1;
-		c->buf = p;
-		c->cap = n * 128;
-	}
-	while (recv(fd, stale, sizeof(stale), MSG_DONTWAIT) > 0)
-		;
+	if (buf_reserve(c, n * 128) < 0)
+		return -1;
+	drain_stale(fd);
 	for (size_t i = 0; i < n; i++) {
 		struct nlmsghdr *h = put_hdr(
 		    c->buf + len, IPCTNL_MSG_CT_GET, 0, t[i].family, c->seq++);
@@ -355,15 +368,14 @@ int
 ct_dump_to(
     struct ct *c, uint8_t family, const uint8_t *dst, ct_entry_cb cb, void *arg)
 {
-	char req[512], stale[1024];
+	char req[512];
 	struct nlmsghdr *h;
 	struct nlattr *tu, *nest;
 	struct dump_ctx d = {family, dst, cb, arg, false};
 	int fd = mnl_socket_get_fd(c->nl), ret;
 	uint32_t seq = c->seq++;
 
-	while (recv(fd, stale, sizeof(stale), MSG_DONTWAIT) > 0)
-		;
+	drain_stale(fd);
 	h = put_hdr(req, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq);
 	tu = mnl_attr_nest_start(h, CTA_TUPLE_ORIG);
 	nest = mnl_attr_nest_start(h, CTA_TUPLE_IP);
@@ -384,14 +396,8 @@ ct_dump_to(
 	if (mnl_socket_sendto(c->nl, h, h->nlmsg_len) < 0)
 		return -1;
 	/* The kernel fills each datagram when it is read, up to 32 KiB. */
-	if (c->cap < 32768) {
-		char *p = realloc(c->buf, 32768);
-
-		if (p == NULL)
-			return -1;
-		c->buf = p;
-		c->cap = 32768;
-	}
+	if (buf_reserve(c, 32768) < 0)
+		return -1;
 	do {
 		ssize_t r = recv(fd, c->buf, 32768, 0);
 

@@ -697,14 +697,23 @@ e_nat(struct nftnl_rule *r, uint32_t type, uint32_t family, uint32_t areg,
 	nftnl_rule_add_expr(r, e);
 }
 
+/* The rule's verdict; chain only for NFT_JUMP/NFT_GOTO. */
 static void
-e_drop(struct nftnl_rule *r)
+e_verdict(struct nftnl_rule *r, int verdict, const char *chain)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain != NULL)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
 	nftnl_rule_add_expr(r, e);
+}
+
+static void
+e_drop(struct nftnl_rule *r)
+{
+	e_verdict(r, NF_DROP, NULL);
 }
 
 /* Counts what the rule's verdict applies to (nft "counter"). */
@@ -866,7 +875,6 @@ static void
 ban_rule(struct nft *n, bool v6)
 {
 	struct nftnl_rule *r = rule_new("pc_ban");
-	struct nftnl_expr *e;
 
 	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
 	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
@@ -874,11 +882,7 @@ ban_rule(struct nft *n, bool v6)
 	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
 	e_lookup(
 	    r, v6 ? "ban6" : "ban4", v6 ? ID_BAN6 : ID_BAN4, NFT_REG_1, -1);
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_JUMP);
-	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, "pc_banned");
-	nftnl_rule_add_expr(r, e);
+	e_verdict(r, NFT_JUMP, "pc_banned");
 	rule_put(n, r);
 }
 

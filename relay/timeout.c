@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ct.h"
+#include "hash.h"
 #include "latch.h"
 #include "log.h"
 #include "stream.h"
@@ -109,17 +110,18 @@ timeout_set_dump_min(size_t n)
 static uint32_t *slot;
 static size_t nslot;
 
+/* Keyed (hash_bytes): the source addresses and ports are the parties'. */
 static size_t
 tuple_hash(const struct ct_tuple *t)
 {
-	const uint8_t *p = t->src;
-	uint64_t h = 1469598103934665603ull ^ t->family;
+	uint8_t k[21];
+	size_t al = t->family == 6 ? 16 : 4;
 
-	for (size_t i = 0; i < (t->family == 6 ? 16u : 4u); i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	h = (h ^ t->sport) * 1099511628211ull;
-	h = (h ^ t->dport) * 1099511628211ull;
-	return (size_t)(h ^ (h >> 29));
+	k[0] = t->family;
+	memcpy(k + 1, t->src, al);
+	memcpy(k + 1 + al, &t->sport, 2);
+	memcpy(k + 3 + al, &t->dport, 2);
+	return (size_t)hash_bytes(k, 5 + al);
 }
 
 static bool

@@ -8,14 +8,14 @@
 #ifndef PC_RELAY_TIMEOUT_H
 #define PC_RELAY_TIMEOUT_H
 
+#include <stddef.h>
+
 struct relay;
 
 /* Starts the periodic timer (r->tick_ms). The environment variable
  * PC_RELAY_CT_DUMP_MIN, if set, replaces timeout_set_dump_min()'s value
  * (the integration tests use it to cover both ways). */
 void timeout_start(struct relay *r);
-
-#include <stddef.h>
 
 /* From n kernel components on, counters are read with one filtered
  * conntrack dump per tick instead of a lookup per component (default
