@@ -13,14 +13,28 @@
 # percent: the "schedstat" blocks print them the same way, with the
 # Portcullis edge and core apart and the ratio to Kamailio by them.
 set -u
-[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: summary.sh FILE.tsv" >&2; exit 2; }
-awk -F'\t' '
+# Shared by both awk programs: med() sets M_MIN, M_MAX and M_N too;
+# ratios(v, p, b) lists, per round, build p[1]'s figure in v over build b's
+# at the same test p[2] and rate p[3] (rnd: the rounds seen).
+lib='
 function med(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
 	M_MIN = a[1]; M_MAX = a[n]; M_N = n
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+function ratios(v, p, b,   r, x, y, l) {
+	l = ""
+	for (r in rnd) {
+		x = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
+		y = r SUBSEP b SUBSEP p[2] SUBSEP p[3]
+		if ((x in v) && (y in v) && v[y] > 0) l = l " " sprintf("%.3f", v[x] / v[y])
+	}
+	return l
+}
+'
+[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: summary.sh FILE.tsv" >&2; exit 2; }
+awk -F'\t' "$lib"'
 $7 != "na" && $7 != "" {
 	k = $3 SUBSEP $4 SUBSEP $5
 	if (!(k in us)) { order[++nk] = k }
@@ -41,12 +55,7 @@ END {
 	for (i = 1; i <= nk; i++) {
 		split(order[i], p, SUBSEP)
 		if (p[1] == "kam") continue
-		l = ""
-		for (r in rnd) {
-			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
-			b = r SUBSEP "kam" SUBSEP p[2] SUBSEP p[3]
-			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
-		}
+		l = ratios(at, p, "kam")
 		if (l == "") continue
 		m = med(l)
 		printf "%-8s %-9s rate=%-6s ratio=%.2f [%.2f..%.2f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
@@ -60,13 +69,7 @@ END {
 		printf "%-8s %-9s max_rate=%.0f [%s..%s] n=%d\n", x, t, m, M_MIN, M_MAX, M_N
 	}
 }' "$1"
-awk -F'\t' '
-function med(list,   n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
-	M_MIN = a[1]; M_MAX = a[n]; M_N = n
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -F'\t' "$lib"'
 NF >= 10 && $10 != "na" && $10 != "" {
 	k = $3 SUBSEP $4 SUBSEP $5
 	if (!(k in us)) { order[++nk] = k }
@@ -93,12 +96,7 @@ END {
 	for (i = 1; i <= nk; i++) {
 		split(order[i], p, SUBSEP)
 		if (p[1] == "kam") continue
-		l = ""
-		for (r in rnd) {
-			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
-			b = r SUBSEP "kam" SUBSEP p[2] SUBSEP p[3]
-			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
-		}
+		l = ratios(at, p, "kam")
 		if (l == "") continue
 		m = med(l)
 		printf "%-8s %-9s rate=%-6s sched_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
@@ -110,23 +108,13 @@ END {
 	for (i = 1; i <= nk; i++) {
 		split(order[i], p, SUBSEP)
 		if (p[1] == "kam" || p[1] == ref) continue
-		l = ""
-		for (r in rnd) {
-			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
-			b = r SUBSEP ref SUBSEP p[2] SUBSEP p[3]
-			if ((a in at) && (b in at) && at[b] > 0) l = l " " sprintf("%.3f", at[a] / at[b])
-		}
+		l = ratios(at, p, ref)
 		if (l == "") continue
 		if (!hdr++) print "# schedstat: ratio to " ref ", same round and rate: median [min..max] (n), then edge and core apart"
 		m = med(l)
 		printf "%-8s %-9s rate=%-6s sched_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, l
-		le = lc = ""
-		for (r in rnd) {
-			a = r SUBSEP p[1] SUBSEP p[2] SUBSEP p[3]
-			b = r SUBSEP ref SUBSEP p[2] SUBSEP p[3]
-			if ((a in ate) && (b in ate) && ate[b] > 0) le = le " " sprintf("%.3f", ate[a] / ate[b])
-			if ((a in atc) && (b in atc) && atc[b] > 0) lc = lc " " sprintf("%.3f", atc[a] / atc[b])
-		}
+		le = ratios(ate, p, ref)
+		lc = ratios(atc, p, ref)
 		if (le != "") { m = med(le); printf "%-8s %-9s rate=%-6s edge_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, le }
 		if (lc != "") { m = med(lc); printf "%-8s %-9s rate=%-6s core_ratio=%.3f [%.3f..%.3f] n=%d  (%s )\n", p[1], p[2], p[3], m, M_MIN, M_MAX, M_N, lc }
 	}
