@@ -121,10 +121,15 @@ if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then
 			timeout 600 bash "$t" >"$out" 2>&1
 			rc=$?
 			nfail=0
+			why=0
+			# A failing case's TAP comments (its reason) follow its
+			# FAIL line, so that an excerpt of the run shows them.
 			while IFS= read -r line; do
 				case "$line" in
-				"not ok "*) fail "$name: ${line#not ok }"; nfail=$((nfail + 1)) ;;
-				"ok "*) pass "$name: ${line#ok }" ;;
+				"not ok "*) fail "$name: ${line#not ok }"; nfail=$((nfail + 1)); why=1 ;;
+				"ok "*) pass "$name: ${line#ok }"; why=0 ;;
+				"# "*) [ "$why" = 1 ] && printf '  %s\n' "$line" ;;
+				*) why=0 ;;
 				esac
 			done <"$out"
 			if [ "$rc" != 0 ]; then

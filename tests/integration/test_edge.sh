@@ -41,11 +41,21 @@ J
 
 SIPP_COMMON="-nostdin -timeout 20s -timeout_error -trace_err"
 # sipp_in NS LOG ARGS...: one sipp run in a namespace (foreground).
+# On failure it prints why (sipp's errors, the daemons' last words): the
+# TAP comments of a failing case are all a CI excerpt shows.
 sipp_in() {
-	local n=$1 log=$2
+	local n=$1 log=$2 rc
 	shift 2
-	in_ns "$n" timeout 40 sipp $SIPP_COMMON -error_file "$T/$log.err" "$@" \
+	in_ns "$n" timeout -k 5 40 sipp $SIPP_COMMON -error_file "$T/$log.err" "$@" \
 		>"$T/$log.out" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "sipp $log exited $rc at $(date +%T.%N)"
+		tail -c 1500 "$T/$log.err" 2>/dev/null
+		grep -v '^$' "$T/$log.out" | tail -5
+		tail -4 "$T/edge.log" "$T/core.log" "$T/relay.log" 2>/dev/null
+	fi
+	return "$rc"
 }
 register() { # register NS USER PASS IP PORT TRANSPORT(u1|t1)
 	sipp_in "$1" "reg-$2-$6" -sf "$D/reg.xml" -i "$4" -p "$5" -t "$6" \
@@ -99,6 +109,13 @@ uas() {
 		-error_file '$T/uas-$2.err'; echo \$? >'$T/uas-$2.rc'"
 }
 uas_ok() { [ "$(cat "$T/uas-$1.rc" 2>/dev/null)" = 0 ]; }
+uas_done() { # uas_done NAME: the callee's sipp ended well within 20 s
+	wait_until 20 uas_ok "$1" && return 0
+	echo "uas $1: rc=$(cat "$T/uas-$1.rc" 2>/dev/null || echo running)"
+	tail -c 1500 "$T/uas-$1.err" 2>/dev/null
+	grep -E '^(SIP/2.0|[A-Z]+ sip:)' "$T/uas-$1.msg" 2>/dev/null | tail -8
+	return 1
+}
 call() { # call NS IP PORT TRANSPORT CALLEE LOG
 	printf 'SEQUENTIAL\n%s;\n' "$5" >"$T/callee-$5.csv"
 	sipp_in "$1" "$6" -sf "$D/uac.xml" -i "$2" -p "$3" -t "$4" -mi "$2" \
@@ -109,7 +126,7 @@ uas bob bob $P.2.2 5062 u1
 bob_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
 wait_until 5 bob_listening
 tap "alice calls bob (UDP): 180/200 with SDP, ACK, callee's BYE" call alice $P.1.2 5064 u1 bob call1
-tap "bob's side of the call completed" wait_until 20 uas_ok bob
+tap "bob's side of the call completed" uas_done bob
 
 # Media was anchored: the SDP each side got names the relay.
 sdp_has_relay() { grep -q "^c=IN IP4 $SBC" "$1"; }
@@ -146,7 +163,7 @@ bob_tcp_listening() { [ -n "$(in_ns bob ss -ltn 'sport = :5066' | tail -n +2)" ]
 wait_until 5 bob_tcp_listening
 rm -f "$T/uas-bobtcp.rc"
 tap "alice calls bob over TCP (connection reuse / new connection)" call alice $P.1.2 5068 t1 bob call2
-tap "bob's TCP side of the call completed" wait_until 20 uas_ok bobtcp
+tap "bob's TCP side of the call completed" uas_done bobtcp
 
 # --- NAT: carol registers from behind a masquerading router ---
 tap "carol registers from behind NAT" register carol carol c-secret-3 192.168.93.2 5062 u1
@@ -154,7 +171,7 @@ uas carol carol 192.168.93.2 5062 u1
 carol_listening() { [ -n "$(in_ns carol ss -lun 'sport = :5062' | tail -n +2)" ]; }
 wait_until 5 carol_listening
 tap "alice calls carol (behind NAT): the INVITE reaches her" call alice $P.1.2 5070 u1 carol call3
-tap "carol's side of the call completed" wait_until 20 uas_ok carol
+tap "carol's side of the call completed" uas_done carol
 
 stop_captures
 tap "bob saw nothing of alice or carol" payload_lacks "$T/bob.pcap" $P.1.2 192.168.93.2 $P.4.2
@@ -174,15 +191,20 @@ flows_has_alice() { edge_ctl flows.list | grep -q "remote=$P.1.2"; }
 tap "ctl flows.list lists the UDP flows" flows_has_alice
 
 # --- a REGISTER flood is banned; other callers are not disturbed ---
-rm -f "$T/uas-bob.rc"
-uas bob bob $P.2.2 5062 u1
-wait_until 5 bob_listening
+# bob answers this call on a second phone. Port 5062 still receives call2's
+# INVITE: that branch never answered, so core retransmits it for up to 32 s
+# (RFC 3261 17.1.1.2) and may not CANCEL it without a provisional response;
+# a new UAS on 5062 would take such a retransmission for its call.
+tap "bob registers a second phone over UDP" register bob bob b-secret-2 $P.2.2 5074 u1
+uas bob bob2 $P.2.2 5074 u1
+bob2_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5074' | tail -n +2)" ]; }
+wait_until 5 bob2_listening
 bg att flood sh -c "timeout 30 sipp -nostdin -sf '$D/flood.xml' -i $P.3.2 -p 5099 \
 	-r 400 -m 2000 -timeout 10s $SBC:5060; true"
 banned() { grep -q "banned $P.3.2" "$T/edge.log"; }
 tap "the flooding source is banned" wait_until 15 banned
 tap "a call from alice during the flood succeeds" call alice $P.1.2 5072 u1 bob call4
-tap "bob's side of that call completed" wait_until 20 uas_ok bob
+tap "bob's side of that call completed" uas_done bob2
 bans_has_att() { edge_ctl bans.list | grep -q "$P.3.2"; }
 tap "bans.list shows the attacker" bans_has_att
 att_silenced() { ! options att $P.3.2 5098 200; }
