@@ -25,6 +25,7 @@ struct loc_ua {
 struct loc {
 	struct htable ht;
 	struct htable uas;
+	struct htable conns; /* bindings over a TCP/TLS connection, by id */
 	struct loc_binding *dirty_head, **dirty_tail;
 	size_t ndirty;
 	uint64_t next_id;
@@ -37,8 +38,10 @@ loc_new(void)
 
 	if (l == NULL)
 		return NULL;
-	if (htable_init(&l->ht, 1024) < 0 || htable_init(&l->uas, 64) < 0) {
+	if (htable_init(&l->ht, 1024) < 0 || htable_init(&l->uas, 64) < 0 ||
+	    htable_init(&l->conns, 64) < 0) {
 		htable_free(&l->ht);
+		htable_free(&l->uas);
 		free(l);
 		return NULL;
 	}
@@ -98,13 +101,37 @@ binding_free(struct loc *l, struct loc_binding *b)
 	free(b);
 }
 
+static uint64_t
+conn_hash(uint32_t conn_id)
+{
+	return hash_bytes(&conn_id, sizeof(conn_id));
+}
+
+/* The by-connection index follows the AoR table: a binding is in both or
+ * in neither (and in conns only while it has a connection). */
+static void
+table_insert(struct loc *l, struct loc_binding *b, uint64_t aor_hv)
+{
+	htable_insert(&l->ht, &b->node, aor_hv);
+	if (b->flow.conn_id != 0)
+		htable_insert(&l->conns, &b->cnode, conn_hash(b->flow.conn_id));
+}
+
+static void
+table_remove(struct loc *l, struct loc_binding *b)
+{
+	htable_remove(&l->ht, &b->node);
+	if (b->flow.conn_id != 0)
+		htable_remove(&l->conns, &b->cnode);
+}
+
 static int
 free_cb(struct hnode *n, void *arg)
 {
 	struct loc *l = arg;
 	struct loc_binding *b = container_of(n, struct loc_binding, node);
 
-	htable_remove(&l->ht, n);
+	table_remove(l, b);
 	if (!(b->flags & LOC_F_DIRTY))
 		binding_free(l, b);
 	return 0;
@@ -124,6 +151,7 @@ loc_free(struct loc *l)
 	}
 	htable_free(&l->ht);
 	htable_free(&l->uas);
+	htable_free(&l->conns);
 	free(l);
 }
 
@@ -241,7 +269,7 @@ loc_add(struct loc *l, const struct loc_binding_in *in, bool is_restore)
 	} else {
 		b->id = l->next_id++;
 	}
-	htable_insert(&l->ht, &b->node, aor_hash(in->s[LOC_S_AOR]));
+	table_insert(l, b, aor_hash(in->s[LOC_S_AOR]));
 	if (!is_restore)
 		mark_dirty(l, b);
 	else
@@ -252,7 +280,7 @@ loc_add(struct loc *l, const struct loc_binding_in *in, bool is_restore)
 static void
 retire(struct loc *l, struct loc_binding *b, uint8_t why)
 {
-	htable_remove(&l->ht, &b->node);
+	table_remove(l, b);
 	if (b->flags & LOC_F_DIRTY) {
 		/* Already queued: the flush decides by the flags. A queued
 		 * upsert that is now retired must not be written. */
@@ -280,7 +308,7 @@ loc_update(
 	nb->id = b->id;
 	nb->flags |= b->flags & LOC_F_STORED;
 	retire(l, b, LOC_F_RETIRED);
-	htable_insert(&l->ht, &nb->node, aor_hash(copy.s[LOC_S_AOR]));
+	table_insert(l, nb, aor_hash(copy.s[LOC_S_AOR]));
 	mark_dirty(l, nb);
 	return nb;
 }
@@ -344,40 +372,32 @@ loc_remove_aor(struct loc *l, struct slice aor, struct slice contact)
 	return removed;
 }
 
-struct closed_ctx {
-	struct loc *l;
-	const struct loc_flow *f;
-	size_t n;
-};
-
-static int
-closed_cb(struct hnode *h, void *arg)
-{
-	struct closed_ctx *c = arg;
-	struct loc_binding *b = container_of(h, struct loc_binding, node);
-
-	if (b->flow.conn_id != 0 && b->flow.conn_id == c->f->conn_id &&
-	    b->flow.transport == c->f->transport &&
-	    b->flow.listener == c->f->listener &&
-	    memcmp(&b->flow.remote, &c->f->remote, sizeof(b->flow.remote)) ==
-	        0) {
-		/* Only a field changes: in place, then written behind. */
-		b->flow.conn_id = 0;
-		mark_dirty(c->l, b);
-		c->n++;
-	}
-	return 0;
-}
-
 size_t
 loc_flow_closed(struct loc *l, const struct loc_flow *f)
 {
-	struct closed_ctx c = {l, f, 0};
+	uint64_t hv = conn_hash(f->conn_id);
+	size_t n = 0;
+	struct hnode *h, *next;
 
 	if (f->conn_id == 0)
 		return 0;
-	htable_walk(&l->ht, closed_cb, &c);
-	return c.n;
+	for (h = htable_first(&l->conns, hv); h != NULL; h = next) {
+		struct loc_binding *b =
+		    container_of(h, struct loc_binding, cnode);
+		next = htable_next(h, hv);
+		if (b->flow.conn_id != f->conn_id ||
+		    b->flow.transport != f->transport ||
+		    b->flow.listener != f->listener ||
+		    memcmp(&b->flow.remote, &f->remote,
+		        sizeof(b->flow.remote)) != 0)
+			continue;
+		/* Only a field changes: in place, then written behind. */
+		htable_remove(&l->conns, h);
+		b->flow.conn_id = 0;
+		mark_dirty(l, b);
+		n++;
+	}
+	return n;
 }
 
 size_t

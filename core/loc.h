@@ -47,6 +47,9 @@ enum loc_str {
 
 struct loc_binding {
 	struct hnode node;
+	/* In loc's index by connection while flow.conn_id != 0, so that a
+	 * closed connection finds its bindings without a walk of all. */
+	struct hnode cnode;
 	struct loc_binding *dirty_next;
 	uint64_t id; /* stable key in the store */
 	int64_t expires_at; /* wall-clock seconds */

@@ -192,6 +192,66 @@ test_flow_closed(void)
 	loc_lookup(l, SLICE_LIT("alice@example.com"), v, 2);
 	CHECK_EQ_INT(v[0]->flow.conn_id, 0);
 	CHECK_EQ_INT(loc_dirty_count(l), 1);
+	CHECK_EQ_INT(loc_flow_closed(l, &f), 0); /* already closed */
+	loc_free(l);
+}
+
+/* The by-connection index through adds, updates and removals: several
+ * AoRs over one connection (a PBX), the same id from another address,
+ * a binding moved to a new connection, a removed one. */
+static void
+test_flow_closed_index(void)
+{
+	struct loc *l = loc_new();
+	struct loc_binding_in in[4] = {
+	    mk("a@example.com", "sip:a@1", 100),
+	    mk("b@example.com", "sip:b@1", 100),
+	    mk("c@example.com", "sip:c@1", 100),
+	    mk("d@example.com", "sip:d@1", 100),
+	};
+	struct loc_binding *b[4], *v[2];
+
+	for (int i = 0; i < 4; i++) {
+		in[i].flow.transport = IPC_TP_TCP;
+		in[i].flow.conn_id = 7;
+		in[i].flow.remote.family = 4;
+		in[i].flow.remote.port = 5555;
+		if (i == 3)
+			in[i].flow.remote.port = 6666; /* another peer */
+		b[i] = loc_add(l, &in[i], true);
+	}
+	struct loc_binding_in moved = in[1];
+	moved.flow.conn_id = 8;
+	CHECK(loc_update(l, b[1], &moved) != NULL);
+	loc_remove(l, b[2]);
+	struct loc_flow f = in[0].flow;
+	CHECK_EQ_INT(loc_flow_closed(l, &f), 1); /* a only */
+	f.conn_id = 8;
+	CHECK_EQ_INT(loc_flow_closed(l, &f), 1); /* b on its new one */
+	f.remote.port = 6666;
+	f.conn_id = 7;
+	CHECK_EQ_INT(loc_flow_closed(l, &f), 1); /* d */
+	CHECK_EQ_INT(loc_lookup(l, SLICE_LIT("d@example.com"), v, 2), 1);
+	CHECK_EQ_INT(v[0]->flow.conn_id, 0);
+	CHECK_EQ_INT(loc_flow_closed(l, &f), 0);
+
+	/* Many connections: each close finds exactly its binding. */
+	struct loc *m = loc_new();
+	char aor[32];
+	int hits = 0;
+	for (uint32_t i = 1; i <= 5000; i++) {
+		snprintf(aor, sizeof(aor), "u%u@example.com", i);
+		struct loc_binding_in x = mk(aor, "sip:x@1", 100);
+		x.flow.transport = IPC_TP_TLS;
+		x.flow.conn_id = i;
+		loc_add(m, &x, false);
+	}
+	for (uint32_t i = 1; i <= 5000; i++) {
+		struct loc_flow g = {.transport = IPC_TP_TLS, .conn_id = i};
+		hits += (int)loc_flow_closed(m, &g);
+	}
+	CHECK_EQ_INT(hits, 5000);
+	loc_free(m);
 	loc_free(l);
 }
 
@@ -250,6 +310,7 @@ main(void)
 	TEST_RUN(test_many);
 	TEST_RUN(test_bounded_flush);
 	TEST_RUN(test_flow_closed);
+	TEST_RUN(test_flow_closed_index);
 	TEST_RUN(test_user_agent);
 	return tap_done();
 }
