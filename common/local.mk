@@ -20,6 +20,7 @@ common_libpccommon_a_SOURCES = \
 	common/pcconf_relay.c common/pcconf_relay.h \
 	common/pcconf_mgmt.c common/pcconf_mgmt.h \
 	common/digest.c common/digest.h \
+	common/hmac256.c common/hmac256.h \
 	common/priv.c common/priv.h
 
 # What every program links besides its own modules.
@@ -45,6 +46,11 @@ tests_unit_test_digest_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_log_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_priv_LDADD = $(COMMON_TEST_LDADD)
 tests_unit_test_lru_LDADD = $(COMMON_TEST_LDADD)
+
+# HMAC-SHA-256 from saved pad states (RFC 4231 vectors, EVP agreement).
+check_PROGRAMS += tests/unit/test_hmac256
+TESTS += tests/unit/test_hmac256
+tests_unit_test_hmac256_LDADD = $(COMMON_TEST_LDADD)
 
 # Fuzz targets of the infrastructure decoders.
 noinst_PROGRAMS += tests/fuzz/fuzz_ipc tests/fuzz/fuzz_conf tests/fuzz/fuzz_ctl_rows

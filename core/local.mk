@@ -33,6 +33,8 @@ check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_store_LDADD = $(CORE_TEST_LDADD)
+# test_store changes rows behind the store through SQLite itself.
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_auth_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_reg_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_tx_LDADD = $(CORE_TEST_LDADD)

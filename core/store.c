@@ -2,10 +2,14 @@
  * SQLite storage for core. Why prepared statements kept open: the user
  * lookup runs on every authenticated request and the location flush every
  * second, so neither should re-parse SQL. Schema changes go through the
- * migrations table below, numbered by PRAGMA user_version. Users found are
+ * migrations table below, numbered by PRAGMA user_version. Users are
  * also kept in memory (bounded), since a lookup per authenticated request
  * is still a read transaction with file locks; every user write of this
  * process drops the entry (core is the only writer of the users table).
+ * The cache is filled from the table when the store opens and after a
+ * transaction that wrote users (an import), not only on first use: after
+ * a restart every phone registers again at once, and that storm should be
+ * served from memory, not by one SQLite read per user.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,7 +20,7 @@
 #include "log.h"
 #include "store.h"
 
-/* Users kept in memory at most; past it the cache starts over. */
+/* Users kept in memory at most; past it a new entry evicts an old one. */
 #define UCACHE_MAX 65536
 
 enum {
@@ -25,6 +29,7 @@ enum {
 	ST_USER_REPLACE,
 	ST_USER_REMOVE,
 	ST_USER_LIST,
+	ST_USER_ALL,
 	ST_USER_COUNT,
 	ST_META_GET,
 	ST_META_SET,
@@ -52,6 +57,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_USER_LIST] = "SELECT user, domain, realm, ha1_md5, ha1_sha256, "
                      "ha1_sha512_256, max_calls FROM users ORDER BY "
                      "domain, user LIMIT ?1",
+    /* Table order: no sort, so the warm-up streams the rows. */
+    [ST_USER_ALL] = "SELECT user, domain, realm, ha1_md5, ha1_sha256, "
+                    "ha1_sha512_256, max_calls FROM users",
     [ST_USER_COUNT] = "SELECT count(*) FROM users",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES "
@@ -122,7 +130,9 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 	bool in_tx;
+	bool tx_users; /* the open transaction wrote users */
 	struct htable ucache;
+	size_t evict_at; /* bucket where the next eviction looks first */
 };
 
 static int
@@ -289,6 +299,88 @@ ucache_drop(struct store *s, struct slice user, struct slice domain)
 	}
 }
 
+/* Makes room for one entry. The victim is the first entry at or after a
+ * moving bucket index: the keyed hash scatters users over buckets, so
+ * this is close to random replacement, at O(1) and no per-entry links.
+ * (Emptying the whole cache instead would throw away every hot user
+ * each time a deployment of more than UCACHE_MAX users met a new one.) */
+static void
+ucache_evict_one(struct store *s)
+{
+	struct htable *t = &s->ucache;
+
+	for (size_t i = 0; i <= t->mask; i++) {
+		size_t b = (s->evict_at + i) & t->mask;
+		struct hnode *n = t->buckets[b];
+		if (n != NULL) {
+			s->evict_at = b + 1;
+			htable_remove(t, n);
+			free(container_of(n, struct ucache_ent, node));
+			return;
+		}
+	}
+}
+
+static void
+ucache_add(struct store *s, const struct store_user *u, uint64_t hv)
+{
+	if (s->ucache.count >= UCACHE_MAX)
+		ucache_evict_one(s);
+	struct ucache_ent *e = ucache_make(u);
+	if (e != NULL)
+		htable_insert(&s->ucache, &e->node, hv);
+}
+
+static void row_to_user(sqlite3_stmt *q, struct store_user *u);
+static sqlite3_stmt *stmt(struct store *s, int i);
+
+/* Fills the cache with the users it lacks, in table order, until it
+ * holds UCACHE_MAX; one row in memory at a time. Outside transactions
+ * only (a row written in one may still roll back). Returns the number
+ * added or -1. */
+static long
+ucache_warm(struct store *s)
+{
+	if (s->in_tx)
+		return 0;
+	sqlite3_stmt *q = stmt(s, ST_USER_ALL);
+	struct store_user u;
+	long added = 0;
+	int rc = SQLITE_DONE;
+
+	while (s->ucache.count < UCACHE_MAX &&
+	    (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		/* A field that the copy would cut is not cached: the entry
+		 * must be the row exactly (store_user_get compares keys). */
+		if (sqlite3_column_bytes(q, 0) >= STORE_USER_MAX ||
+		    sqlite3_column_bytes(q, 1) >= STORE_DOMAIN_MAX ||
+		    sqlite3_column_bytes(q, 2) >= STORE_DOMAIN_MAX ||
+		    sqlite3_column_bytes(q, 3) >= DIGEST_HEX_MAX ||
+		    sqlite3_column_bytes(q, 4) >= DIGEST_HEX_MAX ||
+		    sqlite3_column_bytes(q, 5) >= DIGEST_HEX_MAX)
+			continue;
+		row_to_user(q, &u);
+		char key[STORE_USER_MAX + STORE_DOMAIN_MAX];
+		struct slice us = slice_cstr(u.user), ds = slice_cstr(u.domain);
+		uint32_t klen = ucache_key(us, ds, key);
+		if (klen == 0)
+			continue;
+		uint64_t hv = hash_bytes(key, klen);
+		if (ucache_find(s, us, ds, hv) != NULL)
+			continue;
+		ucache_add(s, &u, hv);
+		added++;
+	}
+	if (s->ucache.count >= UCACHE_MAX)
+		rc = SQLITE_DONE;
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: user cache fill: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return added;
+}
+
 struct sqlite3 *
 store_db_open(const char *path, const char *sync, char *err, size_t errlen)
 {
@@ -341,6 +433,10 @@ store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* A cache that cannot be filled only costs lookups later. */
+	long n = ucache_warm(s);
+	if (n > 0)
+		log_info("store: %ld users read into memory", n);
 	return s;
 fail:
 	store_close(s);
@@ -424,13 +520,8 @@ store_user_get(struct store *s, struct slice user, struct slice domain,
 		row_to_user(q, out);
 		sqlite3_reset(q);
 		/* Not what an open transaction may still roll back. */
-		if (klen > 0 && !s->in_tx) {
-			if (s->ucache.count >= UCACHE_MAX)
-				ucache_clear(s);
-			e = ucache_make(out);
-			if (e != NULL)
-				htable_insert(&s->ucache, &e->node, hv);
-		}
+		if (klen > 0 && !s->in_tx)
+			ucache_add(s, out, hv);
 		return 1;
 	}
 	sqlite3_reset(q);
@@ -446,6 +537,7 @@ store_user_put(struct store *s, const struct store_user *u, bool replace)
 	sqlite3_stmt *q = stmt(s, replace ? ST_USER_REPLACE : ST_USER_INSERT);
 
 	ucache_drop(s, slice_cstr(u->user), slice_cstr(u->domain));
+	s->tx_users |= s->in_tx;
 
 	sqlite3_bind_text(q, 1, u->user, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, u->domain, -1, SQLITE_TRANSIENT);
@@ -471,6 +563,7 @@ store_user_remove(struct store *s, struct slice user, struct slice domain)
 	sqlite3_stmt *q = stmt(s, ST_USER_REMOVE);
 
 	ucache_drop(s, user, domain);
+	s->tx_users |= s->in_tx;
 	bind_slice(q, 1, user);
 	bind_slice(q, 2, domain);
 	int rc = sqlite3_step(q);
@@ -514,6 +607,12 @@ store_user_count(struct store *s)
 	return n;
 }
 
+size_t
+store_user_cached(const struct store *s)
+{
+	return s->ucache.count;
+}
+
 int
 store_begin(struct store *s)
 {
@@ -523,24 +622,35 @@ store_begin(struct store *s)
 	return 0;
 }
 
+/* After a transaction: the users it wrote were dropped from the cache
+ * (whichever way it ended), so read them back in. The rest of the cache
+ * is the committed table: gets inside a transaction add nothing. */
+static void
+tx_end(struct store *s)
+{
+	s->in_tx = false;
+	if (s->tx_users)
+		ucache_warm(s);
+	s->tx_users = false;
+}
+
 int
 store_commit(struct store *s)
 {
-	s->in_tx = false;
 	if (exec(s, "COMMIT") < 0) {
 		exec(s, "ROLLBACK");
-		ucache_clear(s);
+		tx_end(s);
 		return -1;
 	}
+	tx_end(s);
 	return 0;
 }
 
 void
 store_rollback(struct store *s)
 {
-	s->in_tx = false;
 	exec(s, "ROLLBACK");
-	ucache_clear(s);
+	tx_end(s);
 }
 
 int

@@ -47,6 +47,9 @@ int store_user_remove(struct store *s, struct slice user, struct slice domain);
 typedef int (*store_user_cb)(const struct store_user *u, void *arg);
 int store_user_list(struct store *s, size_t limit, store_user_cb cb, void *arg);
 int64_t store_user_count(struct store *s);
+/* Users held in memory (filled from the table at open and after a
+ * transaction that wrote users; bounded). */
+size_t store_user_cached(const struct store *s);
 
 /* Explicit transaction around several writes (users.import). */
 int store_begin(struct store *s);

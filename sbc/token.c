@@ -12,15 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The SHA-256 block functions: HMAC from two saved SHA-256 states (the
- * key's inner and outer pads) is a struct copy, where EVP's HMAC re-init
- * allocates and frees digest contexts every time (OpenSSL 3.0). */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
+/* HMAC from the key's saved pad states (common/hmac256): a struct copy
+ * per MAC, where EVP's HMAC re-init allocates and frees digest contexts
+ * every time (OpenSSL 3.0). */
+#include "hmac256.h"
 #include "token.h"
 
 #define NONCE_LEN 12
@@ -131,14 +129,13 @@ struct key_ctx {
 	bool used;
 	unsigned long last;
 	uint8_t key[TOKEN_KEY_LEN];
-	bool pads; /* hin, hout set */
-	SHA256_CTX hin, hout; /* SHA-256 after the key's ipad, opad block */
+	bool pads; /* mac set */
+	struct hmac256_key mac;
 	EVP_CIPHER_CTX *enc, *dec; /* AES-256-GCM keyed with key */
 };
 
 static struct key_ctx ctx_cache[CTX_CACHE];
 static unsigned long ctx_clock;
-static EVP_MAC *hmac_alg;
 static EVP_CIPHER *gcm_alg;
 static bool ctx_atexit;
 
@@ -156,9 +153,7 @@ ctx_cache_free(void)
 	for (int i = 0; i < CTX_CACHE; i++)
 		if (ctx_cache[i].used)
 			key_ctx_drop(&ctx_cache[i]);
-	EVP_MAC_free(hmac_alg);
 	EVP_CIPHER_free(gcm_alg);
-	hmac_alg = NULL;
 	gcm_alg = NULL;
 }
 
@@ -173,12 +168,11 @@ crypto_fail(const char *what)
 static void
 algs_fetch(void)
 {
-	if (hmac_alg != NULL)
+	if (gcm_alg != NULL)
 		return;
-	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	gcm_alg = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	if (hmac_alg == NULL || gcm_alg == NULL)
-		crypto_fail("fetching HMAC/AES-256-GCM");
+	if (gcm_alg == NULL)
+		crypto_fail("fetching AES-256-GCM");
 	if (!ctx_atexit && atexit(ctx_cache_free) == 0)
 		ctx_atexit = true;
 }
@@ -236,55 +230,28 @@ gcm_ctx(const uint8_t key[TOKEN_KEY_LEN], bool enc, const uint8_t *iv)
 /* HMAC-SHA-256 (RFC 2104) of a then b under key, from the key's pads
  * hashed once. */
 static void
-hmac256(const uint8_t *key, const void *a, size_t alen, const void *b,
+key_mac(const uint8_t *key, const void *a, size_t alen, const void *b,
     size_t blen, uint8_t out[32])
 {
 	struct key_ctx *c = key_ctx_get(key);
 	if (!c->pads) {
-		uint8_t ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
-		for (int i = 0; i < SHA256_CBLOCK; i++) {
-			uint8_t k = i < TOKEN_KEY_LEN ? key[i] : 0;
-			ipad[i] = k ^ 0x36;
-			opad[i] = k ^ 0x5c;
-		}
-		if (!SHA256_Init(&c->hin) ||
-		    !SHA256_Update(&c->hin, ipad, sizeof ipad) ||
-		    !SHA256_Init(&c->hout) ||
-		    !SHA256_Update(&c->hout, opad, sizeof opad))
+		if (!hmac256_key_init(&c->mac, key, TOKEN_KEY_LEN))
 			crypto_fail("HMAC");
-		OPENSSL_cleanse(ipad, sizeof ipad);
-		OPENSSL_cleanse(opad, sizeof opad);
 		c->pads = true;
 	}
-	SHA256_CTX h = c->hin;
-	uint8_t inner[32];
-	if (!SHA256_Update(&h, a, alen) ||
-	    (blen > 0 && !SHA256_Update(&h, b, blen)) ||
-	    !SHA256_Final(inner, &h))
+	if (!hmac256(&c->mac, a, alen, b, blen, out))
 		crypto_fail("HMAC");
-	h = c->hout;
-	if (!SHA256_Update(&h, inner, sizeof inner) || !SHA256_Final(out, &h))
-		crypto_fail("HMAC");
-	OPENSSL_cleanse(&h, sizeof h);
-	OPENSSL_cleanse(inner, sizeof inner);
 }
 
 /* HMAC under a key used once (key derivation): not worth a cache slot. */
 static void
 hmac256_once(const uint8_t *key, const void *a, size_t alen, uint8_t out[32])
 {
-	algs_fetch();
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_alg);
-	OSSL_PARAM params[] = {
-	    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", 0),
-	    OSSL_PARAM_END,
-	};
-	size_t outl = 0;
-	if (ctx == NULL || !EVP_MAC_init(ctx, key, TOKEN_KEY_LEN, params) ||
-	    !EVP_MAC_update(ctx, a, alen) ||
-	    !EVP_MAC_final(ctx, out, &outl, 32))
+	struct hmac256_key k;
+	if (!hmac256_key_init(&k, key, TOKEN_KEY_LEN) ||
+	    !hmac256(&k, a, alen, NULL, 0, out))
 		crypto_fail("HMAC");
-	EVP_MAC_CTX_free(ctx);
+	hmac256_key_clear(&k);
 }
 
 void
@@ -406,7 +373,7 @@ token_seal(const struct token_keys *ks, char purpose, const void *pt,
 	uint8_t bin[TOKEN_MAX_PLAIN + TOKEN_OVERHEAD];
 	uint8_t aad[2] = {k->id, (uint8_t)purpose};
 	uint8_t mac[32];
-	hmac256(k->mac, aad, sizeof aad, pt, len, mac);
+	key_mac(k->mac, aad, sizeof aad, pt, len, mac);
 	bin[0] = k->id;
 	memcpy(bin + 1, mac, NONCE_LEN);
 
@@ -462,7 +429,7 @@ token_open(const struct token_keys *ks, char purpose, const char *text,
 	 * someone holding only an old ciphertext cannot pass either way, but
 	 * checking keeps exactly one valid text per value. */
 	uint8_t mac[32];
-	hmac256(k->mac, aad, sizeof aad, out, ptlen, mac);
+	key_mac(k->mac, aad, sizeof aad, out, ptlen, mac);
 	if (CRYPTO_memcmp(mac, bin + 1, NONCE_LEN) != 0) {
 		OPENSSL_cleanse(out, ptlen);
 		return -1;

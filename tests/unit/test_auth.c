@@ -1,5 +1,6 @@
 /* Unit tests of core/auth.c: RFC 7616 §3.9.1 vectors, nonce sealing and
  * expiry (stale), nonce-count replay window, challenge headers. */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,10 @@
 #include "tap.h"
 
 static const uint8_t secret[AUTH_SECRET_LEN] = {1, 2, 3, 4, 5};
+/* Made by ea0da0d's auth_nonce_make (EVP_MAC seal) under secret, epoch
+ * 0x01020304, realm "example.com", time 1000. */
+#define KNOWN_NONCE \
+	"00000000000003e801020304229d5f0844dfabfa6409e7602d618aca420e2500"
 
 static struct sip_auth
 rfc_cred(const char *alg, const char *response)
@@ -116,6 +121,53 @@ test_nonce(void)
 	auth_free(a);
 	auth_free(b);
 	auth_free(c);
+}
+
+/* The nonce layout does not depend on how the seal is computed: its last
+ * 16 bytes are the first 16 of HMAC-SHA256(secret, first 16 | realm cut
+ * at 256 bytes), as EVP computes it (the seal's implementation before the
+ * common pad-state HMAC). Nonces already handed out stay valid across an
+ * upgrade, and an edge and a core of different builds agree. */
+static void
+test_nonce_seal_evp(void)
+{
+	struct auth *a = auth_new(secret, 300);
+	char realm_buf[300];
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(realm_buf); i++)
+		realm_buf[i] = (char)('a' + i % 26);
+	const size_t lens[] = {0, 1, 11, 55, 64, 200, 255, 256, 257, 300};
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		struct slice realm = slice_make(realm_buf, (uint32_t)lens[li]);
+		char n[AUTH_NONCE_LEN + 1];
+		uint8_t raw[32], want[32];
+		size_t wl = 0, rl = lens[li] < 256 ? lens[li] : 256;
+		auth_nonce_make(a, realm, 1000 + li, n);
+		for (int i = 0; i < 32; i++)
+			raw[i] = (uint8_t)(hex_digit(n[2 * i]) << 4 |
+			    hex_digit(n[2 * i + 1]));
+		uint8_t msg[16 + 256];
+		memcpy(msg, raw, 16);
+		memcpy(msg + 16, realm_buf, rl);
+		if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret,
+		        AUTH_SECRET_LEN, msg, 16 + rl, want, sizeof(want),
+		        &wl) == NULL ||
+		    wl != 32 || memcmp(raw + 16, want, 16) != 0)
+			bad++;
+		if (auth_nonce_check(a, slice_cstr(n), realm, 1000 + li) !=
+		    AUTH_NONCE_OK)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	/* A nonce sealed by the EVP code of commit ea0da0d under this
+	 * secret, realm "example.com", time 1000: still valid (not
+	 * stale: auth_set_epoch gives it the epoch it was made with). */
+	auth_set_epoch(a, 0x01020304u, false);
+	CHECK_EQ_INT(auth_nonce_check(a, SLICE_LIT(KNOWN_NONCE),
+	                 SLICE_LIT("example.com"), 1000),
+	    AUTH_NONCE_OK);
+	auth_free(a);
 }
 
 static void
@@ -227,6 +279,58 @@ test_challenge(void)
 	CHECK_EQ_INT(auth_challenge(
 	                 a, true, SLICE_LIT("example.com"), false, 5, buf, 50),
 	    -1);
+	/* The exact text of the snprintf format it replaced, for several
+	 * realms (empty, long, with a NUL that %.*s stopped at), and the
+	 * same room rule: the text plus its NUL must fit. */
+	char lrealm[300];
+	memset(lrealm, 'r', sizeof(lrealm));
+	const struct slice realms[] = {SLICE_LIT("example.com"),
+	    slice_make("", 0), slice_make(lrealm, sizeof(lrealm)),
+	    slice_make("ab\0cd", 5)};
+	static char big[4096], want[4096];
+	int bad = 0;
+	for (size_t r = 0; r < sizeof(realms) / sizeof(realms[0]); r++) {
+		for (int v = 0; v < 4; v++) {
+			bool proxy = v & 1, stale = v & 2;
+			n = auth_challenge(
+			    a, proxy, realms[r], stale, 5, big, sizeof(big));
+			if (n <= 0) {
+				bad++;
+				continue;
+			}
+			size_t off = 0;
+			const char *p = big;
+			for (int i = 0; i < 2; i++) {
+				const char *nv = strstr(p, "nonce=\"");
+				if (nv == NULL) {
+					bad++;
+					break;
+				}
+				nv += 7;
+				off += (size_t)snprintf(want + off,
+				    sizeof(want) - off,
+				    "%s: Digest realm=\"%.*s\", "
+				    "nonce=\"%.*s\", "
+				    "algorithm=%s, qop=\"auth\"%s\r\n",
+				    proxy ? "Proxy-Authenticate"
+				          : "WWW-Authenticate",
+				    (int)realms[r].len, realms[r].p,
+				    AUTH_NONCE_LEN, nv,
+				    i == 0 ? "SHA-256" : "MD5",
+				    stale ? ", stale=true" : "");
+				p = nv + AUTH_NONCE_LEN;
+			}
+			if ((size_t)n != off || strcmp(big, want) != 0)
+				bad++;
+			if (auth_challenge(a, proxy, realms[r], stale, 5, big,
+			        (size_t)n) != -1 ||
+			    auth_challenge(a, proxy, realms[r], stale, 5, big,
+			        (size_t)n + 1) != n ||
+			    strlen(big) != (size_t)n)
+				bad++;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
 	auth_free(a);
 }
 
@@ -251,6 +355,7 @@ main(void)
 	hash_seed_random();
 	TEST_RUN(test_rfc7616_vectors);
 	TEST_RUN(test_nonce);
+	TEST_RUN(test_nonce_seal_evp);
 	TEST_RUN(test_nc_replay);
 	TEST_RUN(test_verify);
 	TEST_RUN(test_challenge);

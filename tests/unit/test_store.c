@@ -1,5 +1,7 @@
-/* Unit tests of core/store.c: schema creation, users, metadata, and the
- * location write-behind surviving a close and reopen. */
+/* Unit tests of core/store.c: schema creation, users, metadata, the user
+ * cache filled at open and after user transactions, and the location
+ * write-behind surviving a close and reopen. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +287,178 @@ test_location_refresh(void)
 	store_close(s);
 }
 
+static void
+mk_user(struct store_user *u, const char *name, int ha1)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->user, sizeof(u->user), "%s", name);
+	snprintf(u->domain, sizeof(u->domain), "warm.example");
+	snprintf(u->realm, sizeof(u->realm), "warm.example");
+	snprintf(u->ha1[DIGEST_MD5], sizeof(u->ha1[0]), "%032d", ha1);
+}
+
+/* Changes a user's MD5 HA1 through another connection, which core never
+ * does (it is the users table's only writer): a get that still returns
+ * the old value was served from memory. */
+static void
+poke_ha1(const char *dbpath, const char *user, int ha1)
+{
+	sqlite3 *db = NULL;
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+	    "UPDATE users SET ha1_md5 = '%032d' WHERE user = '%s'", ha1, user);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_INT(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+static void
+test_user_cache_warm(void)
+{
+	char wpath[300], want[40];
+	snprintf(wpath, sizeof(wpath), "%s/warm.db", dir);
+	char err[256] = "";
+	struct store *s = store_open(wpath, err, sizeof(err));
+	struct store_user u, got;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(store_user_cached(s), 0);
+	const char *names[] = {"w1", "w2", "w3"};
+	for (int i = 0; i < 3; i++) {
+		mk_user(&u, names[i], 10 + i);
+		CHECK_EQ_INT(store_user_put(s, &u, false), 0);
+	}
+	store_close(s);
+
+	/* Every user is in memory once the store is open, before any
+	 * lookup: the table behind it no longer matters. */
+	s = store_open(wpath, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(store_user_cached(s), 3);
+	poke_ha1(wpath, "w2", 99);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w2"), SLICE_LIT("WARM.example"), &got),
+	    1);
+	snprintf(want, sizeof(want), "%032d", 11);
+	CHECK_STR(got.ha1[DIGEST_MD5], want);
+	CHECK_STR(got.domain, "warm.example");
+	poke_ha1(wpath, "w2", 11);
+
+	/* An import-like transaction: its users are in memory after the
+	 * commit with their new values, and a rolled-back change leaves the
+	 * committed value in memory. */
+	CHECK_EQ_INT(store_begin(s), 0);
+	mk_user(&u, "w4", 14);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	mk_user(&u, "w1", 21);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	CHECK_EQ_INT(store_user_cached(s), 2); /* w1 dropped until commit */
+	CHECK_EQ_INT(store_commit(s), 0);
+	CHECK_EQ_INT(store_user_cached(s), 4);
+	poke_ha1(wpath, "w1", 98);
+	poke_ha1(wpath, "w4", 97);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w1"), SLICE_LIT("warm.example"), &got),
+	    1);
+	snprintf(want, sizeof(want), "%032d", 21);
+	CHECK_STR(got.ha1[DIGEST_MD5], want);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w4"), SLICE_LIT("warm.example"), &got),
+	    1);
+	snprintf(want, sizeof(want), "%032d", 14);
+	CHECK_STR(got.ha1[DIGEST_MD5], want);
+	poke_ha1(wpath, "w1", 21);
+	poke_ha1(wpath, "w4", 14);
+
+	CHECK_EQ_INT(store_begin(s), 0);
+	mk_user(&u, "w3", 33);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("w4"), SLICE_LIT("warm.example")),
+	    1);
+	store_rollback(s);
+	CHECK_EQ_INT(store_user_cached(s), 4);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w3"), SLICE_LIT("warm.example"), &got),
+	    1);
+	snprintf(want, sizeof(want), "%032d", 12);
+	CHECK_STR(got.ha1[DIGEST_MD5], want);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w4"), SLICE_LIT("warm.example"), &got),
+	    1);
+
+	/* A change outside a transaction is seen at once, as before. */
+	mk_user(&u, "w3", 43);
+	CHECK_EQ_INT(store_user_put(s, &u, true), 0);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w3"), SLICE_LIT("warm.example"), &got),
+	    1);
+	CHECK_STR(got.ha1[DIGEST_MD5], u.ha1[DIGEST_MD5]);
+	CHECK_EQ_INT(
+	    store_user_remove(s, SLICE_LIT("w3"), SLICE_LIT("warm.example")),
+	    1);
+	CHECK_EQ_INT(
+	    store_user_get(s, SLICE_LIT("w3"), SLICE_LIT("warm.example"), &got),
+	    0);
+	store_close(s);
+}
+
+/* More users than the cache holds: the fill stops at the bound, and a
+ * user found past it evicts one entry, not the whole cache. */
+static void
+test_user_cache_bound(void)
+{
+	enum { N = 65536 + 40 };
+	char wpath[300], name[32], err[256] = "";
+	snprintf(wpath, sizeof(wpath), "%s/bound.db", dir);
+	struct store *s = store_open(wpath, err, sizeof(err));
+	struct store_user u, got;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(store_begin(s), 0);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%06d", i);
+		mk_user(&u, name, i);
+		bad += store_user_put(s, &u, false) != 0;
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(store_commit(s), 0);
+	CHECK_EQ_INT(store_user_cached(s), 65536);
+	store_close(s);
+
+	s = store_open(wpath, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(store_user_cached(s), 65536);
+	int found = 0, right = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%06d", i);
+		if (store_user_get(s, slice_cstr(name),
+		        SLICE_LIT("warm.example"), &got) == 1) {
+			found++;
+			char want[40];
+			snprintf(want, sizeof(want), "%032d", i);
+			right += strcmp(got.ha1[DIGEST_MD5], want) == 0;
+		}
+		if (store_user_cached(s) != 65536)
+			bad++;
+	}
+	CHECK_EQ_INT(found, N);
+	CHECK_EQ_INT(right, N);
+	CHECK_EQ_INT(bad, 0);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -293,6 +467,8 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/test.db", dir);
 	TEST_RUN(test_users);
+	TEST_RUN(test_user_cache_warm);
+	TEST_RUN(test_user_cache_bound);
 	TEST_RUN(test_location);
 	TEST_RUN(test_location_refresh);
 	char cmd[300];
