@@ -221,6 +221,8 @@ process(struct rsock *k, unsigned base, int n)
 	if (nq > 0) {
 		r->st.upkts += (uint64_t)nq;
 		s->active_ms = ev_now_ms(fu.loop);
+		if (s->is_kernel[comp])
+			stream_user_sent(r, s, comp, !li);
 	}
 	return latched;
 }
@@ -401,6 +403,27 @@ flush_all(void)
 	/* A latch may hand the stream to the kernel and close its sockets:
 	 * what it forwarded has left first. */
 	tell_latched();
+}
+
+void
+fwd_user_drain(struct rsock *k)
+{
+	int fd = k->fd;
+
+	if (fu.loop != k->r->loop)
+		fwd_user_setup(k->r->loop, true);
+	flush_all();
+	/* Bounded: a socket that never empties is not drained for ever. */
+	for (int i = 0; i < 8 && fd >= 0 && k->fd == fd && k->s != NULL; i++) {
+		unsigned before = fu.nslot;
+		int latched = read_now(k, fd);
+
+		if (fu.nslot == before)
+			break;
+		flush_all();
+		if (latched)
+			stream_on_latch(k->r, k->s, k->comp);
+	}
 }
 
 void

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct rsock;
 
 /* ev_io callback of every media socket; arg is its struct rsock. */
 void fwd_user_io(struct ev_loop *loop, int fd, uint32_t events, void *arg);
@@ -30,6 +31,10 @@ const char *fwd_user_setup(struct ev_loop *loop, bool use_uring);
  * a latched stream out of the kernel): the relay's before-sleep hook calls
  * it first; the loop hook fwd_user_setup adds covers loops without one. */
 void fwd_user_flush(void);
+/* Reads everything waiting at port k, forwards it at once and tells
+ * the latches it completes (relay_flush(), before the conntrack deletes
+ * of a stream the kernel took over). Not from inside the packet path. */
+void fwd_user_drain(struct rsock *k);
 /* The pause after a busy turn (media.user_batch_us; 0 = never). */
 void fwd_user_set_batch_us(uint32_t us);
 /* Sleeps that pause if the turns since the last call were busy enough;

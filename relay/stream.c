@@ -23,6 +23,7 @@
 #include "stream.h"
 
 static struct log_rl rl_kernel = LOG_RL_INIT(10000, 5);
+static struct log_rl rl_user = LOG_RL_INIT(10000, 5);
 
 bool
 relay_init(struct relay *r, struct ev_loop *loop, const struct ipc_addr *addr,
@@ -72,6 +73,7 @@ relay_free(struct relay *r)
 		idle_close_oldest(r);
 	free(r->idle);
 	free(r->socks);
+	free(r->drain);
 	port_pool_free(&r->pool);
 }
 
@@ -258,19 +260,6 @@ clear_ct(struct relay *r, struct ct_tuple *t, size_t n)
 		ct_defer(r->ct, t, n);
 }
 
-void
-relay_flush(struct relay *r)
-{
-	int failed;
-
-	if (r->nft != NULL && (failed = nft_flush(r->nft)) > 0)
-		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
-		    "nft: %d deferred port changes failed", failed);
-	if (r->ct != NULL && ct_flush(r->ct) < 0)
-		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
-		    "conntrack: deleting entries: %s", strerror(errno));
-}
-
 /* Deferred groups name their stream by its leg 0 RTP port (always
  * bound) and generation: arg = gen << 32 | port << 8 | low bits. */
 static uint64_t
@@ -289,6 +278,91 @@ stream_by_arg(struct relay *r, uint64_t arg)
 		return NULL;
 	s = r->socks[port - r->pool.lo].s;
 	return s != NULL && s->gen == (uint32_t)(arg >> 32) ? s : NULL;
+}
+
+/* The component goes to the kernel at this turn's conntrack deletes:
+ * its sockets are drained first (relay_flush()). */
+static void
+drain_note(struct relay *r, const struct rstream *s, int comp)
+{
+	if (r->ndrain == r->drain_cap) {
+		size_t cap = r->drain_cap ? r->drain_cap * 2 : 64;
+		uint64_t *d = realloc(r->drain, cap * sizeof(*d));
+
+		if (d == NULL)
+			return; /* what it misses, stream_user_sent() mends */
+		r->drain = d;
+		r->drain_cap = cap;
+	}
+	r->drain[r->ndrain++] = stream_arg(s, (unsigned)comp);
+}
+
+/*
+ * Packets that reached a stream's sockets before its conntrack deletes
+ * (a backlog under load: the loop reads a bounded batch per socket and
+ * turn) leave now, while the entries they came by still exist. Sent after
+ * the deletes, each would make an entry from the relay port to the party
+ * whose reply direction is that party's own media: its packets, and the
+ * other party's through the same kind of entry, would go on reaching user
+ * space while the maps say kernel; media would stop with the relay.
+ */
+static void
+relay_drain(struct relay *r)
+{
+	/* A drained packet can complete a re-latch, which notes another
+	 * component: bounded. */
+	for (size_t i = 0; i < r->ndrain && i < 4096; i++) {
+		struct rstream *s = stream_by_arg(r, r->drain[i]);
+		int comp = (int)(r->drain[i] & 1);
+
+		if (s == NULL || !s->is_kernel[comp])
+			continue;
+		for (int l = 0; l < 2; l++) {
+			struct rsock *k =
+			    &r->socks[s->leg[l].port + comp - r->pool.lo];
+
+			if (k->fd >= 0 && k->s == s)
+				fwd_user_drain(k);
+		}
+	}
+	r->ndrain = 0;
+}
+
+void
+relay_flush(struct relay *r)
+{
+	int failed;
+
+	if (r->nft != NULL && (failed = nft_flush(r->nft)) > 0)
+		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+		    "nft: %d deferred port changes failed", failed);
+	if (r->ndrain > 0)
+		relay_drain(r);
+	if (r->ct != NULL && ct_flush(r->ct) < 0)
+		log_ratelimited(&rl_kernel, LOG_LVL_WARN,
+		    "conntrack: deleting entries: %s", strerror(errno));
+}
+
+void
+stream_user_sent(struct relay *r, const struct rstream *s, int comp, int to)
+{
+	struct ipc_addr d = stream_leg_dst(s, to, comp);
+	struct ct_tuple t;
+	size_t al = d.family == 6 ? 16 : 4;
+
+	if (r->ct == NULL || d.family != r->addr.family)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.family = d.family;
+	memcpy(t.src, r->addr.addr, al);
+	memcpy(t.dst, d.addr, al);
+	t.sport = (uint16_t)(s->leg[to].port + comp);
+	t.dport = d.port;
+	clear_ct(r, &t, 1);
+	log_ratelimited(&rl_user, LOG_LVL_DEBUG,
+	    "relay: stream %s/%u component %d is in the kernel but user "
+	    "space forwarded to port %u; deleting the entry of that send",
+	    s->call->call_id, s->index, comp, d.port);
 }
 
 /* Open while a component in use is not in the kernel, and toward a party
@@ -444,6 +518,8 @@ stream_eval(struct relay *r, struct rstream *s, int comp)
 		s->kf[comp][0] = f[0];
 		s->kf[comp][1] = f[1];
 		r->st.kernel_programmed++;
+		if (!is_defer)
+			drain_note(r, s, comp);
 	}
 	/* No packet yet: no conntrack entry to clear, and none made
 	 * before the commit at the end of this iteration (so the stream's

@@ -120,6 +120,11 @@ struct relay {
 	struct state *state;
 	struct ban *ban; /* user-space ban list (fallback mode) */
 	struct relay_stats st;
+	/* Components handed to the kernel (or re-targeted) this loop turn,
+	 * as stream_arg() with the component in bit 0: what their sockets
+	 * still hold is forwarded before the conntrack deletes. */
+	uint64_t *drain;
+	size_t ndrain, drain_cap;
 };
 
 /* Sets up the context (no sockets yet); false if the port range is
@@ -164,8 +169,21 @@ bool stream_leg_open(const struct rstream *s, int l, const bool kern[2]);
  * derives their SNAT. */
 bool stream_is_quad(const struct rstream *s);
 
-/* Commits the changes deferred during this loop iteration (nft groups,
- * then conntrack deletes): the before-sleep hook. */
+/*
+ * User space forwarded packets of a component the kernel has (they
+ * reached its socket before the switch's conntrack deletes, or a NAT
+ * rebinding before the re-latch): the entry its send toward leg to made
+ * would carry that party's answers to user space, and the other party's
+ * packets with them, for as long as media flows. Deletes it after the
+ * send (relay_flush()).
+ */
+void stream_user_sent(
+    struct relay *r, const struct rstream *s, int comp, int to);
+
+/* Commits the changes deferred during this loop iteration (nft groups;
+ * then, for the components the kernel took this turn, forwards what
+ * their sockets hold, over the entries it came by; then the conntrack
+ * deletes): the before-sleep hook, after fwd_user_flush(). */
 void relay_flush(struct relay *r);
 
 /* Periodic work: latch waits, kernel counters, media timeouts. */

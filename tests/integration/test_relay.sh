@@ -236,13 +236,32 @@ tap "re-target: new address receives ($N)" ge "$N" 100
 tap "re-target loses no packet ($O + $N = 500)" eq "$((O + N))" 500
 
 # --- kill -9 mid-stream: media flows on, the new relay lists the stream ---
+# The stream goes to the kernel with a backlog at its sockets, as on a busy
+# host: the relay is paused (SIGSTOP) while both parties start. What user
+# space forwards after the switch's conntrack deletes would make entries
+# from its ports whose reply side is the parties' media: the flow would
+# stay in user space while the maps say kernel, and stop with the relay.
 PA=$(rc offer c3 ta - 10.81.1.2:4200 nat | sed -n 's/.*port=//p')
 PB=$(rc answer c3 tb ta 10.81.2.2:6200 nat | sed -n 's/.*port=//p')
+OLD=$(cat "$CTL.pid")
+kill -STOP "$OLD"
 ua ua_a7 a 10.81.1.2:4200 "10.81.1.1:$PB" 600 7 0xaaaa
 ua ua_b7 b 10.81.2.2:6200 "10.81.1.1:$PA" 600 7 0xbbbb
+# 50 packets each way wait: more than one read batch (32) per socket.
+backlog() { ge "$(st "$T/ua_a7.stats" sent)" 50 && ge "$(st "$T/ua_b7.stats" sent)" 50; }
+tap "c3: a backlog waits while the relay is paused" wait_until 5 backlog
+kill -CONT "$OLD"
 k3() { eq "$(field c3 kernel)" 1; }
 tap "c3 in the kernel" wait_until 5 k3
-OLD=$(cat "$CTL.pid")
+# The flow's entry is the kernel's (DNAT to the other party), none made by
+# a send from a relay port of c3.
+user_ct() { in_ns r conntrack -L -p udp 2>/dev/null | grep -E "^udp +17 +[0-9]+ src=10\.81\.1\.1 dst=10\.81\.[12]\.2 sport=($PA|$PB) "; }
+kernel_ct() { ! user_ct; }
+tap "c3: no conntrack entry of a relay send holds the flow" wait_until 2 kernel_ct
+U1=$(field c3 user_packets)
+sleep 1
+U2=$(field c3 user_packets)
+tap "c3: relay's sockets receive nothing more after the switch ($U1 -> $U2)" eq "$U2" "$U1"
 kill -9 "$OLD"
 gone() { [ "$(cat "$CTL.pid")" != "$OLD" ]; }
 wait_until 5 gone
