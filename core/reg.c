@@ -9,6 +9,7 @@
 
 #include "reg.h"
 #include "sip_uri.h"
+#include "wbuf.h"
 
 #define REG_MAX_PLAN 64
 
@@ -196,6 +197,43 @@ reg_make_aor(const struct sip_uri *uri, char *buf, size_t cap)
 	return (int)off;
 }
 
+/* One Contact line of b, counted only while w->p is NULL. The text is
+ * what "Contact: <%s>;expires=%lld", ";q=%u.%03u", ";+sip.instance=\"%s\""
+ * and ";reg-id=%u" gave: written by copies because every answered
+ * REGISTER lists its contacts (snprintf was most of this function). */
+static void
+contact_line(struct wbuf *w, const struct loc_binding *b, int64_t left)
+{
+	put_str(w, "Contact: <");
+	put_str(w, loc_str(b, LOC_S_CONTACT));
+	put_str(w, ">;expires=");
+	if (left <= UINT32_MAX) {
+		put_u32(w, (uint32_t)left);
+	} else {
+		char n[24];
+		int k = snprintf(n, sizeof(n), "%lld", (long long)left);
+		put(w, n, (size_t)k);
+	}
+	if (b->q != 1000) {
+		char frac[4] = {(char)('0' + b->q % 1000 / 100),
+		    (char)('0' + b->q % 100 / 10), (char)('0' + b->q % 10), 0};
+		put_str(w, ";q=");
+		put_u32(w, b->q / 1000u);
+		put(w, ".", 1);
+		put(w, frac, 3);
+	}
+	if (b->str_len[LOC_S_INSTANCE] > 0) {
+		put_str(w, ";+sip.instance=\"");
+		put_str(w, loc_str(b, LOC_S_INSTANCE));
+		put(w, "\"", 1);
+		if (b->reg_id != 0) {
+			put_str(w, ";reg-id=");
+			put_u32(w, b->reg_id);
+		}
+	}
+	put(w, "\r\n", 2);
+}
+
 int
 reg_format_contacts(
     struct loc *l, struct slice aor, int64_t now, char *buf, size_t cap)
@@ -213,38 +251,16 @@ reg_format_contacts(
 		int64_t left = b->expires_at - now;
 		if (left <= 0)
 			continue; /* expired, waiting for the expiry timer */
-		int w = snprintf(buf + off, cap - off,
-		    "Contact: <%s>;expires=%lld", loc_str(b, LOC_S_CONTACT),
-		    (long long)(left > 0 ? left : 0));
-		if (w < 0 || (size_t)w >= cap - off)
+		/* Measured, then written: a line fits with its NUL or the
+		 * answer is -1, as when each piece was an snprintf. */
+		struct wbuf w = {NULL, 0, 0};
+		contact_line(&w, b, left);
+		if (w.n >= cap - off)
 			return -1;
-		off += (size_t)w;
-		if (b->q != 1000) {
-			w = snprintf(buf + off, cap - off, ";q=%u.%03u",
-			    b->q / 1000, b->q % 1000);
-			if (w < 0 || (size_t)w >= cap - off)
-				return -1;
-			off += (size_t)w;
-		}
-		if (b->str_len[LOC_S_INSTANCE] > 0) {
-			w = snprintf(buf + off, cap - off,
-			    ";+sip.instance=\"%s\"",
-			    loc_str(b, LOC_S_INSTANCE));
-			if (w < 0 || (size_t)w >= cap - off)
-				return -1;
-			off += (size_t)w;
-			if (b->reg_id != 0) {
-				w = snprintf(buf + off, cap - off, ";reg-id=%u",
-				    b->reg_id);
-				if (w < 0 || (size_t)w >= cap - off)
-					return -1;
-				off += (size_t)w;
-			}
-		}
-		if (cap - off < 3)
-			return -1;
-		memcpy(buf + off, "\r\n", 3);
-		off += 2;
+		w = (struct wbuf){buf + off, 0, 0};
+		contact_line(&w, b, left);
+		off += w.n;
+		buf[off] = '\0';
 	}
 	return (int)off;
 }

@@ -214,6 +214,86 @@ test_instance(void)
 	loc_free(l);
 }
 
+/* reg_format_contacts writes by copies what its snprintf formats gave:
+ * the same text for every q (three digits, also out of range), with
+ * and without instance and reg-id, expiries past 32 bits; and -1 exactly
+ * when a line and its NUL do not fit. */
+static void
+test_format_exact(void)
+{
+	const uint16_t qs[] = {0, 1, 10, 500, 999, 1000, 65535};
+	const uint32_t ids[] = {0, 7, 4294967295u};
+	const int64_t lefts[] = {1, 3600, 4294967295LL, 5000000000LL};
+	int bad = 0, cases = 0;
+
+	for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++)
+		for (size_t ii = 0; ii < 2; ii++)
+			for (size_t ri = 0; ri < 3; ri++)
+				for (size_t li = 0; li < 4; li++) {
+					struct loc *l = loc_new();
+					struct loc_binding_in in;
+					memset(&in, 0, sizeof(in));
+					in.s[LOC_S_AOR] =
+					    SLICE_LIT("f@example.com");
+					in.s[LOC_S_CONTACT] =
+					    SLICE_LIT("sip:f@192.0.2.1:5062");
+					in.s[LOC_S_CALL_ID] = SLICE_LIT("cid");
+					if (ii)
+						in.s[LOC_S_INSTANCE] =
+						    SLICE_LIT(
+						        "<urn:uuid:1-2-3>");
+					in.q = qs[qi];
+					in.reg_id = ids[ri];
+					in.expires_at = 1000 + lefts[li];
+					in.registered_at = 1000;
+					if (loc_add(l, &in, false) == NULL) {
+						bad++;
+						loc_free(l);
+						continue;
+					}
+					char want[512], got[512];
+					int k = snprintf(want, sizeof(want),
+					    "Contact: <%s>;expires=%lld",
+					    "sip:f@192.0.2.1:5062",
+					    (long long)lefts[li]);
+					if (qs[qi] != 1000)
+						k += snprintf(want + k,
+						    sizeof(want) - (size_t)k,
+						    ";q=%u.%03u", qs[qi] / 1000,
+						    qs[qi] % 1000);
+					if (ii) {
+						k += snprintf(want + k,
+						    sizeof(want) - (size_t)k,
+						    ";+sip.instance=\"%s\"",
+						    "<urn:uuid:1-2-3>");
+						if (ids[ri] != 0)
+							k += snprintf(want + k,
+							    sizeof(want) -
+							        (size_t)k,
+							    ";reg-id=%u",
+							    ids[ri]);
+					}
+					k += snprintf(want + k,
+					    sizeof(want) - (size_t)k, "\r\n");
+					int n = reg_format_contacts(l,
+					    SLICE_LIT("f@example.com"), 1000,
+					    got, sizeof(got));
+					if (n != k || strcmp(got, want) != 0)
+						bad++;
+					if (reg_format_contacts(l,
+					        SLICE_LIT("f@example.com"),
+					        1000, got, (size_t)k) != -1 ||
+					    reg_format_contacts(l,
+					        SLICE_LIT("f@example.com"),
+					        1000, got, (size_t)k + 1) != k)
+						bad++;
+					cases++;
+					loc_free(l);
+				}
+	CHECK_EQ_INT(cases, 7 * 2 * 3 * 4);
+	CHECK_EQ_INT(bad, 0);
+}
+
 static void
 test_aor(void)
 {
@@ -243,5 +323,6 @@ main(void)
 	TEST_RUN(test_max_contacts);
 	TEST_RUN(test_instance);
 	TEST_RUN(test_aor);
+	TEST_RUN(test_format_exact);
 	return tap_done();
 }
