@@ -254,10 +254,11 @@ kill -CONT "$OLD"
 k3() { eq "$(field c3 kernel)" 1; }
 tap "c3 in the kernel" wait_until 5 k3
 # The flow's entry is the kernel's (DNAT to the other party), none made by
-# a send from a relay port of c3.
+# a send from a relay port of c3 (whose reply side would be a party's
+# media, or with a remapped port, a stale entry).
 user_ct() { in_ns r conntrack -L -p udp 2>/dev/null | grep -E "^udp +17 +[0-9]+ src=10\.81\.1\.1 dst=10\.81\.[12]\.2 sport=($PA|$PB) "; }
 kernel_ct() { ! user_ct; }
-tap "c3: no conntrack entry of a relay send holds the flow" wait_until 2 kernel_ct
+tap "c3: no conntrack entry made by a send from its relay ports" wait_until 2 kernel_ct
 U1=$(field c3 user_packets)
 sleep 1
 U2=$(field c3 user_packets)
