@@ -7,7 +7,8 @@
  * both directions into the maps and closes the port pairs user space no
  * longer needs to hear (whatever still reaches them is a stranger: the
  * table drops it), and the flow's conntrack entries are deleted so the
- * next packet takes the new NAT. Any change of address replaces the entries the same way; a change
+ * next packet takes the new NAT; what waits at its sockets is forwarded
+ * just before that (relay_flush()). Any change of address replaces the entries the same way; a change
  * that makes a leg unknown again takes the component back to user space.
  */
 #include <errno.h>
