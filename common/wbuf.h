@@ -7,6 +7,7 @@
 #ifndef PC_WBUF_H
 #define PC_WBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,6 +50,25 @@ put_u32(struct wbuf *w, uint32_t v)
 		v /= 10;
 	} while (v != 0);
 	put(w, tmp + i, sizeof tmp - (size_t)i);
+}
+
+/* Appends at buf + *off what fn writes, if it fits with a NUL after it
+ * within cap (snprintf's rule): counted by a first call, written by a
+ * second. false, and nothing written, if it does not fit. */
+static inline bool
+wbuf_append(char *buf, size_t cap, size_t *off,
+    void (*fn)(struct wbuf *w, const void *arg), const void *arg)
+{
+	struct wbuf w = {NULL, 0, 0};
+
+	fn(&w, arg);
+	if (*off >= cap || w.n >= cap - *off)
+		return false;
+	w = (struct wbuf){buf + *off, 0, 0};
+	fn(&w, arg);
+	*off += w.n;
+	buf[*off] = '\0';
+	return true;
 }
 
 #endif

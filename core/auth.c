@@ -374,6 +374,32 @@ auth_tracked_nonces(const struct auth *a)
 	return a->nc.count;
 }
 
+struct challenge_line_in {
+	const char *name; /* WWW-Authenticate or Proxy-Authenticate */
+	struct slice realm;
+	const char *nonce; /* AUTH_NONCE_LEN characters */
+	const char *alg;
+	bool stale;
+};
+
+static void
+challenge_line(struct wbuf *w, const void *arg)
+{
+	const struct challenge_line_in *in = arg;
+
+	put_str(w, in->name);
+	put_str(w, ": Digest realm=\"");
+	put_sl(w, in->realm);
+	put_str(w, "\", nonce=\"");
+	put(w, in->nonce, AUTH_NONCE_LEN);
+	put_str(w, "\", algorithm=");
+	put_str(w, in->alg);
+	put_str(w, ", qop=\"auth\"");
+	if (in->stale)
+		put_str(w, ", stale=true");
+	put_str(w, "\r\n");
+}
+
 /* Why not snprintf: the edge writes this for every credential-less
  * REGISTER, and formatting two lines cost more than sealing their nonces.
  * The text is what "%s: Digest realm=\"%.*s\", nonce=\"%s\", algorithm=%s,
@@ -383,38 +409,21 @@ auth_challenge(struct auth *a, bool is_proxy, struct slice realm, bool stale,
     uint64_t now_s, char *buf, size_t cap)
 {
 	size_t off = 0;
-	const char *name = is_proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+	char nonce[AUTH_NONCE_LEN + 1];
 	/* %.*s stopped at a NUL. */
 	const char *nul =
 	    realm.len > 0 ? memchr(realm.p, '\0', realm.len) : NULL;
-	struct slice rl = nul != NULL
-	    ? slice_make(realm.p, (uint32_t)(nul - realm.p))
-	    : realm;
+	struct challenge_line_in in = {
+	    is_proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+	    nul != NULL ? slice_make(realm.p, (uint32_t)(nul - realm.p))
+	                : realm,
+	    nonce, NULL, stale};
 
 	for (int i = 0; i < a->nalgs; i++) {
-		char nonce[AUTH_NONCE_LEN + 1];
 		auth_nonce_make(a, realm, now_s, nonce);
-		/* Measured first, then written, leaving room for the NUL. */
-		for (int pass = 0; pass < 2; pass++) {
-			struct wbuf w = {pass == 0 ? NULL : buf + off, 0, 0};
-			put_str(&w, name);
-			put_str(&w, ": Digest realm=\"");
-			put_sl(&w, rl);
-			put_str(&w, "\", nonce=\"");
-			put(&w, nonce, AUTH_NONCE_LEN);
-			put_str(&w, "\", algorithm=");
-			put_str(&w, digest_alg_name(a->algs[i]));
-			put_str(&w, ", qop=\"auth\"");
-			if (stale)
-				put_str(&w, ", stale=true");
-			put_str(&w, "\r\n");
-			if (pass == 0 && w.n >= cap - off)
-				return -1;
-			if (pass == 1) {
-				off += w.n;
-				buf[off] = '\0';
-			}
-		}
+		in.alg = digest_alg_name(a->algs[i]);
+		if (!wbuf_append(buf, cap, &off, challenge_line, &in))
+			return -1;
 	}
 	return (int)off;
 }

@@ -197,13 +197,22 @@ reg_make_aor(const struct sip_uri *uri, char *buf, size_t cap)
 	return (int)off;
 }
 
-/* One Contact line of b, counted only while w->p is NULL. The text is
+struct contact_line_in {
+	const struct loc_binding *b;
+	int64_t left; /* seconds */
+};
+
+/* One Contact line, counted only while w->p is NULL. The text is
  * what "Contact: <%s>;expires=%lld", ";q=%u.%03u", ";+sip.instance=\"%s\""
  * and ";reg-id=%u" gave: written by copies because every answered
  * REGISTER lists its contacts (snprintf was most of this function). */
 static void
-contact_line(struct wbuf *w, const struct loc_binding *b, int64_t left)
+contact_line(struct wbuf *w, const void *arg)
 {
+	const struct contact_line_in *in = arg;
+	const struct loc_binding *b = in->b;
+	int64_t left = in->left;
+
 	put_str(w, "Contact: <");
 	put_str(w, loc_str(b, LOC_S_CONTACT));
 	put_str(w, ">;expires=");
@@ -251,16 +260,11 @@ reg_format_contacts(
 		int64_t left = b->expires_at - now;
 		if (left <= 0)
 			continue; /* expired, waiting for the expiry timer */
-		/* Measured, then written: a line fits with its NUL or the
-		 * answer is -1, as when each piece was an snprintf. */
-		struct wbuf w = {NULL, 0, 0};
-		contact_line(&w, b, left);
-		if (w.n >= cap - off)
+		/* A line fits with its NUL or the answer is -1, as when
+		 * each piece was an snprintf. */
+		struct contact_line_in in = {b, left};
+		if (!wbuf_append(buf, cap, &off, contact_line, &in))
 			return -1;
-		w = (struct wbuf){buf + off, 0, 0};
-		contact_line(&w, b, left);
-		off += w.n;
-		buf[off] = '\0';
 	}
 	return (int)off;
 }
