@@ -212,22 +212,44 @@ add_party_tuple(const struct relay *r, const struct nft_fwd *f,
 	return n + 1;
 }
 
+/* The tuple of a user-space send from the relay port to the party. */
+static size_t
+add_send_tuple(const struct relay *r, const struct nft_fwd *f,
+    struct ct_tuple *t, size_t n)
+{
+	size_t al = f->family == 6 ? 16 : 4;
+
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].family = f->family;
+	memcpy(t[n].src, r->addr.addr, al);
+	memcpy(t[n].dst, f->src, al);
+	t[n].sport = f->relay_port;
+	t[n].dport = f->src_port;
+	return n + 1;
+}
+
 /* Conntrack tuples that may carry this component's flows: the parties'
  * packets to the relay ports and the relay's own user-space sends. */
 static size_t
 add_tuples(const struct relay *r, const struct nft_fwd *f, struct ct_tuple *t,
     size_t n)
 {
-	size_t al = f->family == 6 ? 16 : 4;
+	return add_send_tuple(r, f, t, add_party_tuple(r, f, t, n));
+}
 
-	n = add_party_tuple(r, f, t, n) - 1;
-	memset(&t[n + 1], 0, sizeof(t[n + 1]));
-	t[n + 1].family = f->family;
-	memcpy(t[n + 1].src, r->addr.addr, al);
-	memcpy(t[n + 1].dst, f->src, al);
-	t[n + 1].sport = f->relay_port;
-	t[n + 1].dport = f->src_port;
-	return n + 2;
+/* The party at address a on relay port relay_port, as far as the tuples
+ * above need it. */
+static struct nft_fwd
+party_fwd(struct ipc_addr a, uint16_t relay_port)
+{
+	struct nft_fwd f;
+
+	memset(&f, 0, sizeof(f));
+	f.family = a.family;
+	memcpy(f.src, a.addr, sizeof(f.src));
+	f.src_port = a.port;
+	f.relay_port = relay_port;
+	return f;
 }
 
 /* Tuples of the user-space phase toward the SDP address of each leg. */
@@ -237,16 +259,12 @@ add_sdp_tuples(const struct relay *r, const struct rstream *s, int comp,
 {
 	for (int l = 0; l < 2; l++) {
 		struct ipc_addr a = leg_sdp(&s->leg[l], comp);
-		struct nft_fwd f;
 
 		if (!s->leg[l].has_sdp || a.family != r->addr.family ||
 		    a.port == 0)
 			continue;
-		memset(&f, 0, sizeof(f));
-		f.family = a.family;
-		memcpy(f.src, a.addr, sizeof(f.src));
-		f.src_port = a.port;
-		f.relay_port = (uint16_t)(s->leg[l].port + comp);
+		struct nft_fwd f =
+		    party_fwd(a, (uint16_t)(s->leg[l].port + comp));
 		n = add_tuples(r, &f, t, n);
 	}
 	return n;
@@ -349,17 +367,11 @@ stream_user_sent(struct relay *r, const struct rstream *s, int comp, int to)
 {
 	struct ipc_addr d = stream_leg_dst(s, to, comp);
 	struct ct_tuple t;
-	size_t al = d.family == 6 ? 16 : 4;
 
 	if (r->ct == NULL || d.family != r->addr.family)
 		return;
-	memset(&t, 0, sizeof(t));
-	t.family = d.family;
-	memcpy(t.src, r->addr.addr, al);
-	memcpy(t.dst, d.addr, al);
-	t.sport = (uint16_t)(s->leg[to].port + comp);
-	t.dport = d.port;
-	clear_ct(r, &t, 1);
+	struct nft_fwd f = party_fwd(d, (uint16_t)(s->leg[to].port + comp));
+	clear_ct(r, &t, add_send_tuple(r, &f, &t, 0));
 	log_ratelimited(&rl_user, LOG_LVL_DEBUG,
 	    "relay: stream %s/%u component %d is in the kernel but user "
 	    "space forwarded to port %u; deleting the entry of that send",
