@@ -123,8 +123,9 @@ call() { # call NS IP PORT TRANSPORT CALLEE LOG
 		-trace_msg -message_file "$T/$6.msg" "$SBC:5060"
 }
 uas bob bob $P.2.2 5062 u1
-bob_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5062' | tail -n +2)" ]; }
-wait_until 5 bob_listening
+# listening NS -u|-t PORT: a socket of the UA's sipp is bound.
+listening() { [ -n "$(in_ns "$1" ss -l"${2#-}"n "sport = :$3" | tail -n +2)" ]; }
+wait_until 5 listening bob -u 5062
 tap "alice calls bob (UDP): 180/200 with SDP, ACK, callee's BYE" call alice $P.1.2 5064 u1 bob call1
 tap "bob's side of the call completed" uas_done bob
 
@@ -159,8 +160,7 @@ payload_has() { strings -n 6 "$1" | grep -q -F -- "$2"; }
 # --- TCP: bob registers and answers over TCP, alice calls over TCP ---
 tap "bob registers over TCP" register bob bob b-secret-2 $P.2.2 5066 t1
 uas bob bobtcp $P.2.2 5066 t1
-bob_tcp_listening() { [ -n "$(in_ns bob ss -ltn 'sport = :5066' | tail -n +2)" ]; }
-wait_until 5 bob_tcp_listening
+wait_until 5 listening bob -t 5066
 rm -f "$T/uas-bobtcp.rc"
 tap "alice calls bob over TCP (connection reuse / new connection)" call alice $P.1.2 5068 t1 bob call2
 tap "bob's TCP side of the call completed" uas_done bobtcp
@@ -168,8 +168,7 @@ tap "bob's TCP side of the call completed" uas_done bobtcp
 # --- NAT: carol registers from behind a masquerading router ---
 tap "carol registers from behind NAT" register carol carol c-secret-3 192.168.93.2 5062 u1
 uas carol carol 192.168.93.2 5062 u1
-carol_listening() { [ -n "$(in_ns carol ss -lun 'sport = :5062' | tail -n +2)" ]; }
-wait_until 5 carol_listening
+wait_until 5 listening carol -u 5062
 tap "alice calls carol (behind NAT): the INVITE reaches her" call alice $P.1.2 5070 u1 carol call3
 tap "carol's side of the call completed" uas_done carol
 
@@ -197,8 +196,7 @@ tap "ctl flows.list lists the UDP flows" flows_has_alice
 # a new UAS on 5062 would take such a retransmission for its call.
 tap "bob registers a second phone over UDP" register bob bob b-secret-2 $P.2.2 5074 u1
 uas bob bob2 $P.2.2 5074 u1
-bob2_listening() { [ -n "$(in_ns bob ss -lun 'sport = :5074' | tail -n +2)" ]; }
-wait_until 5 bob2_listening
+wait_until 5 listening bob -u 5074
 bg att flood sh -c "timeout 30 sipp -nostdin -sf '$D/flood.xml' -i $P.3.2 -p 5099 \
 	-r 400 -m 2000 -timeout 10s $SBC:5060; true"
 banned() { grep -q "banned $P.3.2" "$T/edge.log"; }
