@@ -10,7 +10,8 @@
 # core's CANCEL to the loser, which must not delete the answered call's
 # media); media timeouts leave no relay stream behind (every call's end
 # deletes it); UPDATE in early and confirmed dialogs (offers anchored,
-# target refresh through the hidden Contact); an edge restart in a call
+# target refresh through the hidden Contact); PRACK of a reliable 183
+# (RSeq/RAck end to end, the answer anchored); an edge restart in a call
 # (row tokens and hidden Call-IDs still open: the tables are written to
 # state_dir and read back); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
@@ -127,6 +128,25 @@ tap "alice saw nothing of bob's address through the UPDATEs" sh -c "! grep -q '$
 tap "bob saw nothing of alice's address" sh -c "! grep -q '$P.1.2' '$T/bob-update.msg'"
 tap "the target bob refreshed reached alice as an edge address" sh -c \
 	"grep -A12 '^UPDATE ' '$T/update.msg' | grep '^Contact:' | grep -q '@$SBC'"
+
+# --- PRACK (RFC 3262): a reliable 183 with the answer, PRACK in the early dialog ---
+# Supported/Require/RSeq/RAck pass end to end; the PRACK follows the
+# 183's Record-Route and hidden Contact; the 183's answer is anchored and
+# the 200 without SDP keeps the relay's stream.
+uas uas_prack.xml bob-prack
+tap "a reliable 183, alice's PRACK answered in the early dialog, then 200, ACK, BYE" \
+	call uac_prack.xml prack 5078
+tap "bob's side: Supported: 100rel seen, the PRACK's RAck named his RSeq and INVITE CSeq" \
+	wait_until 15 uas_ok bob-prack
+prack_anchored() {
+	local l
+	l=$(sdp_lines "$T/prack.msg" "SIP/2.0 183")
+	echo "SDP of the 183 at alice: $l"
+	echo "$l" | grep -q "^c=IN IP4 $SBC" && ! echo "$l" | grep -q "^m=audio 6000 "
+}
+tap "the 183's answer reached alice anchored on the relay" prack_anchored
+tap "alice saw nothing of bob's address through the PRACK exchange" sh -c "! grep -q '$P.2.2' '$T/prack.msg'"
+tap "bob saw nothing of alice's address" sh -c "! grep -q '$P.1.2' '$T/bob-prack.msg'"
 
 # --- media timeout: core ends the call ---
 uas uas_wait.xml bob-wait
