@@ -13,7 +13,7 @@ core_libcore_a_SOURCES = \
 	core/core.h core/core.c core/core_run.h \
 	core/users.c core/dispatch_edge.c core/dispatch_ctl.c \
 	core/proxy.c core/proxy.h core/proxy_int.h core/proxy_auth.c \
-	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c \
+	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c core/proxy_cseq.c \
 	core/proxy_redirect.c core/dialog_store.c core/dialog_store.h \
 	core/proxy_list.c core/proxy_edge.c \
 	core/trunk.c core/trunk.h core/dialplan.c core/dialplan.h \

@@ -27,6 +27,7 @@ struct proxy {
 	 * one is busy takes a fresh arena instead. */
 	struct arena msg, resp;
 	bool msg_busy, resp_busy;
+	struct htable early; /* proxy_cseq.c */
 };
 
 static struct log_rl bad_rl = LOG_RL_INIT(10000, 10);
@@ -38,6 +39,10 @@ proxy_new(struct core *c)
 
 	if (p == NULL)
 		return NULL;
+	if (htable_init(&p->early, 16) != 0) {
+		free(p);
+		return NULL;
+	}
 	arena_init(&p->msg, 32768, 1024 * 1024);
 	arena_init(&p->resp, 8192, 256 * 1024);
 	if (c->dlg != NULL && c->conf.state_dir != NULL)
@@ -56,6 +61,7 @@ proxy_free(struct proxy *p)
 	while (p->head != NULL)
 		ctx_free(p->head);
 	dlg_store_close(p->ds);
+	htable_free(&p->early);
 	arena_free(&p->msg);
 	arena_free(&p->resp);
 	free(p);
@@ -65,6 +71,12 @@ size_t
 proxy_pending(const struct proxy *p)
 {
 	return p->n;
+}
+
+struct htable *
+px_early_table(struct core *c)
+{
+	return &c->proxy->early;
 }
 
 struct px_ctx *
@@ -352,6 +364,7 @@ ctx_free(struct px_ctx *x)
 	}
 	free(x->targets);
 	free(x->base);
+	px_early_cseq_drop(x);
 	if (x->prev)
 		x->prev->next = x->next;
 	else

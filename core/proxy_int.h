@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core.h"
+#include "hash.h"
 #include "sip_msg.h"
 
 #define BRANCH_PREFIX "z9hG4bKpc"
@@ -85,6 +86,11 @@ struct px_ctx {
 	int nredirects; /* targets added from 3xx Contacts */
 	struct call_acct acct;
 	uint32_t cseq_delta; /* for branches started from now on */
+	/* proxy_cseq.c: indexed by Call-ID while cseq_delta moves the
+	 * caller's early-dialog requests; "Call-ID\0From-tag". */
+	struct hnode early_node;
+	char *early_key;
+	uint32_t early_cid_len;
 };
 
 /* Builds a response to req (with a To tag when > 100) and sends it through
@@ -180,13 +186,22 @@ void px_append_lines(struct sip_edit *e, const char *lines, struct arena *a);
 /* Calls of a user in progress (dialogs and INVITEs being proxied). */
 uint32_t px_calls_of(struct core *c, const char *user);
 
-/* CSeq moved by delta in an edit of m; false when it cannot be. */
+/* proxy_cseq.c. */
+/* x's delta (just raised by a challenge) now also moves the caller's
+ * requests in the early dialog; undone by px_early_cseq_drop (ctx_free). */
+void px_early_cseq_track(struct px_ctx *x);
+void px_early_cseq_drop(struct px_ctx *x);
+/* proxy.c: the contexts indexed by px_early_cseq_track. */
+struct htable *px_early_table(struct core *c);
+/* CSeq (and a PRACK's RAck) moved by delta in an edit of m; false when it
+ * cannot be. */
 bool px_cseq_edit(
     struct sip_edit *e, struct sip_msg *m, int64_t delta, struct arena *a);
 /* A whole message with its CSeq moved by delta (msg itself on failure). */
 struct slice px_cseq_shift(struct slice msg, int64_t delta, struct arena *a);
 /* How far the callee's view of the caller's CSeq is ahead, for a request
- * from the caller of a known dialog or a response to one; else 0. */
+ * from the caller of a known dialog or of an INVITE in progress (early
+ * dialog), or a response to one; else 0. */
 uint32_t px_dialog_cseq_delta(struct core *c, struct sip_msg *m);
 
 /* REGISTER (proxy_reg.c). */

@@ -426,6 +426,7 @@ px_trunk_auth_retry(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	/* The answer is a new request: the next CSeq (§8.1.3.5, §22.2); the
 	 * caller's own CSeq comes back on the responses. */
 	x->cseq_delta = b->cseq_delta + 1;
+	px_early_cseq_track(x);
 	if (!px_start_branch(x, b->target, tg->uri, tg->path, &tg->flow, line))
 		return false;
 	x->br[x->nbranches - 1]->is_auth_retry = true;
@@ -536,68 +537,4 @@ px_append_lines(struct sip_edit *e, const char *lines, struct arena *a)
 		}
 		p = *eol ? eol + 2 : eol;
 	}
-}
-
-/* ---- CSeq after a carrier's challenge (RFC 3261 §8.1.3.5, §22.2) ------ */
-
-bool
-px_cseq_edit(
-    struct sip_edit *e, struct sip_msg *m, int64_t delta, struct arena *a)
-{
-	struct sip_err err;
-	const struct sip_cseq *cs = sip_msg_cseq(m, &err);
-	int idx = m->first[SIP_HDR_CSEQ];
-
-	if (delta == 0)
-		return true;
-	if (cs == NULL || idx < 0)
-		return false;
-	int64_t n = (int64_t)cs->num + delta;
-	/* RFC 3261 §8.1.1.5: below 2**31. */
-	if (n < 0 || n >= 0x80000000LL)
-		return false;
-	char *v = arena_alloc(a, 48 + cs->method_name.len);
-	if (v == NULL)
-		return false;
-	int len = snprintf(v, 48 + cs->method_name.len, "%lld %.*s",
-	    (long long)n, (int)cs->method_name.len, cs->method_name.p);
-	return len > 0 &&
-	    sip_edit_replace(e, (uint16_t)idx, slice_make(v, (uint32_t)len)) ==
-	    0;
-}
-
-struct slice
-px_cseq_shift(struct slice msg, int64_t delta, struct arena *a)
-{
-	struct sip_msg m;
-	struct sip_err err;
-	struct sip_edit e;
-
-	if (delta == 0 || msg.len == 0)
-		return msg;
-	if (sip_msg_parse(&m, msg.p, msg.len, a, &err) < 0)
-		return msg;
-	sip_edit_init(&e, &m, a);
-	if (!px_cseq_edit(&e, &m, delta, a))
-		return msg;
-	struct slice out = sip_edit_render(&e);
-	return out.len > 0 ? out : msg;
-}
-
-uint32_t
-px_dialog_cseq_delta(struct core *c, struct sip_msg *m)
-{
-	struct sip_err err;
-	const struct sip_nameaddr *from = sip_msg_from(m, &err);
-	const struct sip_nameaddr *to = sip_msg_to(m, &err);
-	struct slice cid;
-
-	if (from == NULL || to == NULL || sip_msg_call_id(m, &cid, &err) < 0)
-		return 0;
-	struct dialog *d = dlg_find(c->dlg, cid, from->tag, to->tag);
-	/* Only the caller's requests (and their responses: same From) are
-	 * in the CSeq space we moved. */
-	if (d == NULL || !dlg_is_caller(d, from->tag))
-		return 0;
-	return d->callee_cseq_delta;
 }

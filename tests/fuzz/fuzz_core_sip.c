@@ -3,7 +3,9 @@
  * transaction layer, registrar, authentication, routing and forking
  * (proxy_sip_in) on a real core state in a temporary directory. The first
  * byte picks the source flow (UDP/TCP, public/trunk) and whether
- * authentication is required; the rest is the message. A fake clock
+ * authentication is required; the rest is the message. The message's CSeq
+ * (and a PRACK's RAck) is also moved both ways, as after a carrier's
+ * challenge. A fake clock
  * jumps 40 s per input so every transaction and binding times out.
  */
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include "core/core.h"
 #include "core/core_run.h"
 #include "core/proxy.h"
+#include "core/proxy_int.h"
 #include "hash.h"
 #include "log.h"
 
@@ -86,6 +89,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ipc_addr_parse(&f.local, "127.0.0.1", 5060);
 	core.conf.core.auth.require = (data[0] & 4) != 0;
 	proxy_sip_in(&core, &f, (const char *)data + 1, (uint32_t)(size - 1));
+	struct arena a;
+	arena_init(&a, 8192, 1024 * 1024);
+	struct slice msg =
+	    slice_make((const char *)data + 1, (uint32_t)(size - 1));
+	(void)px_cseq_shift(msg, (data[0] & 8) ? 1 : -1, &a);
+	arena_free(&a);
 	fake_ms += 40000;
 	ev_run_timers(loop);
 	return 0;

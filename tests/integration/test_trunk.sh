@@ -6,7 +6,8 @@
 # refresh before expiry; an outbound call (dial plan: prefix, strip/prefix,
 # caller ID) that fails over from the dead first peer and answers the
 # carrier's 407 with a new CSeq (the caller's own restored on the way
-# back, her ACK and BYE moved along); an inbound call to a DID reaching a registered user; an
+# back, her ACK and BYE moved along; her PRACK of a reliable 183 in the
+# early dialog too, RAck included); an inbound call to a DID reaching a registered user; an
 # unknown DID gets 404; the trunk's call limit gives 503; a CDR for each.
 . "$(dirname "$0")/lib.sh"
 it_begin
@@ -96,6 +97,21 @@ alice_cseq() {
 }
 tap "alice's responses carry her CSeq (the carrier's retry had the next one)" alice_cseq
 
+# The same with a reliable 183 (RFC 3262): alice's PRACK in the early
+# dialog counts from her CSeq, which is one behind the carrier's after the
+# challenge; the carrier must see it (CSeq and RAck) in its own numbers,
+# and alice the 200 to it in hers.
+outbound_prack() {
+	spbg carrier_prack -sf "$X/carrier_uas_auth_prack.xml" -i 127.0.0.2 -p 5060
+	local pid=$SPBG_PID
+	wait_until 5 bound 127.0.0.2 5060 || return 1
+	sp alice_prack -sf "$X/user_uac_prack.xml" "$IP:5060" -i 127.0.0.1 -p 5070 \
+		-s +4930123456 -au alice -ap alicepw || return 1
+	wait "$pid"
+}
+tap "outbound call with PRACK after the carrier's 401: CSeq and RAck moved both ways" \
+	outbound_prack
+
 inbound() {
 	spbg bob_in -sf "$X/user_uas.xml" -i 127.0.0.1 -p 5090
 	local pid=$SPBG_PID
@@ -138,7 +154,7 @@ cdrs() {
 	[ "$(q "SELECT count(*) FROM cdr WHERE direction='outbound' AND
 		trunk='carrier' AND status=200 AND answer_ms>0 AND
 		end_ms>=answer_ms AND callee='+4930123456' AND
-		caller LIKE 'alice@%'")" = 1 ] &&
+		caller LIKE 'alice@%'")" = 2 ] &&
 	[ "$(q "SELECT count(*) FROM cdr WHERE direction='inbound' AND
 		status=200 AND callee='+4930555' AND reason LIKE 'bye%'")" = 2 ] &&
 	[ "$(q "SELECT count(*) FROM cdr WHERE status=404 AND
@@ -148,6 +164,6 @@ cdrs() {
 }
 tap "a CDR for each call attempt in SQLite" wait_until 5 cdrs
 tap "the same CDRs as JSON lines" \
-	bash -c "[ \$(grep -c '\"call_id\"' '$T/state/cdr.jsonl') = 5 ] &&
+	bash -c "[ \$(grep -c '\"call_id\"' '$T/state/cdr.jsonl') = 6 ] &&
 		grep -q '\"status\":503' '$T/state/cdr.jsonl'"
 it_end

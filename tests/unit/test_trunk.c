@@ -354,6 +354,42 @@ test_cseq_shift(void)
 	arena_free(&a);
 }
 
+/* A PRACK's RAck names the INVITE's CSeq: it moves with the CSeq. */
+static void
+test_cseq_shift_rack(void)
+{
+	struct arena a;
+	static const char prack[] =
+	    "PRACK sip:b@192.0.2.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK2\r\n"
+	    "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\n"
+	    "CSeq: 3 PRACK\r\nRAck: 7  2\tINVITE\r\nContent-Length: 0\r\n\r\n";
+	static const char bad[] =
+	    "PRACK sip:b@192.0.2.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3\r\n"
+	    "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\n"
+	    "CSeq: 3 PRACK\r\nRAck: seven\r\nContent-Length: 0\r\n\r\n";
+	static const char top[] =
+	    "PRACK sip:b@192.0.2.2 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK4\r\n"
+	    "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\n"
+	    "CSeq: 3 PRACK\r\nRAck: 1 2147483647 INVITE\r\n"
+	    "Content-Length: 0\r\n\r\n";
+
+	arena_init(&a, 8192, 0);
+	struct slice out =
+	    px_cseq_shift(slice_make(prack, sizeof(prack) - 1), 1, &a);
+	CHECK(has(out, "CSeq: 4 PRACK\r\n"));
+	CHECK(has(out, "RAck: 7 3 INVITE\r\n"));
+	/* A RAck that does not parse travels as it came; the CSeq moves. */
+	out = px_cseq_shift(slice_make(bad, sizeof(bad) - 1), 1, &a);
+	CHECK(has(out, "CSeq: 4 PRACK\r\n") && has(out, "RAck: seven\r\n"));
+	/* A RAck CSeq pushed out of range: the message stays unchanged. */
+	struct slice in = slice_make(top, sizeof(top) - 1);
+	CHECK(px_cseq_shift(in, 1, &a).p == in.p);
+	arena_free(&a);
+}
+
 static uint32_t
 cseq_of(struct out *o)
 {
@@ -634,6 +670,7 @@ main(void)
 	TEST_RUN(test_flow_and_live);
 	TEST_RUN(test_dns_peers);
 	TEST_RUN(test_cseq_shift);
+	TEST_RUN(test_cseq_shift_rack);
 	TEST_RUN(test_challenge_cseq);
 	TEST_RUN(test_reload_keeps_registration);
 	core_fini(&core);
