@@ -1,8 +1,8 @@
 /*
  * digest: the hashes of HTTP Digest (RFC 7616) as SIP uses them, through
  * OpenSSL EVP so the same code serves MD5, SHA-256 and SHA-512/256. Inputs
- * are fed piecewise ("a" ":" "b" ...) so no joined copy of a password is
- * ever built.
+ * are joined on the stack and wiped after hashing (or fed piecewise when
+ * long), so no joined copy of a password outlives the hash.
  */
 #include "config.h"
 
@@ -59,6 +59,20 @@ to_hex(const unsigned char *md, unsigned n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* One context per algorithm and thread, made on first use and kept for
+ * the life of the thread: creating and freeing an EVP_MD_CTX per hash cost
+ * more than hashing the ~100 bytes of a digest response. Thread-local so
+ * that any thread may hash; a thread that exits leaves its (small)
+ * contexts behind, and the daemons' threads live as long as the process. */
+static _Thread_local struct {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+} hashers[DIGEST__COUNT];
+
+/* Parts joined up to this size go to OpenSSL in one update: each update
+ * is an indirect call through the provider, and a response has 11 parts. */
+#define JOIN_MAX 512
+
 /* H(p[0] ":" p[1] ":" ... p[n-1]) as hex into out. */
 static void
 hash_parts(enum digest_alg alg, const struct slice *p, size_t n, char *out)
@@ -66,27 +80,45 @@ hash_parts(enum digest_alg alg, const struct slice *p, size_t n, char *out)
 	out[0] = '\0';
 	if ((unsigned)alg >= DIGEST__COUNT)
 		fatalx("digest: unknown algorithm %d", (int)alg);
-	/* Fetched once: a lookup by name per hash cost as much as hashing.
-	 * Kept for the life of the process. */
-	static EVP_MD *mds[DIGEST__COUNT];
-	if (mds[alg] == NULL)
-		mds[alg] = EVP_MD_fetch(NULL, algs[alg].evp, NULL);
-	const EVP_MD *md = mds[alg];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (hashers[alg].ctx == NULL) {
+		/* Fetched once: a lookup by name per hash cost as much as
+		 * hashing. */
+		hashers[alg].md = EVP_MD_fetch(NULL, algs[alg].evp, NULL);
+		hashers[alg].ctx = EVP_MD_CTX_new();
+	}
+	EVP_MD_CTX *ctx = hashers[alg].ctx;
+	/* A missing digest is a broken OpenSSL install, not bad input. */
+	if (hashers[alg].md == NULL || ctx == NULL ||
+	    !EVP_DigestInit_ex2(ctx, hashers[alg].md, NULL))
+		fatalx("digest: OpenSSL cannot compute %s", algs[alg].name);
+	size_t total = n ? n - 1 : 0;
+	for (size_t i = 0; i < n; i++)
+		total += p[i].len;
+	if (total <= JOIN_MAX) {
+		/* The joined copy may hold a password or an HA1: wiped below. */
+		char join[JOIN_MAX];
+		size_t off = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				join[off++] = ':';
+			if (p[i].len)
+				memcpy(join + off, p[i].p, p[i].len);
+			off += p[i].len;
+		}
+		EVP_DigestUpdate(ctx, join, off);
+		OPENSSL_cleanse(join, off);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				EVP_DigestUpdate(ctx, ":", 1);
+			if (p[i].len)
+				EVP_DigestUpdate(ctx, p[i].p, p[i].len);
+		}
+	}
 	unsigned char buf[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
-	/* A missing digest is a broken OpenSSL install, not bad input. */
-	if (md == NULL || ctx == NULL || !EVP_DigestInit_ex(ctx, md, NULL))
-		fatalx("digest: OpenSSL cannot compute %s", algs[alg].name);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			EVP_DigestUpdate(ctx, ":", 1);
-		if (p[i].len)
-			EVP_DigestUpdate(ctx, p[i].p, p[i].len);
-	}
 	if (!EVP_DigestFinal_ex(ctx, buf, &len))
 		fatalx("digest: %s failed", algs[alg].name);
-	EVP_MD_CTX_free(ctx);
 	to_hex(buf, len, out);
 	OPENSSL_cleanse(buf, sizeof buf);
 }

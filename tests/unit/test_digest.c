@@ -128,6 +128,45 @@ test_rfc2069_and_compare(void)
 	CHECK(digest_hex_equal(SLICE_NULL, SLICE_NULL));
 }
 
+/* Inputs up to 512 bytes are hashed joined, longer ones piecewise, and
+ * the contexts are reused: every length around the switch, in every
+ * algorithm, must give the hash of the joined text. */
+static void
+test_long_and_reuse(void)
+{
+	static char pw[700], joined[720];
+	char got[DIGEST_HEX_MAX], want[DIGEST_HEX_MAX];
+	memset(pw, 'x', sizeof pw);
+	digest_ha1(DIGEST_MD5, SLICE_LIT("u"), SLICE_LIT("r"),
+	    (struct slice){pw, 600}, got);
+	CHECK_STR(got, "a068a9cd04d665ae6ac76c7e1582f129");
+	memset(pw, 'y', sizeof pw);
+	/* "u:r:" and 508 bytes: 512, joined; 509: piecewise. */
+	digest_ha1(DIGEST_SHA256, SLICE_LIT("u"), SLICE_LIT("r"),
+	    (struct slice){pw, 508}, got);
+	CHECK_STR(got,
+	    "e7583a4d943b04c2ae1006da79f00d32"
+	    "1b54c6f4af8d3234b7794da4a001b18d");
+	digest_ha1(DIGEST_SHA256, SLICE_LIT("u"), SLICE_LIT("r"),
+	    (struct slice){pw, 509}, got);
+	CHECK_STR(got,
+	    "09543bc3c220c0253c8042874cfffa3f"
+	    "be7a03ed047691e433d6fd381042f296");
+	int bad = 0;
+	for (int alg = 0; alg < DIGEST__COUNT; alg++) {
+		for (uint32_t len = 480; len <= 540; len++) {
+			digest_ha1((enum digest_alg)alg, SLICE_LIT("user"),
+			    SLICE_LIT("realm"), (struct slice){pw, len}, got);
+			int n = snprintf(joined, sizeof joined,
+			    "user:realm:%.*s", (int)len, pw);
+			digest_hash_hex(
+			    (enum digest_alg)alg, joined, (size_t)n, want);
+			bad += strcmp(got, want) != 0;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
 int
 main(void)
 {
@@ -136,5 +175,6 @@ main(void)
 	TEST_RUN(test_rfc2617);
 	TEST_RUN(test_rfc7616);
 	TEST_RUN(test_rfc2069_and_compare);
+	TEST_RUN(test_long_and_reuse);
 	return tap_done();
 }
