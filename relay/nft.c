@@ -26,6 +26,8 @@
  *   ban4/6   banned sources (timeouts) dropped toward @guard ports
  *            (filter prerouting, before conntrack: chain pc_ban, one
  *            rule per family, jumps to pc_banned for a banned source)
+ *   pc_out   (output, raw priority) what user space sends from the relay
+ *            address and a media port is not tracked: see out_rule().
  * NAT chains see only the first packet of a flow; conntrack does the rest.
  */
 #define _GNU_SOURCE
@@ -956,6 +958,41 @@ input_rules(struct nft *n, const struct nft_layout *l)
 	rule_put(n, r);
 }
 
+/*
+ * In pc_out: UDP from the relay address and a port of the range (what
+ * user space forwards) gets no conntrack entry. A tracked send from relay
+ * port p to party B made the entry p -> B, whose reply side B -> p is the
+ * very tuple the kernel's NAT entry of the stream needs (A's packets
+ * DNATed to B leave from p): while it lived, the other party's packets
+ * were dropped as a conntrack clash, or B's went to user space. A packet
+ * that reached a socket between the switch's drain and its conntrack
+ * deletes is forwarded after them, and such an entry lived until the
+ * relay's next conntrack flush: on a loaded host, as long as the relay
+ * waited for the CPU (an entry like it held for 0.5 s dropped 54 of A's
+ * packets). Untracked, user-space sends never touch the flows the kernel
+ * forwards.
+ */
+static void
+out_rule(struct nft *n, const struct nft_layout *l)
+{
+	struct nftnl_rule *r = rule_new("pc_out");
+	bool v6 = l->snat_family == 6;
+	uint16_t lo = htons(l->port_lo), hi = htons(l->port_hi);
+
+	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp8(r, IPPROTO_UDP);
+	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	e_payload(
+	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
+	e_cmp(r, NFT_REG_1, NFT_CMP_EQ, l->snat_addr, v6 ? 16 : 4);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+	e_cmp(r, NFT_REG_1, NFT_CMP_GTE, &lo, 2);
+	e_cmp(r, NFT_REG_1, NFT_CMP_LTE, &hi, 2);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("notrack"));
+	rule_put(n, r);
+}
+
 static void
 make_tag(const struct nft_layout *l, char *tag, size_t cap)
 {
@@ -974,8 +1011,10 @@ make_tag(const struct nft_layout *l, char *tag, size_t cap)
 		    i ? "," : "", l->sip_ports[i]);
 	/* The derived SNAT's address is part of the rules. */
 	if ((l->snat_family == 4 || l->snat_family == 6) && off + 48 < cap) {
-		off += (size_t)snprintf(
-		    tag + off, cap - off, " snat-xor%d=", NFT_LEG_XOR);
+		/* "out-notrack": tables from before pc_out are
+		 * replaced. */
+		off += (size_t)snprintf(tag + off, cap - off,
+		    " out-notrack snat-xor%d=", NFT_LEG_XOR);
 		for (size_t i = 0; i < alen(l->snat_family); i++)
 			off += (size_t)snprintf(
 			    tag + off, cap - off, "%02x", l->snat_addr[i]);
@@ -1131,6 +1170,9 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	add_chain(n, "pc_post", "nat", NF_INET_POST_ROUTING, 100);
 	add_chain(n, "pc_in", "filter", NF_INET_LOCAL_IN, 0);
 	add_chain(n, "pc_banned", NULL, 0, 0);
+	/* Raw priority: before conntrack sees the packet. */
+	if (l->snat_family == 4 || l->snat_family == 6)
+		add_chain(n, "pc_out", "filter", NF_INET_LOCAL_OUT, -300);
 
 	banned_rule(n, IPPROTO_UDP);
 	banned_rule(n, IPPROTO_TCP);
@@ -1140,8 +1182,10 @@ nft_setup(struct nft *n, const struct nft_layout *l, bool *is_kept, char *err,
 	nat_rule(n, false, true);
 	nat_rule(n, true, false);
 	nat_rule(n, true, true);
-	if (l->snat_family == 4 || l->snat_family == 6)
+	if (l->snat_family == 4 || l->snat_family == 6) {
 		snat_derived_rule(n, l);
+		out_rule(n, l);
+	}
 	input_rules(n, l);
 
 	for (uint32_t p = l->port_lo; p <= l->port_hi; p++) {

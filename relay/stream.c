@@ -320,10 +320,14 @@ drain_note(struct relay *r, const struct rstream *s, int comp)
  * Packets that reached a stream's sockets before its conntrack deletes
  * (a backlog under load: the loop reads a bounded batch per socket and
  * turn) leave now, while the entries they came by still exist. Sent after
- * the deletes, each would make an entry from the relay port to the party
- * whose reply direction is that party's own media: its packets, and the
- * other party's through the same kind of entry, would go on reaching user
- * space while the maps say kernel; media would stop with the relay.
+ * the deletes, a tracked send would make an entry from the relay port to
+ * the party whose reply direction is that party's own media: its packets,
+ * and the other party's through the same kind of entry, would go on
+ * reaching user space while the maps say kernel; media would stop with
+ * the relay. The table's pc_out (nft.c) keeps these sends out of
+ * conntrack, so one that still comes after the deletes (a packet that
+ * reached the socket meanwhile) makes no entry; the deletes of
+ * stream_user_sent() remain for entries an earlier relay's sends made.
  */
 static void
 relay_drain(struct relay *r)

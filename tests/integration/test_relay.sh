@@ -235,6 +235,24 @@ N=$(st "$T/sink_new.stats" unique)
 tap "re-target: new address receives ($N)" ge "$N" 100
 tap "re-target loses no packet ($O + $N = 500)" eq "$((O + N))" 500
 
+# --- the relay's own sends make no conntrack entry ---
+# b (behind NAT) never speaks, so c5 stays in user space, which forwards
+# a's packets to b's SDP address. A tracked send from relay port p to b
+# made the entry p -> b, whose reply side b -> p is the tuple the kernel's
+# NAT entry of a stream needs: while such an entry lived, a's packets were
+# dropped by conntrack (or b's reached user space).
+PA=$(rc offer c5 ta - 10.81.1.2:4500 nat | sed -n 's/.*port=//p')
+PB=$(rc answer c5 tb ta 10.81.2.2:6500 nat | sed -n 's/.*port=//p')
+ua sink_b7 b 10.81.2.2:6500 10.81.1.1:1 0 3
+ua ua_a10 a 10.81.1.2:4500 "10.81.1.1:$PB" 50 2 0xaaaa
+wait_pid "$PID_ua_a10"
+wait_pid "$PID_sink_b7"
+tap "c5: user space forwards to b's SDP address ($(st "$T/sink_b7.stats" unique)/50)" eq "$(st "$T/sink_b7.stats" unique)" 50
+relay_sent_ct() { in_ns r conntrack -L -p udp 2>/dev/null | grep -E "^udp +17 +[0-9]+ src=10\.81\.1\.1 dst=10\.81\.2\.2 sport=$PA dport=6500 "; }
+no_relay_sent_ct() { ! relay_sent_ct; }
+tap "c5: the relay's sends made no conntrack entry" no_relay_sent_ct
+tap "delete c5" rc delete c5
+
 # --- kill -9 mid-stream: media flows on, the new relay lists the stream ---
 # The stream goes to the kernel with a backlog at its sockets, as on a busy
 # host: the relay is paused (SIGSTOP) while both parties start. What user
@@ -243,14 +261,41 @@ tap "re-target loses no packet ($O + $N = 500)" eq "$((O + N))" 500
 # stay in user space while the maps say kernel, and stop with the relay.
 PA=$(rc offer c3 ta - 10.81.1.2:4200 nat | sed -n 's/.*port=//p')
 PB=$(rc answer c3 tb ta 10.81.2.2:6200 nat | sed -n 's/.*port=//p')
+# Evidence for the counts below: what each party sent and received (which
+# sequence numbers were lost, and when), drops of the relay's sockets and
+# of conntrack in r, and when the pause, the switch and the kill were.
+bg a c3cap_a tcpdump -i "$IF_A" -nn -U -w "$T/c3a.pcap" udp port 4200
+CAP_A=$IT_LAST_PID
+bg b c3cap_b tcpdump -i "$IF_B" -nn -U -w "$T/c3b.pcap" udp port 6200
+CAP_B=$IT_LAST_PID
+c3cap() { grep -q listening "$T/c3cap_a.log" && grep -q listening "$T/c3cap_b.log"; }
+wait_until 5 c3cap
+# udp_stat NS FIELD: a counter of the namespace's Udp line in /proc/net/snmp.
+udp_stat() {
+	in_ns "$1" awk -v f="$2" '$1 == "Udp:" { if (!c) { for (i = 2; i <= NF; i++) if ($i == f) c = i } else { print $c; exit } }' /proc/net/snmp
+}
+# Packets conntrack dropped in r (a clash of entries, among others).
+ct_drops() { in_ns r conntrack -S 2>/dev/null | tr ' ' '\n' | awk -F= '$1 == "drop" || $1 == "insert_failed" { s += $2 } END { print s + 0 }'; }
+RBUF0=$(udp_stat r RcvbufErrors)
+CTD0=$(ct_drops)
+now() { date +%s.%N; }
 OLD=$(cat "$CTL.pid")
+T_STOP=$(now)
 kill -STOP "$OLD"
+# Bounds the pause whatever the scheduler does to this script: a socket
+# holds 256 of these packets (2.56 s of a sender), and a longer pause
+# lost the newest ones there, before the stream was ever in the kernel.
+(sleep 2 && kill -CONT "$OLD") 2>/dev/null &
+GUARD=$!
 ua ua_a7 a 10.81.1.2:4200 "10.81.1.1:$PB" 600 7 0xaaaa
 ua ua_b7 b 10.81.2.2:6200 "10.81.1.1:$PA" 600 7 0xbbbb
 # 50 packets each way wait: more than one read batch (32) per socket.
 backlog() { ge "$(st "$T/ua_a7.stats" sent)" 50 && ge "$(st "$T/ua_b7.stats" sent)" 50; }
 tap "c3: a backlog waits while the relay is paused" wait_until 5 backlog
 kill -CONT "$OLD"
+T_CONT=$(now)
+AT_CONT="a sent $(st "$T/ua_a7.stats" sent), b sent $(st "$T/ua_b7.stats" sent)"
+kill "$GUARD" 2>/dev/null
 k3() { eq "$(field c3 kernel)" 1; }
 tap "c3 in the kernel" wait_until 5 k3
 # The flow's entry is the kernel's (DNAT to the other party), none made by
@@ -263,17 +308,58 @@ U1=$(field c3 user_packets)
 sleep 1
 U2=$(field c3 user_packets)
 tap "c3: relay's sockets receive nothing more after the switch ($U1 -> $U2)" eq "$U2" "$U1"
+T_KILL=$(now)
 kill -9 "$OLD"
 gone() { [ "$(cat "$CTL.pid")" != "$OLD" ]; }
 wait_until 5 gone
-R1=$(st "$T/ua_b7.stats" received)
 relisted() { ctl media.list | grep -q 'call_id=c3 '; }
 tap "restarted relay lists the stream" wait_until 10 relisted
+T_BACK=$(now)
 tap "restarted relay sees it in the kernel" eq "$(field c3 kernel)" 1
 wait_pid "$PID_ua_a7"
 wait_pid "$PID_ua_b7"
-tap "media kept flowing across kill -9 (a->b $(st "$T/ua_b7.stats" unique)/600)" eq "$(st "$T/ua_b7.stats" unique)" 600
-tap "media kept flowing across kill -9 (b->a $(st "$T/ua_a7.stats" unique)/600)" eq "$(st "$T/ua_a7.stats" unique)" 600
+RBUF1=$(udp_stat r RcvbufErrors)
+CTD1=$(ct_drops)
+kill -INT "$CAP_A" "$CAP_B" 2>/dev/null
+wait_pid "$CAP_A"
+wait_pid "$CAP_B"
+# rtp_seqs PCAP FILTER: "time seq" of each RTP packet FILTER matches
+# (IPv4 without options: the sequence number is at byte 30).
+rtp_seqs() {
+	tcpdump -r "$1" -nn -tt -x "$2" 2>/dev/null | awk '
+		function hx(s, i, v) { for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+		function out() { if (h != "") print t, hx(substr(h, 61, 4)); h = "" }
+		/^[0-9]/ { out(); t = $1; next }
+		/0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) h = h $i }
+		END { out() }'
+}
+# lost NAME SENT RECEIVED: the sequence numbers in SENT missing from
+# RECEIVED, with when each was sent (s after the STOP; CONT, KILL, BACK).
+lost() {
+	awk -v n="$1" -v s="$T_STOP" -v c="$T_CONT" -v k="$T_KILL" -v b="$T_BACK" '
+		NR == FNR { got[$2] = 1; next }
+		{ sent++ } !($2 in got) { m++; if (m <= 20) l = l sprintf(" %d@%.3f", $2, $1 - s) }
+		END { printf "%s: %d sent, %d lost:%s (CONT %.3f KILL %.3f BACK %.3f)\n", n, sent, m, l, c - s, k - s, b - s }' "$3" "$2"
+}
+# arrived STATS: all 600 packets, or why not (the last lines, which tap
+# shows: the relay's log, conntrack, the drops, the lost packets).
+arrived() {
+	eq "$(st "$1" unique)" 600 && return 0
+	tail -6 "$T/relay.log"
+	in_ns r conntrack -L -p udp 2>/dev/null | head -4
+	echo "at CONT: $AT_CONT; drops in r: relay sockets' receive buffers +$((RBUF1 - RBUF0)), conntrack +$((CTD1 - CTD0))"
+	rtp_seqs "$T/c3a.pcap" "src host 10.81.1.2 and src port 4200" >"$T/c3a.sent"
+	rtp_seqs "$T/c3b.pcap" "src host 10.81.1.1 and dst port 6200" >"$T/c3b.got"
+	rtp_seqs "$T/c3b.pcap" "src host 10.81.2.2 and src port 6200" >"$T/c3b.sent"
+	rtp_seqs "$T/c3a.pcap" "src host 10.81.1.1 and dst port 4200" >"$T/c3a.got"
+	lost "a->b" "$T/c3a.sent" "$T/c3b.got"
+	lost "b->a" "$T/c3b.sent" "$T/c3a.got"
+	return 1
+}
+tap "media kept flowing across kill -9 (a->b $(st "$T/ua_b7.stats" unique)/600)" arrived "$T/ua_b7.stats"
+tap "media kept flowing across kill -9 (b->a $(st "$T/ua_a7.stats" unique)/600)" arrived "$T/ua_a7.stats"
+tap "c3: the relay's sockets dropped nothing (+$((RBUF1 - RBUF0)))" eq "$RBUF1" "$RBUF0"
+tap "c3: conntrack dropped nothing in r (+$((CTD1 - CTD0)))" eq "$CTD1" "$CTD0"
 tap "delete after restart" rc delete c3
 tap "delete c2" rc delete c2
 tap "no forwarding entries left" sh -c "! ip netns exec $(ns r) nft list map inet portcullis dmap4 | grep -q elements"

@@ -208,6 +208,12 @@ test_fwd_derived(void)
 	                    "'ct status dnat .*21000-21099.*snat ip to "
 	                    "10.9.0.1'"),
 	    0);
+	/* What user space sends from the address and a media port is not
+	 * tracked (nft.c, out_rule()). */
+	CHECK_EQ_INT(
+	    system("nft list chain inet portcullis pc_out | grep -q "
+	           "'ip saddr 10.9.0.1 udp sport 21000-21099 notrack'"),
+	    0);
 	g.out_port = 21010; /* legs not at ^ 2: needs its element */
 	h.out_port = 21000; /* 21002 ^ 2 */
 	nft_batch_begin(n);
