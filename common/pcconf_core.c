@@ -790,6 +790,15 @@ static const struct conf_field group_fields[] = {
         .enum_names = strategy_names,
         .doc = "parallel: all at once; serial: one after the other in "
                "order."},
+    {.key = "ring_s",
+        .type = CONF_UINT,
+        .offset = GROUP_OFF(ring_s),
+        .def = "0",
+        .min = 0,
+        .max = 3600,
+        .doc = "Seconds a member's phone may ring (since its last "
+               "provisional response) before core CANCELs it; a serial "
+               "group then rings the next member. 0: sip.no_answer_s."},
 };
 static const char *
 group_check(const void *obj, char *buf, size_t cap)

@@ -145,6 +145,7 @@ struct pc_core_group {
 	char **members; /* user names (or user@domain) */
 	size_t nmembers;
 	int strategy; /* enum pc_core_group_strategy */
+	uint32_t ring_s; /* timer C of its members' branches; 0 = sip's */
 };
 
 struct pc_core_call_limits {

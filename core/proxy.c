@@ -900,6 +900,8 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 		return false;
 	}
 	tx_set_user(b->tx, b, branch_tx_freed);
+	if (tg != NULL && tg->ring_ms != 0)
+		tx_set_timer_c(b->tx, tg->ring_ms);
 	if (tg != NULL && tg->trunk[0] != '\0')
 		px_trunk_branch_started(x, b);
 	return true;

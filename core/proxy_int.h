@@ -28,6 +28,7 @@ struct px_target {
 	char *extra; /* header lines, CRLF-terminated */
 	bool is_anonymous;
 	uint8_t edge; /* edge holding flow (proxy_edge.c) */
+	uint32_t ring_ms; /* its ring group's ring time; 0 = timer C's */
 };
 
 struct px_branch {

@@ -175,7 +175,10 @@ add_group(struct core *c, struct px_ctx *x, const char *name, uint16_t *q)
 		if (strcmp(gr->name, name) != 0)
 			continue;
 		for (size_t i = 0; i < gr->nmembers; i++) {
+			int first = x->ntargets;
 			int n = add_user(c, x, gr->members[i], *q);
+			for (int ti = first; ti < x->ntargets; ti++)
+				x->targets[ti].ring_ms = gr->ring_s * 1000u;
 			added += n;
 			if (n > 0 && gr->strategy == PC_CORE_RING_SERIAL &&
 			    *q > 1)

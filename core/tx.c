@@ -35,6 +35,7 @@ struct tx {
 	bool is_detached;
 	bool is_doomed;
 	bool is_c_fired;
+	uint32_t timer_c_ms; /* 0: the layer's */
 	bool is_compact_pending; /* on the layer's pending list */
 	struct tx *pend_next, **pend_prev;
 	uint64_t compact_j_ms; /* when its timer J ends */
@@ -597,8 +598,12 @@ tx_client_response(struct tx_layer *l, struct sip_msg *resp)
 			else if (!t->is_reliable)
 				ev_timer_start(l->loop, &t->retr, l->t.t2_ms);
 		}
-		if (t->kind == TX_CLIENT_INVITE && code > 100 && !t->is_c_fired)
-			wait_start(t, l->t.timer_c_ms); /* timer C, reset */
+		if (t->kind == TX_CLIENT_INVITE && code > 100 &&
+		    !t->is_c_fired) {
+			uint32_t c_ms =
+			    t->timer_c_ms ? t->timer_c_ms : l->t.timer_c_ms;
+			wait_start(t, c_ms); /* timer C, reset */
+		}
 		notify(t, code, resp);
 		return true;
 	}
@@ -836,6 +841,12 @@ const char *
 tx_branch(const struct tx *t)
 {
 	return t->key + t->key_len + 1;
+}
+
+void
+tx_set_timer_c(struct tx *t, uint32_t ms)
+{
+	t->timer_c_ms = ms;
 }
 
 void

@@ -107,6 +107,10 @@ int tx_last_code(const struct tx *t);
 struct slice tx_request(const struct tx *t);
 const char *tx_branch(const struct tx *t);
 void tx_set_user(struct tx *t, void *user, tx_free_cb on_free);
+/* Timer C of this client INVITE transaction (restarted by each
+ * provisional response above 100) instead of the layer's; 0 = the
+ * layer's. */
+void tx_set_timer_c(struct tx *t, uint32_t ms);
 void *tx_user(const struct tx *t);
 /* The user no longer needs it: client callbacks stop; the transaction
  * still finishes its timers (absorbing retransmissions). */

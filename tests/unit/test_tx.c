@@ -1,6 +1,7 @@
 /* Unit tests of core/tx.c with the injectable clock: retransmission
- * timers A/E/G over UDP and none over TCP, timeouts B/F, hop-by-hop ACK of
- * a non-2xx, absorption of retransmissions, timer H and keys. */
+ * timers A/E/G over UDP and none over TCP, timeouts B/F, a transaction's
+ * own timer C, hop-by-hop ACK of a non-2xx, absorption of
+ * retransmissions, timer H and keys. */
 #include <stdio.h>
 #include <string.h>
 
@@ -198,6 +199,41 @@ test_client_timeouts(void)
 	tx_layer_free(l);
 }
 
+/* A transaction's own timer C (a ring group's ring_s): counted from the
+ * last provisional response, instead of the layer's 180 s. */
+static void
+test_client_own_timer_c(void)
+{
+	struct tx_layer *l = tx_layer_new(loop, &timers, send_fn, NULL);
+	struct ipc_flow f = flow(IPC_TP_UDP);
+	struct arena a;
+
+	arena_init(&a, 16384, 0);
+	reset();
+	struct tx *t = tx_client_new(l, &f, SIP_M_INVITE, "z9hG4bKpcc", invite,
+	    sizeof(invite) - 1, client_cb, NULL);
+	tx_set_timer_c(t, 2000);
+	static const char ringing[] =
+	    "SIP/2.0 180 Ringing\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKpcc\r\n"
+	    "From: <sip:alice@example.com>;tag=a1\r\n"
+	    "To: <sip:bob@example.com>;tag=b1\r\n"
+	    "Call-ID: c1@10.0.0.1\r\n"
+	    "CSeq: 1 INVITE\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	CHECK(tx_client_response(l, parse(ringing, &a)));
+	advance(1500);
+	CHECK_EQ_INT(last_code, 180);
+	/* Another 180 starts it again. */
+	CHECK(tx_client_response(l, parse(ringing, &a)));
+	advance(1990);
+	CHECK_EQ_INT(last_code, 180);
+	advance(20);
+	CHECK_EQ_INT(last_code, TX_EV_TIMER_C);
+	tx_layer_free(l);
+	arena_free(&a);
+}
+
 static int nfree;
 
 static void
@@ -370,6 +406,7 @@ main(void)
 	ev_set_clock(loop, clock_fn, NULL);
 	TEST_RUN(test_client_invite_udp);
 	TEST_RUN(test_client_timeouts);
+	TEST_RUN(test_client_own_timer_c);
 	TEST_RUN(test_server_invite);
 	TEST_RUN(test_server_noninvite_and_fallback);
 	ev_loop_free(loop);
