@@ -153,6 +153,8 @@ accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			ipc_chan_batch(c->edges[i]);
 			memset(trust_sent, 0, sizeof(trust_sent));
 			log_info("edge %d connected", i);
+			if (c->trunks != NULL)
+				trunks_announce(c->trunks);
 		}
 	}
 }

@@ -279,6 +279,18 @@ exempt_at_edge(struct trunks *ts, const struct trunk *t,
 		    ts->c, IPC_SOURCE_TRUSTED, &addrs[k], slice_cstr(tag));
 }
 
+void
+trunks_announce(struct trunks *ts)
+{
+	for (int i = 0; i < ts->n; i++) {
+		const struct trunk *t = ts->v[i];
+		for (size_t k = 0; t->dns != NULL && k < t->cf->npeers; k++)
+			if (t->dns[k].is_name && t->dns[k].has_answer)
+				exempt_at_edge(
+				    ts, t, t->dns[k].addrs, t->dns[k].naddrs);
+	}
+}
+
 static void
 dns_done(void *arg, uint64_t cookie, const char *host, int err,
     const struct ipc_addr *addrs, int naddrs)

@@ -102,6 +102,10 @@ int trunks_add_json(
 /* 0 removed, -1 not found. */
 int trunks_remove(struct trunks *ts, const char *name);
 int trunks_count(const struct trunks *ts);
+/* Tells the edges again the addresses of the peers given by host name
+ * (SOURCE_TRUSTED "trunk:NAME"): a new edge knows them at once, not after
+ * the next lookup (dns_refresh_s). */
+void trunks_announce(struct trunks *ts);
 struct trunk *trunks_at(struct trunks *ts, int i);
 struct trunk *trunks_find(struct trunks *ts, const char *name);
 /* The trunk a request from outside on flow belongs to: the listener's

@@ -399,6 +399,33 @@ other_source() {
 }
 tap "any other source at the same rate is limited" other_source
 tap "... and banned by the flood detector" wait_until 5 banned 127.0.0.30
+# A new edge (kill -9, restarted by portcullisd) learns the peers core
+# resolved at once when it connects: sbc-a.carrier.test (127.0.0.13) is
+# looked up again only after dns_refresh_s, 300 s.
+edge_pid() {
+	pcctl --json status | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["result"]["processes"]:
+    if p["name"] == "edge" and p["state"] == "running":
+        print(p["pid"])'
+}
+edge_moved() { local p; p=$(edge_pid); [ -n "$p" ] && [ "$p" != "$1" ]; }
+new_edge() {
+	local old
+	old=$(edge_pid)
+	[ -n "$old" ] || return 1
+	kill -9 "$old"
+	wait_until 20 edge_moved "$old" && wait_until 10 pyq 'r["ok"]' status
+}
+tap "kill -9 of the edge: portcullisd starts a new one" new_edge
+named_after_restart() {
+	local d0
+	d0=$(estat drops_ratelimit)
+	invites 127.0.0.13 40 20 || return 1
+	[ "$(estat drops_ratelimit)" = "$d0" ] || { echo "rate-limited"; return 1; }
+	not_banned 127.0.0.13
+}
+tap "the new edge exempts a peer by host name at once (no lookup since)" named_after_restart
 
 # ---- call admission -------------------------------------------------
 sed 's|<pause milliseconds="0"/>|<pause milliseconds="4000"/>|' \
