@@ -16,7 +16,8 @@ core_libcore_a_SOURCES = \
 	core/proxy_reg.c core/proxy_bye.c core/proxy_trunk.c core/proxy_cseq.c \
 	core/proxy_redirect.c core/dialog_store.c core/dialog_store.h \
 	core/proxy_list.c core/proxy_edge.c \
-	core/trunk.c core/trunk.h core/dialplan.c core/dialplan.h \
+	core/trunk.c core/trunk.h core/trunk_src.c core/trunk_src.h \
+	core/dialplan.c core/dialplan.h \
 	core/cdr.c core/cdr.h core/resolv.c core/resolv.h
 
 pkglibexec_PROGRAMS += core/portcullis-core
@@ -28,7 +29,8 @@ CORE_TEST_LDADD = tests/unit/libtap.a $(CORE_LIBS)
 
 core_tests = tests/unit/test_loc tests/unit/test_store tests/unit/test_auth tests/unit/test_reg tests/unit/test_tx \
 	tests/unit/test_core_flow tests/unit/test_proxy tests/unit/test_dialplan \
-	tests/unit/test_cdr tests/unit/test_trunk tests/unit/test_dialog
+	tests/unit/test_cdr tests/unit/test_trunk tests/unit/test_dialog \
+	tests/unit/test_trunk_src
 check_PROGRAMS += $(core_tests)
 TESTS += $(core_tests)
 tests_unit_test_loc_LDADD = $(CORE_TEST_LDADD)
@@ -44,6 +46,7 @@ tests_unit_test_dialplan_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_cdr_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_trunk_LDADD = $(CORE_TEST_LDADD)
 tests_unit_test_dialog_LDADD = $(CORE_TEST_LDADD)
+tests_unit_test_trunk_src_LDADD = $(CORE_TEST_LDADD)
 
 # Fuzz target: what core does with any SIP message from edge.
 noinst_PROGRAMS += tests/fuzz/fuzz_core_sip

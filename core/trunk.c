@@ -17,6 +17,7 @@
 #include "resolv.h"
 #include "sip_edit.h"
 #include "trunk.h"
+#include "trunk_src.h"
 
 #define PROBE_TICK_MS 1000
 
@@ -30,7 +31,13 @@ struct trunks {
 	int n, cap;
 	struct ev_timer probe_timer;
 	struct resolv *res; /* made with the first peer given by name */
+	/* Who a source address belongs to; built again on first use after
+	 * trunks or peers changed. */
+	struct trunk_src *src;
+	bool is_src_stale;
 };
+
+static struct log_rl src_rl = LOG_RL_INIT(10000, 5);
 
 static void reg_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
 static void dns_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg);
@@ -227,6 +234,7 @@ build_peers(struct trunks *ts, struct trunk *t)
 	struct trunk_peer old[TRUNK_MAX_PEERS];
 	int nold = t->npeers;
 
+	ts->is_src_stale = true;
 	memcpy(old, t->peers, sizeof(old));
 	t->npeers = 0;
 	for (size_t i = 0; i < cf->npeers && t->npeers < TRUNK_MAX_PEERS; i++) {
@@ -459,6 +467,7 @@ trunk_make(struct trunks *ts, const struct pc_core_trunk *cf)
 static void
 trunk_drop(struct trunks *ts, struct trunk *t)
 {
+	ts->is_src_stale = true;
 	ev_timer_stop(ts->c->loop, &t->reg_timer);
 	ev_timer_stop(ts->c->loop, &t->dns_timer);
 	if (t->owned != NULL) {
@@ -495,6 +504,7 @@ trunks_free(struct trunks *ts)
 	for (int i = 0; i < ts->n; i++)
 		trunk_drop(ts, ts->v[i]);
 	resolv_free(ts->res);
+	trunk_src_free(ts->src);
 	free(ts->v);
 	free(ts);
 }
@@ -511,6 +521,7 @@ push(struct trunks *ts, struct trunk *t)
 		ts->cap = nc;
 	}
 	ts->v[ts->n++] = t;
+	ts->is_src_stale = true;
 	return 0;
 }
 
@@ -635,6 +646,7 @@ trunks_remove(struct trunks *ts, const char *name)
 		memmove(&ts->v[i], &ts->v[i + 1],
 		    (size_t)(ts->n - i - 1) * sizeof(ts->v[0]));
 		ts->n--;
+		ts->is_src_stale = true;
 		return 0;
 	}
 	return -1;
@@ -661,34 +673,6 @@ trunks_find(struct trunks *ts, const char *name)
 	return NULL;
 }
 
-static bool
-cidr_match(const char *cidr, const struct ipc_addr *a)
-{
-	char buf[64];
-	uint8_t net[16];
-	const char *slash = strchr(cidr, '/');
-	size_t hl = slash ? (size_t)(slash - cidr) : strlen(cidr);
-
-	if (hl >= sizeof(buf))
-		return false;
-	memcpy(buf, cidr, hl);
-	buf[hl] = '\0';
-	int fam = strchr(buf, ':') ? 6 : 4;
-	if (fam != a->family ||
-	    inet_pton(fam == 6 ? AF_INET6 : AF_INET, buf, net) != 1)
-		return false;
-	int bits = fam == 6 ? 128 : 32;
-	int plen = slash ? atoi(slash + 1) : bits;
-	if (plen < 0 || plen > bits)
-		return false;
-	for (int i = 0; i < plen; i++) {
-		uint8_t m = (uint8_t)(0x80 >> (i % 8));
-		if ((net[i / 8] & m) != (a->addr[i / 8] & m))
-			return false;
-	}
-	return true;
-}
-
 struct trunk *
 trunks_for_flow(struct trunks *ts, const struct ipc_flow *flow)
 {
@@ -699,22 +683,18 @@ trunks_for_flow(struct trunks *ts, const struct ipc_flow *flow)
 		if (t != NULL)
 			return t;
 	}
-	for (int k = 0; k < ts->n; k++) {
-		struct trunk *t = ts->v[k];
-		for (int i = 0; i < t->npeers; i++) {
-			const struct ipc_addr *p = &t->peers[i].flow.remote;
-			if (p->family == flow->remote.family &&
-			    memcmp(p->addr, flow->remote.addr, 16) == 0)
-				return t;
+	if (ts->src == NULL || ts->is_src_stale) {
+		trunk_src_free(ts->src);
+		ts->src = trunk_src_build(ts->v, ts->n);
+		ts->is_src_stale = false;
+		if (ts->src == NULL) {
+			log_ratelimited(&src_rl, LOG_LVL_WARN,
+			    "out of memory: a request's source taken for no "
+			    "trunk's");
+			return NULL;
 		}
 	}
-	for (int k = 0; k < ts->n; k++) {
-		struct trunk *t = ts->v[k];
-		for (size_t i = 0; i < t->cf->inbound.nacl; i++)
-			if (cidr_match(t->cf->inbound.acl[i], &flow->remote))
-				return t;
-	}
-	return NULL;
+	return trunk_src_find(ts->src, &flow->remote);
 }
 
 /* Peer i may be picked next: unused, in the wanted state, with an address,
