@@ -18,6 +18,13 @@
 #include "sip_edit.h"
 #include "wbuf.h"
 
+/* Scratch arenas kept for reuse, and their chunk size: enough for one
+ * level of nesting per handler (a response's branch runs make_dialog
+ * and send_cancel inside it). */
+#define PX_SPARE_MAX 8
+#define PX_SCRATCH_CHUNK 16384
+#define PX_SCRATCH_LIMIT (512 * 1024)
+
 struct proxy {
 	struct px_ctx *head;
 	size_t n;
@@ -27,6 +34,9 @@ struct proxy {
 	 * one is busy takes a fresh arena instead. */
 	struct arena msg, resp;
 	bool msg_busy, resp_busy;
+	/* Reset scratch arenas for the handlers' own work (px_scratch). */
+	struct arena spare[PX_SPARE_MAX];
+	unsigned nspare;
 	struct htable early; /* proxy_cseq.c */
 };
 
@@ -64,6 +74,8 @@ proxy_free(struct proxy *p)
 	htable_free(&p->early);
 	arena_free(&p->msg);
 	arena_free(&p->resp);
+	while (p->nspare > 0)
+		arena_free(&p->spare[--p->nspare]);
 	free(p);
 }
 
@@ -110,6 +122,37 @@ arena_put(struct arena *a, struct arena *shared, bool *busy)
 	} else {
 		arena_free(a);
 	}
+}
+
+/* A scratch arena for one handler, from the spares when there are any.
+ * A fresh arena per use cost a malloc and a free of its 16 KB chunk each
+ * time (a dozen per call), and glibc trimmed and regrew its heap under
+ * them: their page faults were most of that cost. */
+static void
+px_scratch(struct core *c, struct arena *a)
+{
+	struct proxy *p = c->proxy;
+
+	if (p != NULL && p->nspare > 0) {
+		*a = p->spare[--p->nspare];
+		return;
+	}
+	arena_init(a, PX_SCRATCH_CHUNK, PX_SCRATCH_LIMIT);
+}
+
+/* Gives a scratch arena back: reset (one chunk kept) to the spares, or
+ * freed when they are full. */
+static void
+px_scratch_done(struct core *c, struct arena *a)
+{
+	struct proxy *p = c->proxy;
+
+	if (p != NULL && p->nspare < PX_SPARE_MAX) {
+		arena_reset(a);
+		p->spare[p->nspare++] = *a;
+		return;
+	}
+	arena_free(a);
 }
 
 static char *
@@ -408,7 +451,7 @@ send_cancel(struct px_branch *b)
 		return;
 	b->is_cancelled = true;
 	struct slice r = tx_request(b->tx);
-	arena_init(&a, 8192, 512 * 1024);
+	px_scratch(c, &a);
 	if (sip_msg_parse(&req, r.p, r.len, &a, &err) < 0)
 		goto out;
 	const struct sip_via *v = sip_msg_top_via(&req, &err);
@@ -446,7 +489,7 @@ send_cancel(struct px_branch *b)
 	    (uint32_t)off, NULL, NULL);
 	px_edge_leave(c, old);
 out:
-	arena_free(&a);
+	px_scratch_done(c, &a);
 }
 
 static void
@@ -521,11 +564,11 @@ send_final_from_stored(struct px_ctx *x, int code, const char *reason)
 	if (x->stx == NULL)
 		return;
 	struct slice r = tx_request(x->stx);
-	arena_init(&a, 8192, 512 * 1024);
+	px_scratch(x->c, &a);
 	if (sip_msg_parse(&req, r.p, r.len, &a, &err) == 0)
 		px_send_response(
 		    x->c, x->stx, &x->in_flow, &req, code, reason, NULL);
-	arena_free(&a);
+	px_scratch_done(x->c, &a);
 }
 
 /* All branches of the current group ended without a 2xx or 6xx. */
@@ -610,7 +653,7 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 	if (x->stx == NULL)
 		return;
 	struct slice r = tx_request(x->stx);
-	arena_init(&a, 8192, 512 * 1024);
+	px_scratch(c, &a);
 	if (sip_msg_parse(&req, r.p, r.len, &a, &err) < 0)
 		goto out;
 	const struct sip_nameaddr *from = sip_msg_from(&req, &err);
@@ -668,7 +711,7 @@ make_dialog(struct px_ctx *x, struct px_branch *b, struct sip_msg *resp)
 		x->acct.is_open = false;
 	}
 out:
-	arena_free(&a);
+	px_scratch_done(c, &a);
 }
 
 static void
@@ -699,11 +742,11 @@ branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	}
 	if (code == 100)
 		return;
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	struct slice out = strip_our_via(resp, &a);
 	out = px_cseq_shift(out, -(int64_t)b->cseq_delta, &a);
 	if (out.len == 0 && code < 300) {
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		return;
 	}
 	if (code < 200) {
@@ -713,7 +756,7 @@ branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 			send_cancel(b);
 		if (!x->is_final_sent && x->stx != NULL)
 			tx_server_respond(x->stx, code, out.p, out.len);
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		return;
 	}
 	if (code < 300) {
@@ -730,7 +773,7 @@ branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 			make_dialog(x, b, resp);
 		if (first)
 			cancel_pending(x, b);
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		/* 2xx retransmissions after this are forwarded statelessly
 		 * (handle_response), so the context need not wait for them. */
 		ctx_maybe_done(x);
@@ -743,7 +786,7 @@ branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 		b->is_superseded = true;
 		b->tx = NULL;
 		tx_detach(t);
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		ctx_maybe_done(x);
 		return;
 	}
@@ -753,7 +796,7 @@ branch_run(struct tx *t, int code, struct sip_msg *resp, void *arg)
 	free(b->resp);
 	b->resp = out.len > 0 ? memdup0(out.p, out.len) : NULL;
 	b->resp_len = b->resp ? out.len : 0;
-	arena_free(&a);
+	px_scratch_done(c, &a);
 	if (code >= 300 && code < 400) {
 		bool covered = false;
 		if (px_recurse(x, b, resp, &covered) > 0)
@@ -838,9 +881,9 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	const struct px_target *tg =
 	    ti >= 0 && ti < x->ntargets ? &x->targets[ti] : NULL;
 	px_make_branch(x->loophash, b->branch, sizeof(b->branch));
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	if (sip_msg_parse(&m, x->base, x->base_len, &a, &err) < 0) {
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		free(b);
 		return false;
 	}
@@ -851,7 +894,7 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 		sip_edit_prepend(&e, "Route", slice_cstr(path));
 	if (tg != NULL && (tg->from_user != NULL || tg->is_anonymous) &&
 	    !px_rewrite_from(&e, &m, tg, &a)) {
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		free(b);
 		return false;
 	}
@@ -860,7 +903,7 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	if (extra != NULL)
 		px_append_lines(&e, extra, &a);
 	if (!px_cseq_edit(&e, &m, b->cseq_delta, &a)) {
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		free(b);
 		return false;
 	}
@@ -879,14 +922,14 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	sip_edit_prepend(&e, "Via", slice_cstr(via));
 	struct slice out = sip_edit_render(&e);
 	if (out.len == 0) {
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		free(b);
 		return false;
 	}
 	x->br[x->nbranches++] = b;
 	if (!px_edge_reaches(c, b->edge, flow)) {
 		/* Its connection died with its edge: nobody can reach it. */
-		arena_free(&a);
+		px_scratch_done(c, &a);
 		b->code = 480;
 		return false;
 	}
@@ -894,7 +937,7 @@ px_start_branch(struct px_ctx *x, int ti, const char *uri, const char *path,
 	b->tx = tx_client_new(
 	    c->tx, flow, x->method, b->branch, out.p, out.len, branch_cb, b);
 	px_edge_leave(c, old);
-	arena_free(&a);
+	px_scratch_done(c, &a);
 	if (b->tx == NULL) {
 		b->code = 500;
 		return false;
@@ -999,7 +1042,7 @@ forward_ack(struct core *c, struct sip_msg *m, const struct ipc_flow *dst)
 	struct sip_err err;
 	char via[256], hash[17];
 
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	loop_hash(m, hash);
 	struct slice base = make_base(c, m, our_routes(c, m), false, true, &a);
 	struct sip_msg bm;
@@ -1018,7 +1061,7 @@ forward_ack(struct core *c, struct sip_msg *m, const struct ipc_flow *dst)
 	if (out.len > 0)
 		core_send_sip(c, dst, out.p, out.len);
 out:
-	arena_free(&a);
+	px_scratch_done(c, &a);
 }
 
 /* Where an in-dialog request goes: the other party's flow. */
@@ -1264,11 +1307,11 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	memcpy(x->loophash, hash, 17);
 	x->add_rr = m->method == SIP_M_INVITE || m->method == SIP_M_SUBSCRIBE ||
 	    m->method == SIP_M_REFER;
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	struct slice base = make_base(c, m, npop, strict_fix, authed, &a);
 	x->base = base.len ? memdup0(base.p, base.len) : NULL;
 	x->base_len = base.len;
-	arena_free(&a);
+	px_scratch_done(c, &a);
 	if (x->base == NULL) {
 		x->is_final_sent = true;
 		px_send_response(
@@ -1307,11 +1350,11 @@ handle_in_dialog(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 	x->dst_edge = edge;
 	x->cseq_delta = px_dialog_cseq_delta(c, m);
 	memcpy(x->loophash, hash, 17);
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	struct slice base = make_base(c, m, npop, strict_fix, false, &a);
 	x->base = base.len ? memdup0(base.p, base.len) : NULL;
 	x->base_len = base.len;
-	arena_free(&a);
+	px_scratch_done(c, &a);
 	if (x->base == NULL ||
 	    !px_start_branch(x, -1, NULL, NULL, &dst, NULL)) {
 		x->is_final_sent = true;
@@ -1536,7 +1579,7 @@ handle_response(struct core *c, struct sip_msg *m)
 	struct ipc_flow dst;
 	if (!flow_from_via(c, &v[1], &dst))
 		return;
-	arena_init(&a, 16384, 512 * 1024);
+	px_scratch(c, &a);
 	struct slice out = strip_our_via(m, &a);
 	out = px_cseq_shift(out, -(int64_t)px_dialog_cseq_delta(c, m), &a);
 	/* The caller's edge, when the dialog is known. */
@@ -1551,7 +1594,7 @@ handle_response(struct core *c, struct sip_msg *m)
 	if (out.len > 0)
 		core_send_sip(c, &dst, out.p, out.len);
 	px_edge_leave(c, old);
-	arena_free(&a);
+	px_scratch_done(c, &a);
 }
 
 void
