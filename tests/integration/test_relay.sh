@@ -277,6 +277,8 @@ udp_stat() {
 # Packets conntrack dropped in r (a clash of entries, among others).
 ct_drops() { in_ns r conntrack -S 2>/dev/null | tr ' ' '\n' | awk -F= '$1 == "drop" || $1 == "insert_failed" { s += $2 } END { print s + 0 }'; }
 RBUF0=$(udp_stat r RcvbufErrors)
+RBUF0_A=$(udp_stat a RcvbufErrors)
+RBUF0_B=$(udp_stat b RcvbufErrors)
 CTD0=$(ct_drops)
 now() { date +%s.%N; }
 OLD=$(cat "$CTL.pid")
@@ -287,8 +289,11 @@ kill -STOP "$OLD"
 # lost the newest ones there, before the stream was ever in the kernel.
 (sleep 2 && kill -CONT "$OLD") 2>/dev/null &
 GUARD=$!
-ua ua_a7 a 10.81.1.2:4200 "10.81.1.1:$PB" 600 7 0xaaaa
-ua ua_b7 b 10.81.2.2:6200 "10.81.1.1:$PA" 600 7 0xbbbb
+# Each counts what it receives for 9 s from its own start: the other
+# may start well after it on a loaded host (0.9 s seen), and its last
+# packets must still be counted (with 7 s, 11 of b's were not).
+ua ua_a7 a 10.81.1.2:4200 "10.81.1.1:$PB" 600 9 0xaaaa
+ua ua_b7 b 10.81.2.2:6200 "10.81.1.1:$PA" 600 9 0xbbbb
 # 50 packets each way wait: more than one read batch (32) per socket.
 backlog() { ge "$(st "$T/ua_a7.stats" sent)" 50 && ge "$(st "$T/ua_b7.stats" sent)" 50; }
 tap "c3: a backlog waits while the relay is paused" wait_until 5 backlog
@@ -319,6 +324,8 @@ tap "restarted relay sees it in the kernel" eq "$(field c3 kernel)" 1
 wait_pid "$PID_ua_a7"
 wait_pid "$PID_ua_b7"
 RBUF1=$(udp_stat r RcvbufErrors)
+RBUF1_A=$(udp_stat a RcvbufErrors)
+RBUF1_B=$(udp_stat b RcvbufErrors)
 CTD1=$(ct_drops)
 kill -INT "$CAP_A" "$CAP_B" 2>/dev/null
 wait_pid "$CAP_A"
@@ -333,13 +340,16 @@ rtp_seqs() {
 		/0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) h = h $i }
 		END { out() }'
 }
-# lost NAME SENT RECEIVED: the sequence numbers in SENT missing from
-# RECEIVED, with when each was sent (s after the STOP; CONT, KILL, BACK).
+# lost NAME SENT RECEIVED STATS: the sequence numbers in SENT missing
+# from RECEIVED (what reached the receiver's interface), with when each
+# was sent, in s after the STOP; when the last packet arrived and when
+# the receiving rtpsend stopped counting (its stats file's last write).
 lost() {
-	awk -v n="$1" -v s="$T_STOP" -v c="$T_CONT" -v k="$T_KILL" -v b="$T_BACK" '
-		NR == FNR { got[$2] = 1; next }
-		{ sent++ } !($2 in got) { m++; if (m <= 20) l = l sprintf(" %d@%.3f", $2, $1 - s) }
-		END { printf "%s: %d sent, %d lost:%s (CONT %.3f KILL %.3f BACK %.3f)\n", n, sent, m, l, c - s, k - s, b - s }' "$3" "$2"
+	awk -v n="$1" -v s="$T_STOP" -v c="$T_CONT" -v k="$T_KILL" -v b="$T_BACK" \
+	    -v e="$(date -r "$4" +%s.%N)" '
+		NR == FNR { got[$2] = 1; last = $1; next }
+		{ sent++ } !($2 in got) { m++; if (m <= 16) l = l sprintf(" %d@%.3f", $2, $1 - s) }
+		END { printf "%s: %d sent, %d lost:%s (CONT %.3f KILL %.3f BACK %.3f; last in %.3f, counted until %.3f)\n", n, sent, m, l, c - s, k - s, b - s, last - s, e - s }' "$3" "$2"
 }
 # arrived STATS: all 600 packets, or why not (the last lines, which tap
 # shows: the relay's log, conntrack, the drops, the lost packets).
@@ -347,13 +357,13 @@ arrived() {
 	eq "$(st "$1" unique)" 600 && return 0
 	tail -6 "$T/relay.log"
 	in_ns r conntrack -L -p udp 2>/dev/null | head -4
-	echo "at CONT: $AT_CONT; drops in r: relay sockets' receive buffers +$((RBUF1 - RBUF0)), conntrack +$((CTD1 - CTD0))"
+	echo "at CONT: $AT_CONT; receive-buffer drops: relay +$((RBUF1 - RBUF0)), a +$((RBUF1_A - RBUF0_A)), b +$((RBUF1_B - RBUF0_B)); conntrack drops in r +$((CTD1 - CTD0))"
 	rtp_seqs "$T/c3a.pcap" "src host 10.81.1.2 and src port 4200" >"$T/c3a.sent"
 	rtp_seqs "$T/c3b.pcap" "src host 10.81.1.1 and dst port 6200" >"$T/c3b.got"
 	rtp_seqs "$T/c3b.pcap" "src host 10.81.2.2 and src port 6200" >"$T/c3b.sent"
 	rtp_seqs "$T/c3a.pcap" "src host 10.81.1.1 and dst port 4200" >"$T/c3a.got"
-	lost "a->b" "$T/c3a.sent" "$T/c3b.got"
-	lost "b->a" "$T/c3b.sent" "$T/c3a.got"
+	lost "a->b" "$T/c3a.sent" "$T/c3b.got" "$T/ua_b7.stats"
+	lost "b->a" "$T/c3b.sent" "$T/c3a.got" "$T/ua_a7.stats"
 	return 1
 }
 tap "media kept flowing across kill -9 (a->b $(st "$T/ua_b7.stats" unique)/600)" arrived "$T/ua_b7.stats"
