@@ -108,6 +108,10 @@ struct ipc_sip_out {
 _Static_assert(sizeof(struct ipc_sip_out) == 152, "ipc_sip_out");
 
 #define IPC_SIPF_TRUSTED_SRC 0x1u /* edge: source is trusted (registered) */
+/* edge: an initial request whose Request-URI was a Contact token of this
+ * SBC (opened): it is meant for that party's device, wherever its domain
+ * (an attended transfer's target, a remote target handed on). */
+#define IPC_SIPF_RURI_CONTACT 0x2u
 
 struct ipc_flow_closed {
 	struct ipc_flow flow;

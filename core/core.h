@@ -71,6 +71,7 @@ struct core {
 	int listen_fd; /* core.sock */
 	struct ipc_chan *edges[CORE_MAX_EDGES];
 	int last_edge; /* the edge the current message came from */
+	uint32_t in_flags; /* IPC_SIPF_* of the SIP_IN being handled */
 	struct ipc_chan *ctl;
 
 	struct ev_timer flush_timer;

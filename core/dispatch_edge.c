@@ -78,7 +78,9 @@ edge_msg(struct ipc_chan *ch, const struct ipc_msg *m, void *arg)
 		if (p == NULL || !ipc_reader_done(&r))
 			fatalx("core.sock: SIP_IN length mismatch");
 		c->last_edge = s->idx;
+		c->in_flags = in.flags;
 		proxy_sip_in(c, &in.flow, (const char *)p, in.sip_len);
+		c->in_flags = 0;
 		break;
 	}
 	case IPC_FLOW_CLOSED: {

@@ -1234,7 +1234,10 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 
 	/* Requests for a domain we do not serve: no open relay (a carrier's
 	 * request names its own idea of us and is routed by its DID). */
-	if (from_trunk == NULL && !route_is_domain(c->route, m->ruri.host) &&
+	bool to_contact =
+	    from_trunk == NULL && (c->in_flags & IPC_SIPF_RURI_CONTACT) != 0;
+	if (from_trunk == NULL && !to_contact &&
+	    !route_is_domain(c->route, m->ruri.host) &&
 	    !route_is_me(c->route, m->ruri.host, m->ruri.port)) {
 		uint32_t code = c->conf.core.proxy.unknown_domain;
 		px_send_response(c, stx, flow, m, (int)code,
@@ -1250,8 +1253,8 @@ handle_initial(struct core *c, struct tx *stx, const struct ipc_flow *flow,
 		if (ar <= 0)
 			return; /* answered (challenge or refusal) */
 	}
-	char aor[512];
-	if (from_trunk == NULL &&
+	char aor[512] = "";
+	if (from_trunk == NULL && !to_contact &&
 	    (reg_make_aor(&m->ruri, aor, sizeof(aor)) < 0 ||
 	        m->ruri.user.len == 0)) {
 		px_send_response(c, stx, flow, m, 404, "Not Found", NULL);

@@ -190,6 +190,26 @@ add_group(struct core *c, struct px_ctx *x, const char *name, uint16_t *q)
 	return added;
 }
 
+/* A request the edge found addressed to a Contact it had handed out (one
+ * party's device, e.g. the remote target an attended transfer passes on):
+ * that device is the one target, whatever its domain; the dial plan and
+ * the location service are not asked. */
+static int
+contact_target(struct core *c, struct px_ctx *x, struct sip_msg *m)
+{
+	struct ipc_flow f;
+	char uri[1024];
+
+	if (!px_flow_from_uri(c, &m->ruri, &f) ||
+	    !slice_copy_cstr(m->ruri_text, uri, sizeof(uri)))
+		return 404;
+	x->targets = calloc(PX_MAX_TARGETS, sizeof(*x->targets));
+	if (x->targets == NULL)
+		return 500;
+	x->ntargets = 0;
+	return add_target(x, uri, &f, 1000, NULL) < 0 ? 500 : 0;
+}
+
 int
 px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
     struct trunk *from_trunk, char *aor, size_t aorcap)
@@ -205,11 +225,15 @@ px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
 		if (to != NULL)
 			src = &to->uri;
 	}
+	bool to_contact =
+	    from_trunk == NULL && (c->in_flags & IPC_SIPF_RURI_CONTACT) != 0;
 	if (src->user.len == 0 ||
 	    sip_uri_unescape(src->user, user, sizeof(user)) < 0) {
-		if (from_trunk == NULL)
+		if (!to_contact && from_trunk == NULL)
 			return 0; /* the caller answers as before */
-		return 404;
+		if (!to_contact)
+			return 404;
+		user[0] = '\0'; /* a device's Contact may have no user */
 	}
 	bool is_number = dialplan_normalize(user, number, sizeof(number)) > 0;
 	if (!is_number)
@@ -244,6 +268,8 @@ px_route(struct core *c, struct px_ctx *x, struct sip_msg *m,
 			c->st.trunk_calls_in++;
 		}
 	}
+	if (to_contact)
+		return contact_target(c, x, m);
 	if (from_trunk != NULL)
 		snprintf(
 		    aor, aorcap, "%s@%s", number, route_first_domain(c->route));

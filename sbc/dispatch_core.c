@@ -122,6 +122,18 @@ hide_cid_for(struct edge *e, struct sip_msg *m)
 	return !callid_is_creator(e->cids, cid, rcpt, edge_now(e));
 }
 
+/* The same for the Call-ID a Replaces header names (RFC 3891): the
+ * recipient is a party of that dialog, its tag there the to-tag. */
+static bool
+hide_replaces_for(struct edge *e, struct sip_msg *m)
+{
+	struct slice cid, to_tag;
+	if (!e->conf.edge.topology.hide_call_id || !m->is_request ||
+	    !topo_replaces(m, &cid, &to_tag))
+		return false;
+	return !callid_is_creator(e->cids, cid, to_tag, edge_now(e));
+}
+
 static bool
 ob_is_local(void *arg, struct slice host, uint16_t port)
 {
@@ -231,7 +243,9 @@ dispatch_core_sip_out(
 		edge_topo(e, &t);
 		struct topo_self self = {
 		    l->host_uri, l->local.port, l->transport};
-		if (topo_hide(&t, m, &ed, &self, hide_cid_for(e, m)) != 0) {
+		if (topo_hide(&t, m, &ed, &self, hide_cid_for(e, m)) != 0 ||
+		    (hide_replaces_for(e, m) &&
+		        topo_hide_replaces(&t, m, &ed) != 0)) {
 			log_ratelimited(&rl_out, LOG_LVL_WARN,
 			    "topology hiding failed; message dropped");
 			return -1;

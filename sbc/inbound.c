@@ -257,10 +257,11 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 		return;
 	}
 	struct slice cid = SLICE_NULL;
+	bool ruri_contact = false;
 	if (ec->topology.hide) {
 		struct topo t;
 		edge_topo(e, &t);
-		if (topo_restore(&t, &msg, &ed, &cid) < 0) {
+		if (topo_restore(&t, &msg, &ed, &cid, &ruri_contact) < 0) {
 			e->st.topo_bad_tokens++;
 			log_ratelimited(&rl_bad, LOG_LVL_INFO,
 			    "dropped a message with a damaged token");
@@ -287,6 +288,8 @@ inbound_msg(struct edge *e, struct listener *l, struct conn *conn,
 	struct sip_err terr;
 	const struct sip_nameaddr *to = sip_msg_to(&msg, &terr);
 	const struct sip_nameaddr *from = sip_msg_from(&msg, &terr);
+	if (ruri_contact && to != NULL && to->tag.len == 0)
+		flags |= IPC_SIPF_RURI_CONTACT;
 	if (cid.len == 0)
 		sip_msg_call_id(&msg, &cid, &terr);
 	/* A request opening a dialog or transaction: its sender made the

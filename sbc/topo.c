@@ -10,6 +10,7 @@
  * the far UA (RFC 3261 §9.1) although the tokens differ.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "hdrtext.h"
 #include "ipc_msgs.h"
@@ -416,13 +417,106 @@ restore_via(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 	return 1;
 }
 
+/* A Replaces header (RFC 3891): "call-id;to-tag=...;from-tag=...". Its
+ * index, the Call-ID, and the rest from the first ';'. */
+static int
+replaces_parts(struct sip_msg *m, struct slice *cid, struct slice *rest)
+{
+	const struct sip_hdr *h = sip_msg_hdr_by_name(m, "Replaces");
+	if (h == NULL)
+		return -1;
+	struct slice v = h->value;
+	const char *semi = memchr(v.p, ';', v.len);
+	uint32_t n = semi != NULL ? (uint32_t)(semi - v.p) : v.len;
+	while (n > 0 && (v.p[n - 1] == ' ' || v.p[n - 1] == '\t'))
+		n--;
+	*cid = slice_make(v.p, n);
+	*rest = semi != NULL ? slice_make(semi, v.len - (uint32_t)(semi - v.p))
+	                     : slice_make(v.p + v.len, 0);
+	return (int)(h - m->hdrs);
+}
+
+/* Replaces' value with another Call-ID (prefix + cid) and the same rest. */
+static int
+replaces_set(struct sip_msg *m, struct sip_edit *ed, int idx,
+    const char *prefix, struct slice cid, struct slice rest)
+{
+	size_t pl = strlen(prefix);
+	size_t len = pl + cid.len + rest.len;
+	char *v = arena_alloc(m->arena, len + 1);
+	if (v == NULL)
+		return -1;
+	memcpy(v, prefix, pl);
+	memcpy(v + pl, cid.p, cid.len);
+	memcpy(v + pl + cid.len, rest.p, rest.len);
+	v[len] = '\0';
+	return sip_edit_replace(
+	    ed, (uint16_t)idx, slice_make(v, (uint32_t)len));
+}
+
+static int
+restore_replaces(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
+{
+	struct slice cid, rest;
+	int idx = replaces_parts(m, &cid, &rest);
+	size_t pl = strlen(TOPO_CID_PREFIX);
+	if (idx < 0 || cid.len <= pl || memcmp(cid.p, TOPO_CID_PREFIX, pl) != 0)
+		return 0;
+	struct slice pt = open_tok(
+	    t, m->arena, 'I', slice_make(cid.p + pl, cid.len - (uint32_t)pl));
+	if (pt.p == NULL)
+		return 0; /* somebody's own Call-ID that looks like ours */
+	return replaces_set(m, ed, idx, "", pt, rest) != 0 ? -1 : 1;
+}
+
+bool
+topo_replaces(struct sip_msg *m, struct slice *call_id, struct slice *to_tag)
+{
+	struct slice rest;
+	if (replaces_parts(m, call_id, &rest) < 0)
+		return false;
+	*to_tag = SLICE_NULL;
+	/* ;to-tag=value among the parameters, any case, any order. */
+	const char *p = rest.p, *end = rest.p + rest.len;
+	while (p < end) {
+		const char *q = memchr(p + 1, ';', (size_t)(end - p - 1));
+		const char *e = q != NULL ? q : end;
+		const char *s = p + 1;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		if (e - s > 7 && strncasecmp(s, "to-tag=", 7) == 0) {
+			const char *b = s + 7, *z = e;
+			while (z > b && (z[-1] == ' ' || z[-1] == '\t'))
+				z--;
+			*to_tag = slice_make(b, (uint32_t)(z - b));
+		}
+		p = e;
+	}
+	return true;
+}
+
+int
+topo_hide_replaces(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
+{
+	struct slice cid, rest;
+	int idx = replaces_parts(m, &cid, &rest);
+	if (idx < 0 || cid.len == 0)
+		return 0;
+	struct slice tok = seal(t, m->arena, 'I', cid);
+	if (tok.p == NULL)
+		return -1;
+	return replaces_set(m, ed, idx, TOPO_CID_PREFIX, tok, rest);
+}
+
 int
 topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
-    struct slice *call_id)
+    struct slice *call_id, bool *ruri_contact)
 {
 	int opened = 0, n;
 	if (call_id != NULL)
 		*call_id = SLICE_NULL;
+	if (ruri_contact != NULL)
+		*ruri_contact = false;
 	if ((n = restore_call_id(t, m, ed, call_id)) < 0)
 		return -1;
 	opened += n;
@@ -435,10 +529,15 @@ topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 				if (sip_edit_set_ruri(ed, pt) != 0)
 					return -1;
 				opened++;
+				if (ruri_contact != NULL)
+					*ruri_contact = true;
 			}
 			/* A user part that does not open may be a real
 			 * user name: core judges the request. */
 		}
+		if ((n = restore_replaces(t, m, ed)) < 0)
+			return -1;
+		opened += n;
 		if ((n = restore_routes(t, m, ed, true)) < 0)
 			return -1;
 		return opened + n;

@@ -47,10 +47,22 @@ int topo_hide(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 /* Prefix of a hidden Call-ID ("pci-" + token). */
 #define TOPO_CID_PREFIX "pci-"
 
-/* Puts back what tokens in m hide; *call_id (if not NULL) is set to the
- * real Call-ID (restored, or as received). Returns the number of tokens opened,
- * or -1 when a token of ours was forged or damaged (drop the message). */
+/* Puts back what tokens in m hide, the Call-ID in a Replaces header
+ * (RFC 3891) included; *call_id (if not NULL) is set to the real Call-ID
+ * (restored, or as received); *ruri_contact (if not NULL) says whether the
+ * Request-URI was a Contact token of ours. Returns the number of tokens
+ * opened, or -1 when a token of ours was forged or damaged (drop the
+ * message). */
 int topo_restore(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
-    struct slice *call_id);
+    struct slice *call_id, bool *ruri_contact);
+/* The Call-ID and to-tag of m's Replaces header (RFC 3891: the to-tag is
+ * the recipient's own tag in the dialog replaced); false without one. */
+bool topo_replaces(
+    struct sip_msg *m, struct slice *call_id, struct slice *to_tag);
+/* Seals the Call-ID of m's Replaces header as hide_call_id seals a
+ * Call-ID, for a recipient that knows that dialog by the sealed form (it
+ * did not create it). 0 (also without the header), or -1. */
+int topo_hide_replaces(
+    const struct topo *t, struct sip_msg *m, struct sip_edit *ed);
 
 #endif

@@ -59,7 +59,7 @@ one(const char *buf, uint32_t len, struct arena *a,
 	sip_edit_init(&ed, &m, a);
 	if (m.is_request)
 		nat_fix_via(&m, &ed, &src, true);
-	if (topo_restore(&t, &m, &ed, NULL) < 0)
+	if (topo_restore(&t, &m, &ed, NULL, NULL) < 0)
 		return;
 	if (nat_is_behind(&m, &src))
 		nat_alias_contacts(&m, &ed, &src);
@@ -67,7 +67,10 @@ one(const char *buf, uint32_t len, struct arena *a,
 	struct sip_edit out;
 	sip_edit_init(&out, &m, a);
 	struct topo_self self = {"203.0.113.1", 5060, 1};
-	if (topo_hide(&t, &m, &out, &self, true) == 0)
+	struct slice rcid, rtag;
+	if (topo_hide(&t, &m, &out, &self, true) == 0 &&
+	    (!topo_replaces(&m, &rcid, &rtag) ||
+	        topo_hide_replaces(&t, &m, &out) == 0))
 		sip_edit_render(&out);
 }
 

@@ -11,7 +11,9 @@
 # media); media timeouts leave no relay stream behind (every call's end
 # deletes it); UPDATE in early and confirmed dialogs (offers anchored,
 # target refresh through the hidden Contact); PRACK of a reliable 183
-# (RSeq/RAck end to end, the answer anchored); an edge restart in a call
+# (RSeq/RAck end to end, the answer anchored); an attended transfer's
+# INVITE with Replaces to a hidden Contact (Replaces in the callee's
+# terms under hide_call_id); an edge restart in a call
 # (row tokens and hidden Call-IDs still open: the tables are written to
 # state_dir and read back); without the relay an INVITE with SDP gets 503.
 . "$(dirname "$0")/lib.sh"
@@ -208,6 +210,22 @@ tap "alice saw two early dialogs (two 180s with their own tags)" two_early_dialo
 tap "alice saw no address of bob's devices" sh -c "! grep -q '$P.2.2' '$T/fork.msg'"
 
 tap "the forked call's relay stream was deleted at its BYE" streams_gone
+
+# --- the target of an attended transfer (RFC 3891 Replaces) ---
+# carol calls bob at the remote target alice got from him (the edge's
+# hidden Contact, what a REFER hands on) with Replaces naming alice's call
+# as alice knows it; with hide_call_id bob knows that call by the sealed
+# Call-ID, and must get Replaces in his own terms. He answers, ends the
+# replaced call, carol hangs up.
+rm -f "$T/xfer-bob.rc"
+bg bob xfer-bob sh -c "timeout 60 python3 '$D/replaces.py' bob $P.2.2 5062 $SBC; echo \$? >'$T/xfer-bob.rc'"
+wait_until 5 sh -c "ip netns exec $(ns bob) ss -lun 'sport = :5062' | grep -q 5062"
+tap "carol's INVITE to bob's hidden Contact with Replaces is answered; the replaced call ends" \
+	in_ns alice timeout 60 python3 "$D/replaces.py" alice $P.1.2 $SBC 5060
+xfer_bob_ok() { [ "$(cat "$T/xfer-bob.rc" 2>/dev/null)" = 0 ]; }
+tap "bob got Replaces in his terms (his Call-ID and tags), answered it, his BYE reached alice" \
+	wait_until 15 xfer_bob_ok
+pkill -f "replaces.py bob $P.2.2" 2>/dev/null || true
 
 # --- an edge restart in the middle of a call ---
 # The long tokens of this config name rows of the edge's table, and hidden

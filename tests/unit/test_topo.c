@@ -1,5 +1,6 @@
 /* Unit tests of sbc/topo.c: hiding what leaves and restoring what comes
- * back, with the real parser and editor, through a whole dialog. */
+ * back, with the real parser and editor, through a whole dialog; the
+ * Call-ID of a Replaces header. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ apply(const char *text, bool hide, int *rc)
 	struct sip_edit ed;
 	sip_edit_init(&ed, m, &ar);
 	*rc = hide ? topo_hide(&T, m, &ed, self_now, hide_cid)
-	           : topo_restore(&T, m, &ed, NULL);
+	           : topo_restore(&T, m, &ed, NULL, NULL);
 	if (*rc < 0)
 		return "";
 	struct slice out = sip_edit_render(&ed);
@@ -317,6 +318,71 @@ test_call_id(void)
 	CHECK_STR(hdr(in, "Call-ID"), "pci-xyz");
 }
 
+/* Replaces (RFC 3891): its Call-ID sealed for a recipient that knows the
+ * dialog by the sealed form, opened on the way in, the tags untouched;
+ * the to-tag found among the parameters. */
+static void
+test_replaces(void)
+{
+	int rc;
+	static const char req[] =
+	    "INVITE sip:bob@198.51.100.7:5062 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKr1\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:carol@example.com>;tag=c1\r\n"
+	    "To: <sip:bob@example.com>\r\nCall-ID: c2@10.0.0.3\r\n"
+	    "CSeq: 1 INVITE\r\n"
+	    "Replaces: c1@10.0.0.2 ;From-Tag=a1; TO-TAG=b1 \r\n"
+	    "Content-Length: 0\r\n\r\n";
+	struct sip_msg *m = arena_zalloc(&ar, sizeof *m);
+	struct sip_err err;
+	CHECK(sip_msg_parse(m, req, sizeof req - 1, &ar, &err) == 0);
+	struct slice cid, to_tag;
+	CHECK(topo_replaces(m, &cid, &to_tag));
+	CHECK(slice_eq_cstr(cid, "c1@10.0.0.2"));
+	CHECK(slice_eq_cstr(to_tag, "b1"));
+	struct sip_edit ed;
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(topo_hide_replaces(&T, m, &ed), 0);
+	struct slice out = sip_edit_render(&ed);
+	char *text = arena_strndup(&ar, out.p, out.len);
+	char rep[1024];
+	snprintf(rep, sizeof rep, "%s", hdr(text, "Replaces"));
+	CHECK(strncmp(rep, TOPO_CID_PREFIX, 4) == 0);
+	CHECK(strstr(rep, "10.0.0.2") == NULL);
+	CHECK(strstr(rep, ";From-Tag=a1; TO-TAG=b1") != NULL);
+	/* Sealed as the Call-ID header of that dialog is sealed. */
+	static const char bye[] =
+	    "BYE sip:alice@203.0.113.1 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKr2\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=a1\r\n"
+	    "To: <sip:b@example.com>;tag=b1\r\nCall-ID: c1@10.0.0.2\r\n"
+	    "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+	hide_cid = true;
+	const char *hidden = apply(bye, true, &rc);
+	hide_cid = false;
+	CHECK(strncmp(rep, hdr(hidden, "Call-ID"),
+	          strlen(hdr(hidden, "Call-ID"))) == 0);
+	/* On the way in the sealed Call-ID opens; the rest stays. */
+	const char *in = apply(text, false, &rc);
+	CHECK_EQ_INT(rc, 1);
+	CHECK_STR(hdr(in, "Replaces"), "c1@10.0.0.2;From-Tag=a1; TO-TAG=b1");
+	/* No to-tag, no Replaces at all. */
+	static const char bare[] =
+	    "INVITE sip:bob@198.51.100.7 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bKr3\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:c@example.com>;tag=c1\r\n"
+	    "To: <sip:b@example.com>\r\nCall-ID: c3\r\nCSeq: 1 INVITE\r\n"
+	    "Replaces: only-a-call-id\r\nContent-Length: 0\r\n\r\n";
+	CHECK(sip_msg_parse(m, bare, sizeof bare - 1, &ar, &err) == 0);
+	CHECK(topo_replaces(m, &cid, &to_tag) && to_tag.len == 0 &&
+	    slice_eq_cstr(cid, "only-a-call-id"));
+	CHECK(sip_msg_parse(m, bye, sizeof bye - 1, &ar, &err) == 0);
+	CHECK(!topo_replaces(m, &cid, &to_tag));
+	sip_edit_init(&ed, m, &ar);
+	CHECK_EQ_INT(topo_hide_replaces(&T, m, &ed), 0);
+}
+
 static void
 test_long_tokens_use_rows(void)
 {
@@ -386,6 +452,7 @@ main(void)
 	TEST_RUN(test_tampered_dropped);
 	TEST_RUN(test_call_id);
 	TEST_RUN(test_callid_table);
+	TEST_RUN(test_replaces);
 	TEST_RUN(test_long_tokens_use_rows);
 	arena_free(&ar);
 	return tap_done();
