@@ -108,13 +108,16 @@ sdp_lines() {
 		r && s == 0 && NF > 0 { s = (index($0, want) == 1) ? 1 : 2 }
 		r && s == 1 && /^(c=|m=)/ { print }' "$1"
 }
-update_anchored_at_alice() {
+# anchored_at NAME KIND PORT: the SDP of KIND messages in NAME's trace
+# names the relay's address, and not bob's own media port PORT.
+anchored_at() {
 	local l
-	l=$(sdp_lines "$T/update.msg" "UPDATE ")
-	echo "SDP of bob's UPDATE at alice: $l"
-	echo "$l" | grep -q "^c=IN IP4 $SBC" && ! echo "$l" | grep -q "^m=audio 6020 "
+	l=$(sdp_lines "$T/$1.msg" "$2")
+	echo "SDP of '$2' in $1's trace: $l"
+	echo "$l" | grep -q "^c=IN IP4 $SBC" && ! echo "$l" | grep -q "^m=audio $3 "
 }
-tap "bob's UPDATE offer reached alice anchored (relay address, not port 6020)" update_anchored_at_alice
+tap "bob's UPDATE offer reached alice anchored (relay address, not port 6020)" \
+	anchored_at update "UPDATE " 6020
 update_anchored_at_bob() {
 	local l a
 	l=$(sdp_lines "$T/bob-update.msg" "UPDATE ")
@@ -140,13 +143,8 @@ tap "a reliable 183, alice's PRACK answered in the early dialog, then 200, ACK, 
 	call uac_prack.xml prack 5078
 tap "bob's side: Supported: 100rel seen, the PRACK's RAck named his RSeq and INVITE CSeq" \
 	wait_until 15 uas_ok bob-prack
-prack_anchored() {
-	local l
-	l=$(sdp_lines "$T/prack.msg" "SIP/2.0 183")
-	echo "SDP of the 183 at alice: $l"
-	echo "$l" | grep -q "^c=IN IP4 $SBC" && ! echo "$l" | grep -q "^m=audio 6000 "
-}
-tap "the 183's answer reached alice anchored on the relay" prack_anchored
+tap "the 183's answer reached alice anchored on the relay" \
+	anchored_at prack "SIP/2.0 183" 6000
 tap "alice saw nothing of bob's address through the PRACK exchange" sh -c "! grep -q '$P.2.2' '$T/prack.msg'"
 tap "bob saw nothing of alice's address" sh -c "! grep -q '$P.1.2' '$T/bob-prack.msg'"
 

@@ -80,16 +80,19 @@ tap "bob registers with us" wait_until 15 \
 	sp reg_bob -sf "$X/user_reg.xml" "$IP:5060" -i 127.0.0.1 -p 5090 \
 	-s bob -au bob -ap bobpw
 
+# outbound CARRIER_XML ALICE_XML NAME: alice's call to +4930123456 through
+# trunk carrier, the carrier's sipp (127.0.0.2) playing CARRIER_XML;
+# traces carrier_NAME and alice_NAME.
 outbound() {
-	spbg carrier_out -sf "$X/carrier_uas_auth.xml" -i 127.0.0.2 -p 5060
+	spbg "carrier_$3" -sf "$X/$1" -i 127.0.0.2 -p 5060
 	local pid=$SPBG_PID
 	wait_until 5 bound 127.0.0.2 5060 || return 1
-	sp alice_out -sf "$X/user_uac.xml" "$IP:5060" -i 127.0.0.1 -p 5070 \
+	sp "alice_$3" -sf "$X/$2" "$IP:5060" -i 127.0.0.1 -p 5070 \
 		-s +4930123456 -au alice -ap alicepw || return 1
 	wait "$pid"
 }
 tap "outbound call: dead first peer, failover, carrier's 401 answered, number and caller ID rewritten" \
-	outbound
+	outbound carrier_uas_auth.xml user_uac.xml out
 # The carrier saw CSeq 3 on the answer to its 401; alice must see her own.
 alice_cseq() {
 	grep -q "^CSeq: 2 INVITE" "$T/alice_out.msg" &&
@@ -101,16 +104,8 @@ tap "alice's responses carry her CSeq (the carrier's retry had the next one)" al
 # dialog counts from her CSeq, which is one behind the carrier's after the
 # challenge; the carrier must see it (CSeq and RAck) in its own numbers,
 # and alice the 200 to it in hers.
-outbound_prack() {
-	spbg carrier_prack -sf "$X/carrier_uas_auth_prack.xml" -i 127.0.0.2 -p 5060
-	local pid=$SPBG_PID
-	wait_until 5 bound 127.0.0.2 5060 || return 1
-	sp alice_prack -sf "$X/user_uac_prack.xml" "$IP:5060" -i 127.0.0.1 -p 5070 \
-		-s +4930123456 -au alice -ap alicepw || return 1
-	wait "$pid"
-}
 tap "outbound call with PRACK after the carrier's 401: CSeq and RAck moved both ways" \
-	outbound_prack
+	outbound carrier_uas_auth_prack.xml user_uac_prack.xml prack
 
 inbound() {
 	spbg bob_in -sf "$X/user_uas.xml" -i 127.0.0.1 -p 5090

@@ -13,11 +13,15 @@
       READYFILE.call if all that happened on this connection. It keeps the
       connection open until the edge closes it (or 60 s pass).
 """
+import os
 import socket
 import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sipmsg import response  # noqa: E402
 
 
 def probe(host, port, first, count):
@@ -74,28 +78,8 @@ class Conn:
             self.buf += data
 
 
-def hdrs(msg, name):
-    out = []
-    for line in msg.split("\r\n")[1:]:
-        k, _, v = line.partition(":")
-        if k.strip().lower() == name.lower():
-            out.append(line)
-    return out
-
-
 def answer(req, code, reason, totag, contact):
-    lines = ["SIP/2.0 %d %s" % (code, reason)]
-    lines += hdrs(req, "Via") + hdrs(req, "From")
-    to = hdrs(req, "To")[0]
-    if totag and ";tag=" not in to:
-        to += ";tag=" + totag
-    lines.append(to)
-    lines += hdrs(req, "Call-ID") + hdrs(req, "CSeq")
-    lines += hdrs(req, "Record-Route")
-    if contact:
-        lines.append("Contact: <%s>" % contact)
-    lines.append("Content-Length: 0")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return response(req, code, reason, totag, contact).encode()
 
 
 def bob(host, port, lport, ready):

@@ -15,10 +15,14 @@ every wait bounded:
       with Replaces naming alice's call as she knows it; alice answers
       bob's BYE, carol hangs up. Exit 0 when every answer was a 200.
 """
+import os
 import re
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sipmsg import hdrs, response  # noqa: E402
 
 DEADLINE = time.time() + 40
 
@@ -29,11 +33,6 @@ def hdr(msg, name):
         if k.strip().lower() == name.lower():
             return v.strip()
     return None
-
-
-def hdrs(msg, name):
-    return [line for line in msg.split("\r\n")[1:]
-            if line.partition(":")[0].strip().lower() == name.lower()]
 
 
 def tag_of(value):
@@ -68,21 +67,6 @@ class Udp:
             msg = data.decode("latin-1")
             if want(msg):
                 return msg, src
-
-
-def response(req, code, reason, totag=None, contact=None):
-    lines = ["SIP/2.0 %d %s" % (code, reason)]
-    lines += hdrs(req, "Via") + hdrs(req, "From")
-    to = hdrs(req, "To")[0]
-    if totag and ";tag=" not in to:
-        to += ";tag=" + totag
-    lines.append(to)
-    lines += hdrs(req, "Call-ID") + hdrs(req, "CSeq")
-    lines += hdrs(req, "Record-Route")
-    if contact:
-        lines.append("Contact: <%s>" % contact)
-    lines.append("Content-Length: 0")
-    return "\r\n".join(lines) + "\r\n\r\n"
 
 
 def is_req(method):
