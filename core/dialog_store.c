@@ -16,7 +16,10 @@
 #include "log.h"
 #include "store.h"
 
-#define REC_VERSION 2u
+/* Version 3 is version 2's record with its zero runs packed (rec_pack);
+ * version 2 rows (the record as it is) are still read. */
+#define REC_VERSION 3u
+#define REC_VERSION_RAW 2u
 /* Written behind this often; forgotten at a restart after this long (a
  * call whose BYE never came). */
 #define FLUSH_MS 200
@@ -135,11 +138,60 @@ dlg_store_errmsg(struct dlg_store *s)
 	return sqlite3_errmsg(s->db);
 }
 
+/* The fixed record is mostly zeros (the unused room of its strings,
+ * empty TLS names and trunk tags): each run of zeros is written as a 0
+ * and its length (1-255), other bytes as they are. That makes a row about
+ * half as long, and so the pages each flush writes to the WAL and the
+ * checkpoint copies. Returns the packed length (at most 2 * n). */
+static size_t
+rec_pack(const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n;) {
+		if (in[i] != 0) {
+			out[o++] = in[i++];
+			continue;
+		}
+		size_t run = 0;
+		while (i < n && in[i] == 0 && run < 255) {
+			i++;
+			run++;
+		}
+		out[o++] = 0;
+		out[o++] = (unsigned char)run;
+	}
+	return o;
+}
+
+/* Inverse of rec_pack; false unless in unpacks to exactly cap bytes. */
+static bool
+rec_unpack(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n;) {
+		if (in[i] != 0) {
+			if (o == cap)
+				return false;
+			out[o++] = in[i++];
+			continue;
+		}
+		if (i + 1 >= n || in[i + 1] == 0 || in[i + 1] > cap - o)
+			return false;
+		memset(out + o, 0, in[i + 1]);
+		o += in[i + 1];
+		i += 2;
+	}
+	return o == cap;
+}
+
 static int
 put_cb(const struct dialog *d, void *arg)
 {
 	struct dlg_store *s = arg;
 	struct dlg_rec r;
+	unsigned char packed[2 * sizeof(struct dlg_rec)];
 	size_t off = 0;
 
 	for (int i = 0; i < DLG_S__COUNT; i++)
@@ -164,7 +216,8 @@ put_cb(const struct dialog *d, void *arg)
 	sqlite3_bind_text(s->put, 2, d->s[DLG_S_CALL_ID], d->len[DLG_S_CALL_ID],
 	    SQLITE_STATIC);
 	sqlite3_bind_blob(s->put, 3, strs, (int)off, SQLITE_STATIC);
-	sqlite3_bind_blob(s->put, 4, &r, sizeof(r), SQLITE_STATIC);
+	size_t plen = rec_pack((const unsigned char *)&r, sizeof(r), packed);
+	sqlite3_bind_blob(s->put, 4, packed, (int)plen, SQLITE_STATIC);
 	int rc = sqlite3_step(s->put);
 	sqlite3_reset(s->put);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -252,12 +305,22 @@ dlg_store_decode(struct dlg_table *t, uint64_t id, const void *strs,
 
 	/* The table's next id is id + 1: the largest would wrap it to 0 and
 	 * new dialogs would take the rows of restored ones. */
-	if (id == UINT64_MAX || rlen != sizeof(r) || rec == NULL ||
-	    strs == NULL || !split_strs(strs, slen, sv))
+	if (id == UINT64_MAX || rec == NULL || strs == NULL ||
+	    !split_strs(strs, slen, sv))
 		return NULL;
-	memcpy(&r, rec, sizeof(r));
+	/* A raw record (version 2, from before packing) has the record's
+	 * size and starts with a 2; a packed one starts with the 3 of its
+	 * version, so the first four bytes tell the two apart. */
+	uint32_t v = 0;
+	if (rlen >= sizeof(v))
+		memcpy(&v, rec, sizeof(v));
+	if (rlen == sizeof(r) && v == REC_VERSION_RAW)
+		memcpy(&r, rec, sizeof(r));
+	else if (!rec_unpack(rec, rlen, (unsigned char *)&r, sizeof(r)) ||
+	    r.version != REC_VERSION)
+		return NULL;
 	/* A start so far back that the age overflows is too old too. */
-	if (r.version != REC_VERSION || r.state != DLG_CONFIRMED ||
+	if (r.state != DLG_CONFIRMED ||
 	    __builtin_sub_overflow(now, r.start_s, &age) || age > max_age_s ||
 	    !acct_ok(&r.acct))
 		return NULL;

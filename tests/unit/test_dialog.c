@@ -179,6 +179,103 @@ test_store_roundtrip(void)
 	sqlite3_close(db);
 }
 
+/* The test's own unpacking of a stored record (runs of zeros as 0 and a
+ * length), to see the raw record the store packed. */
+static size_t
+unpack(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o < cap; i++) {
+		if (in[i] != 0) {
+			out[o++] = in[i];
+			continue;
+		}
+		for (unsigned k = 0; i + 1 < n && k < in[i + 1] && o < cap; k++)
+			out[o++] = 0;
+		i++;
+	}
+	return o;
+}
+
+/* Records are written packed (much shorter than the raw record), rows
+ * of the raw version 2 still load, and a cut packed record is dropped. */
+static void
+test_packed_and_raw(void)
+{
+	char err[256], p2[300];
+	snprintf(p2, sizeof p2, "%s/d2.db", dir);
+	struct dlg_table *t = dlg_table_new();
+	struct dlg_store *s = dlg_store_open(p2, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	struct dialog *d = add(t, "raw", "ra", "rb", 1000);
+	snprintf(d->acct.caller, sizeof(d->acct.caller), "carol@example.com");
+	CHECK_EQ_INT(dlg_store_flush(s, t), 0);
+	uint64_t id = d->id;
+	dlg_store_close(s);
+	dlg_table_free(t);
+
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	unsigned char packed[4096], raw[4096];
+	size_t plen = 0, rlen = 0;
+	CHECK(sqlite3_open(p2, &db) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT rec, strs FROM dialogs", -1, &q,
+	          NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(q) == SQLITE_ROW);
+	plen = (size_t)sqlite3_column_bytes(q, 0);
+	if (plen <= sizeof packed)
+		memcpy(packed, sqlite3_column_blob(q, 0), plen);
+	char strs[1024];
+	size_t slen = (size_t)sqlite3_column_bytes(q, 1);
+	CHECK(slen <= sizeof strs);
+	if (slen <= sizeof strs)
+		memcpy(strs, sqlite3_column_blob(q, 1), slen);
+	sqlite3_finalize(q);
+	CHECK(plen > 4 && plen <= sizeof packed);
+	if (plen > sizeof packed)
+		plen = sizeof packed;
+	rlen = unpack(packed, plen, raw, sizeof raw);
+	CHECK(plen * 2 < rlen); /* a raw record is ~800 bytes of zeros */
+	uint32_t v;
+	memcpy(&v, raw, sizeof v);
+	CHECK_EQ_INT(v, 3);
+	/* The row as version 2 wrote it: the raw record. */
+	v = 2;
+	memcpy(raw, &v, sizeof v);
+	CHECK(sqlite3_prepare_v2(db, "UPDATE dialogs SET rec = ?1", -1, &q,
+	          NULL) == SQLITE_OK);
+	sqlite3_bind_blob(q, 1, raw, (int)rlen, SQLITE_STATIC);
+	CHECK(sqlite3_step(q) == SQLITE_DONE);
+	sqlite3_finalize(q);
+	/* And a packed record cut short: dropped. */
+	CHECK(sqlite3_prepare_v2(db,
+	          "INSERT INTO dialogs (id, call_id, strs, rec) VALUES (?1, "
+	          "'cut', ?2, ?3)",
+	          -1, &q, NULL) == SQLITE_OK);
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)id + 1);
+	sqlite3_bind_blob(q, 2, strs, (int)slen, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, packed, (int)plen - 2, SQLITE_STATIC);
+	CHECK(sqlite3_step(q) == SQLITE_DONE);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+
+	t = dlg_table_new();
+	s = dlg_store_open(p2, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(dlg_store_load(s, t, 2000, 1500), 1);
+	struct dialog *r =
+	    dlg_find(t, SLICE_LIT("raw"), SLICE_LIT("ra"), SLICE_LIT("rb"));
+	CHECK(r != NULL && r->id == id);
+	CHECK(r != NULL && strcmp(r->acct.caller, "carol@example.com") == 0);
+	CHECK(r != NULL && r->callee_flow.conn_id == 42);
+	dlg_store_close(s);
+	dlg_table_free(t);
+}
+
 int
 main(void)
 {
@@ -187,6 +284,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/dialogs.db", dir);
 	TEST_RUN(test_table);
 	TEST_RUN(test_store_roundtrip);
+	TEST_RUN(test_packed_and_raw);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
