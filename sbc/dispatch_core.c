@@ -129,7 +129,7 @@ hide_replaces_for(struct edge *e, struct sip_msg *m)
 {
 	struct slice cid, to_tag;
 	if (!e->conf.edge.topology.hide_call_id || !m->is_request ||
-	    !topo_replaces(m, &cid, &to_tag))
+	    m->method != SIP_M_INVITE || !topo_replaces(m, &cid, &to_tag))
 		return false;
 	return !callid_is_creator(e->cids, cid, to_tag, edge_now(e));
 }

@@ -458,6 +458,10 @@ static int
 restore_replaces(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 {
 	struct slice cid, rest;
+	/* Only an INVITE carries Replaces (RFC 3891 §6.1): other requests
+	 * are not searched for it. */
+	if (m->method != SIP_M_INVITE)
+		return 0;
 	int idx = replaces_parts(m, &cid, &rest);
 	size_t pl = strlen(TOPO_CID_PREFIX);
 	if (idx < 0 || cid.len <= pl || memcmp(cid.p, TOPO_CID_PREFIX, pl) != 0)
