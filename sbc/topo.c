@@ -10,7 +10,6 @@
  * the far UA (RFC 3261 §9.1) although the tokens differ.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "hdrtext.h"
 #include "ipc_msgs.h"
@@ -245,25 +244,43 @@ hide_contact(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 	return 0;
 }
 
+/* A Call-ID as hide_call_id shows it: TOPO_CID_PREFIX and its token;
+ * p == NULL if it could not be made. */
+static struct slice
+sealed_cid(const struct topo *t, struct arena *a, struct slice cid)
+{
+	struct slice tok = seal(t, a, 'I', cid);
+	if (tok.p == NULL)
+		return SLICE_NULL;
+	size_t pl = strlen(TOPO_CID_PREFIX);
+	char *v = arena_alloc(a, pl + tok.len + 1);
+	if (v == NULL)
+		return SLICE_NULL;
+	memcpy(v, TOPO_CID_PREFIX, pl);
+	memcpy(v + pl, tok.p, tok.len);
+	v[pl + tok.len] = '\0';
+	return slice_make(v, (uint32_t)(pl + tok.len));
+}
+
+/* The Call-ID a sealed one hides; p == NULL when v is not one of ours
+ * (a UA's own Call-ID may start like ours). */
+static struct slice
+opened_cid(const struct topo *t, struct arena *a, struct slice v)
+{
+	size_t pl = strlen(TOPO_CID_PREFIX);
+	if (v.len <= pl || memcmp(v.p, TOPO_CID_PREFIX, pl) != 0)
+		return SLICE_NULL;
+	return open_tok(t, a, 'I', slice_make(v.p + pl, v.len - (uint32_t)pl));
+}
+
 static int
 hide_call_id(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 {
 	int i = m->first[SIP_HDR_CALL_ID];
 	if (i < 0)
 		return -1;
-	struct slice cid = m->hdrs[i].value;
-	struct slice tok = seal(t, m->arena, 'I', cid);
-	if (tok.p == NULL)
-		return -1;
-	size_t pl = strlen(TOPO_CID_PREFIX);
-	char *v = arena_alloc(m->arena, pl + tok.len + 1);
-	if (v == NULL)
-		return -1;
-	memcpy(v, TOPO_CID_PREFIX, pl);
-	memcpy(v + pl, tok.p, tok.len);
-	v[pl + tok.len] = '\0';
-	if (sip_edit_replace(
-	        ed, (uint16_t)i, slice_make(v, (uint32_t)(pl + tok.len))) != 0)
+	struct slice v = sealed_cid(t, m->arena, m->hdrs[i].value);
+	if (v.p == NULL || sip_edit_replace(ed, (uint16_t)i, v) != 0)
 		return -1;
 	return 0;
 }
@@ -278,13 +295,9 @@ restore_call_id(const struct topo *t, struct sip_msg *m, struct sip_edit *ed,
 	struct slice v = m->hdrs[i].value;
 	if (call_id != NULL)
 		*call_id = v;
-	size_t pl = strlen(TOPO_CID_PREFIX);
-	if (v.len <= pl || memcmp(v.p, TOPO_CID_PREFIX, pl) != 0)
-		return 0;
-	struct slice pt = open_tok(
-	    t, m->arena, 'I', slice_make(v.p + pl, v.len - (uint32_t)pl));
+	struct slice pt = opened_cid(t, m->arena, v);
 	if (pt.p == NULL)
-		return 0; /* a UA's own Call-ID that happens to look like ours */
+		return 0;
 	if (sip_edit_replace(ed, (uint16_t)i, pt) != 0)
 		return -1;
 	if (call_id != NULL)
@@ -436,19 +449,17 @@ replaces_parts(struct sip_msg *m, struct slice *cid, struct slice *rest)
 	return (int)(h - m->hdrs);
 }
 
-/* Replaces' value with another Call-ID (prefix + cid) and the same rest. */
+/* Replaces' value with another Call-ID and the same rest. */
 static int
-replaces_set(struct sip_msg *m, struct sip_edit *ed, int idx,
-    const char *prefix, struct slice cid, struct slice rest)
+replaces_set(struct sip_msg *m, struct sip_edit *ed, int idx, struct slice cid,
+    struct slice rest)
 {
-	size_t pl = strlen(prefix);
-	size_t len = pl + cid.len + rest.len;
+	size_t len = cid.len + rest.len;
 	char *v = arena_alloc(m->arena, len + 1);
 	if (v == NULL)
 		return -1;
-	memcpy(v, prefix, pl);
-	memcpy(v + pl, cid.p, cid.len);
-	memcpy(v + pl + cid.len, rest.p, rest.len);
+	memcpy(v, cid.p, cid.len);
+	memcpy(v + cid.len, rest.p, rest.len);
 	v[len] = '\0';
 	return sip_edit_replace(
 	    ed, (uint16_t)idx, slice_make(v, (uint32_t)len));
@@ -463,14 +474,12 @@ restore_replaces(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 	if (m->method != SIP_M_INVITE)
 		return 0;
 	int idx = replaces_parts(m, &cid, &rest);
-	size_t pl = strlen(TOPO_CID_PREFIX);
-	if (idx < 0 || cid.len <= pl || memcmp(cid.p, TOPO_CID_PREFIX, pl) != 0)
+	if (idx < 0)
 		return 0;
-	struct slice pt = open_tok(
-	    t, m->arena, 'I', slice_make(cid.p + pl, cid.len - (uint32_t)pl));
+	struct slice pt = opened_cid(t, m->arena, cid);
 	if (pt.p == NULL)
-		return 0; /* somebody's own Call-ID that looks like ours */
-	return replaces_set(m, ed, idx, "", pt, rest) != 0 ? -1 : 1;
+		return 0;
+	return replaces_set(m, ed, idx, pt, rest) != 0 ? -1 : 1;
 }
 
 bool
@@ -479,23 +488,8 @@ topo_replaces(struct sip_msg *m, struct slice *call_id, struct slice *to_tag)
 	struct slice rest;
 	if (replaces_parts(m, call_id, &rest) < 0)
 		return false;
-	*to_tag = SLICE_NULL;
-	/* ;to-tag=value among the parameters, any case, any order. */
-	const char *p = rest.p, *end = rest.p + rest.len;
-	while (p < end) {
-		const char *q = memchr(p + 1, ';', (size_t)(end - p - 1));
-		const char *e = q != NULL ? q : end;
-		const char *s = p + 1;
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		if (e - s > 7 && strncasecmp(s, "to-tag=", 7) == 0) {
-			const char *b = s + 7, *z = e;
-			while (z > b && (z[-1] == ' ' || z[-1] == '\t'))
-				z--;
-			*to_tag = slice_make(b, (uint32_t)(z - b));
-		}
-		p = e;
-	}
+	if (!sip_param_find(rest, "to-tag", to_tag))
+		*to_tag = SLICE_NULL;
 	return true;
 }
 
@@ -506,10 +500,10 @@ topo_hide_replaces(const struct topo *t, struct sip_msg *m, struct sip_edit *ed)
 	int idx = replaces_parts(m, &cid, &rest);
 	if (idx < 0 || cid.len == 0)
 		return 0;
-	struct slice tok = seal(t, m->arena, 'I', cid);
-	if (tok.p == NULL)
+	struct slice v = sealed_cid(t, m->arena, cid);
+	if (v.p == NULL)
 		return -1;
-	return replaces_set(m, ed, idx, TOPO_CID_PREFIX, tok, rest);
+	return replaces_set(m, ed, idx, v, rest);
 }
 
 int
