@@ -4,6 +4,7 @@ noinst_LIBRARIES += common/libpccommon.a
 common_libpccommon_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 common_libpccommon_a_SOURCES = \
 	common/slice.c common/slice.h \
+	common/cidr.c common/cidr.h \
 	common/log.c common/log.h \
 	common/arena.c common/arena.h \
 	common/hash.c common/hash.h \

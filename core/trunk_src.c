@@ -1,7 +1,7 @@
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "trunk.h"
 #include "trunk_src.h"
 
@@ -13,9 +13,7 @@ struct src_peer {
 };
 
 struct src_net {
-	uint8_t family;
-	uint8_t net[16];
-	int plen;
+	struct cidr block;
 	struct trunk *t;
 };
 
@@ -25,42 +23,6 @@ struct trunk_src {
 	struct src_net *nets; /* in trunk order, each trunk's in its order */
 	int nnets;
 };
-
-/* An ACL entry: "192.0.2.0/24", "2001:db8::/32", or an address alone (the
- * host); false for one that does not parse (it then holds nothing). */
-static bool
-cidr_parse(const char *cidr, struct src_net *n)
-{
-	char buf[64];
-	const char *slash = strchr(cidr, '/');
-	size_t hl = slash ? (size_t)(slash - cidr) : strlen(cidr);
-
-	if (hl >= sizeof(buf))
-		return false;
-	memcpy(buf, cidr, hl);
-	buf[hl] = '\0';
-	n->family = strchr(buf, ':') ? 6 : 4;
-	memset(n->net, 0, sizeof(n->net));
-	if (inet_pton(n->family == 6 ? AF_INET6 : AF_INET, buf, n->net) != 1)
-		return false;
-	int bits = n->family == 6 ? 128 : 32;
-	n->plen = slash ? atoi(slash + 1) : bits;
-	return n->plen >= 0 && n->plen <= bits;
-}
-
-static bool
-net_holds(const struct src_net *n, const struct ipc_addr *a)
-{
-	if (n->family != a->family)
-		return false;
-	int whole = n->plen / 8, rest = n->plen % 8;
-	if (memcmp(n->net, a->addr, (size_t)whole) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t m = (uint8_t)(0xff << (8 - rest));
-	return (n->net[whole] & m) == (a->addr[whole] & m);
-}
 
 static int
 key_cmp(uint8_t fa, const uint8_t *aa, uint8_t fb, const uint8_t *ab)
@@ -112,8 +74,10 @@ trunk_src_build(struct trunk *const *v, int n)
 			p->t = t;
 		}
 		for (size_t i = 0; i < t->cf->inbound.nacl; i++) {
+			/* An entry that does not parse holds nothing (config
+			 * loading refuses such entries anyway). */
 			struct src_net *m = &s->nets[s->nnets];
-			if (cidr_parse(t->cf->inbound.acl[i], m)) {
+			if (cidr_parse(t->cf->inbound.acl[i], &m->block) == 0) {
 				m->t = t;
 				s->nnets++;
 			}
@@ -152,7 +116,7 @@ trunk_src_find(const struct trunk_src *s, const struct ipc_addr *a)
 	        a->addr) == 0)
 		return s->peers[lo].t;
 	for (int i = 0; i < s->nnets; i++)
-		if (net_holds(&s->nets[i], a))
+		if (cidr_holds(&s->nets[i].block, a))
 			return s->nets[i].t;
 	return NULL;
 }

@@ -9,55 +9,8 @@
 
 #include "acl.h"
 
-int
-acl_rule_parse(const char *text, struct acl_rule *out)
-{
-	char buf[64];
-	const char *slash = strchr(text, '/');
-	size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
-	if (alen == 0 || alen >= sizeof buf)
-		return -1;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	memset(out, 0, sizeof *out);
-	unsigned maxp;
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = 4;
-		maxp = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = 6;
-		maxp = 128;
-	} else {
-		return -1;
-	}
-	unsigned p = maxp;
-	if (slash != NULL) {
-		const char *s = slash + 1;
-		if (*s == '\0' || strlen(s) > 3)
-			return -1;
-		p = 0;
-		for (; *s != '\0'; s++) {
-			if (*s < '0' || *s > '9')
-				return -1;
-			p = p * 10 + (unsigned)(*s - '0');
-		}
-		if (p > maxp)
-			return -1;
-	}
-	out->prefix = (uint8_t)p;
-	/* Clear host bits so matching compares only the prefix. */
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bit = i * 8;
-		if (bit >= p)
-			out->addr[i] = 0;
-		else if (bit + 8 > p)
-			out->addr[i] &= (uint8_t)(0xff << (8 - (p - bit)));
-	}
-	return 0;
-}
-
 static int
-parse_list(struct acl_rule **out, size_t *nout, char *const *src, size_t n,
+parse_list(struct cidr **out, size_t *nout, char *const *src, size_t n,
     const char *what, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -70,7 +23,7 @@ parse_list(struct acl_rule **out, size_t *nout, char *const *src, size_t n,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (acl_rule_parse(src[i], &(*out)[i]) != 0) {
+		if (cidr_parse(src[i], &(*out)[i]) != 0) {
 			snprintf(err, errlen, "%s[%zu]: \"%s\" is not a CIDR",
 			    what, i, src[i]);
 			free(*out);
@@ -119,21 +72,11 @@ acl_addr_normalise(struct ipc_addr *a)
 }
 
 bool
-acl_rule_match(const struct acl_rule *r, const struct ipc_addr *src)
+acl_rule_match(const struct cidr *r, const struct ipc_addr *src)
 {
 	struct ipc_addr s = *src;
 	acl_addr_normalise(&s);
-	if (s.family != r->family)
-		return false;
-	unsigned p = r->prefix, full = p / 8, rest = p % 8;
-	if (memcmp(s.addr, r->addr, full) != 0)
-		return false;
-	if (rest != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rest));
-		if ((s.addr[full] & mask) != r->addr[full])
-			return false;
-	}
-	return true;
+	return cidr_holds(r, &s);
 }
 
 bool
@@ -151,8 +94,7 @@ acl_permits(const struct acl *a, const struct ipc_addr *src)
 }
 
 int
-acl_trunk_rules(
-    const struct pc_core_conf *cc, struct acl_rule **out, size_t *nout)
+acl_trunk_rules(const struct pc_core_conf *cc, struct cidr **out, size_t *nout)
 {
 	size_t cap = 0, n = 0;
 	for (size_t i = 0; i < cc->ntrunks; i++)
@@ -161,18 +103,18 @@ acl_trunk_rules(
 	*nout = 0;
 	if (cap == 0)
 		return 0;
-	struct acl_rule *v = calloc(cap, sizeof *v);
+	struct cidr *v = calloc(cap, sizeof *v);
 	if (v == NULL)
 		return -1;
 	for (size_t i = 0; i < cc->ntrunks; i++) {
 		const struct pc_core_trunk *t = &cc->trunks[i];
 		for (size_t k = 0; k < t->inbound.nacl; k++)
 			if (t->inbound.acl[k] != NULL &&
-			    acl_rule_parse(t->inbound.acl[k], &v[n]) == 0)
+			    cidr_parse(t->inbound.acl[k], &v[n]) == 0)
 				n++;
 		for (size_t k = 0; k < t->npeers; k++)
 			if (t->peers[k].address != NULL &&
-			    acl_rule_parse(t->peers[k].address, &v[n]) == 0)
+			    cidr_parse(t->peers[k].address, &v[n]) == 0)
 				n++;
 	}
 	*out = v;

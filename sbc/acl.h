@@ -12,34 +12,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "ipc_msgs.h"
 #include "pcconf.h"
 
-struct acl_rule {
-	uint8_t family; /* 4 or 6 */
-	uint8_t prefix;
-	uint8_t addr[16];
-};
-
 struct acl {
-	struct acl_rule *allow, *deny;
+	struct cidr *allow, *deny;
 	size_t nallow, ndeny;
 };
 
-/* Parses "a.b.c.d/n", "x::y/n" or a bare address (full length). */
-int acl_rule_parse(const char *text, struct acl_rule *out);
 /* Builds from config strings; -1 with the bad entry named in err. */
 int acl_init(struct acl *a, char *const *allow, size_t nallow,
     char *const *deny, size_t ndeny, char *err, size_t errlen);
 void acl_free(struct acl *a);
-bool acl_rule_match(const struct acl_rule *r, const struct ipc_addr *src);
+/* cidr_holds after acl_addr_normalise of src. */
+bool acl_rule_match(const struct cidr *r, const struct ipc_addr *src);
 bool acl_permits(const struct acl *a, const struct ipc_addr *src);
 /* The configured trunks' sources: every inbound.acl CIDR and every peer
  * address that is an IP literal (host names are core's to resolve). An
  * entry that does not parse is skipped (core's own config check names it).
  * -1 = no memory. */
 int acl_trunk_rules(
-    const struct pc_core_conf *cc, struct acl_rule **out, size_t *nout);
+    const struct pc_core_conf *cc, struct cidr **out, size_t *nout);
 /* Maps ::ffff:a.b.c.d to a.b.c.d (dual-stack sockets report those). */
 void acl_addr_normalise(struct ipc_addr *a);
 

@@ -69,7 +69,7 @@ edge_apply_limits(struct edge *e)
 		fatalx("out of memory");
 	/* Carrier trunks send many calls from one address: not limited per
 	 * source, never banned as a flood (rebuilt on every reload). */
-	struct acl_rule *tr;
+	struct cidr *tr;
 	size_t ntr;
 	if (acl_trunk_rules(&e->conf.core, &tr, &ntr) != 0 ||
 	    rate_set_exempt(e->rate, tr, ntr) != 0)

@@ -39,7 +39,7 @@ struct rate {
 	struct rate_src *lru_head, *lru_tail;
 	size_t count;
 	struct bucket global;
-	struct acl_rule *exempt; /* trunk sources from the configuration */
+	struct cidr *exempt; /* trunk sources from the configuration */
 	size_t nexempt;
 };
 
@@ -300,9 +300,9 @@ rate_is_trusted(struct rate *r, const struct ipc_addr *src, uint64_t now_ms)
 }
 
 int
-rate_set_exempt(struct rate *r, const struct acl_rule *rules, size_t n)
+rate_set_exempt(struct rate *r, const struct cidr *rules, size_t n)
 {
-	struct acl_rule *v = NULL;
+	struct cidr *v = NULL;
 	if (n != 0) {
 		v = calloc(n, sizeof *v);
 		if (v == NULL)

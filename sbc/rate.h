@@ -66,7 +66,7 @@ bool rate_is_trusted(
  * A source they match is not limited per source and never reported as a
  * flood; its requests still count toward the global cap. -1 = no memory
  * (the old rules stay). */
-int rate_set_exempt(struct rate *r, const struct acl_rule *rules, size_t n);
+int rate_set_exempt(struct rate *r, const struct cidr *rules, size_t n);
 /* Exempts one address until trust_ttl (a trunk peer core resolved from a
  * host name; core repeats it with every answer). */
 void rate_exempt(struct rate *r, const struct ipc_addr *src, uint64_t now_ms);

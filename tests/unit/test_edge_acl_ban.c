@@ -21,23 +21,23 @@ A(const char *text) {
 static void
 test_rule_parse(void)
 {
-	struct acl_rule r;
-	CHECK_EQ_INT(acl_rule_parse("10.0.0.0/8", &r), 0);
+	struct cidr r;
+	CHECK_EQ_INT(cidr_parse("10.0.0.0/8", &r), 0);
 	CHECK_EQ_INT(r.family, 4);
 	CHECK_EQ_INT(r.prefix, 8);
-	CHECK_EQ_INT(acl_rule_parse("10.1.2.3/8", &r), 0);
+	CHECK_EQ_INT(cidr_parse("10.1.2.3/8", &r), 0);
 	CHECK_EQ_INT(r.addr[1], 0); /* host bits cleared */
-	CHECK_EQ_INT(acl_rule_parse("192.0.2.1", &r), 0);
+	CHECK_EQ_INT(cidr_parse("192.0.2.1", &r), 0);
 	CHECK_EQ_INT(r.prefix, 32);
-	CHECK_EQ_INT(acl_rule_parse("2001:db8::/32", &r), 0);
+	CHECK_EQ_INT(cidr_parse("2001:db8::/32", &r), 0);
 	CHECK_EQ_INT(r.family, 6);
-	CHECK(acl_rule_parse("10.0.0.0/33", &r) < 0);
-	CHECK(acl_rule_parse("10.0.0.0/", &r) < 0);
-	CHECK(acl_rule_parse("10.0.0/8", &r) < 0);
-	CHECK(acl_rule_parse("/8", &r) < 0);
-	CHECK(acl_rule_parse("2001:db8::/129", &r) < 0);
-	CHECK(acl_rule_parse("10.0.0.0/8x", &r) < 0);
-	CHECK(acl_rule_parse("", &r) < 0);
+	CHECK(cidr_parse("10.0.0.0/33", &r) < 0);
+	CHECK(cidr_parse("10.0.0.0/", &r) < 0);
+	CHECK(cidr_parse("10.0.0/8", &r) < 0);
+	CHECK(cidr_parse("/8", &r) < 0);
+	CHECK(cidr_parse("2001:db8::/129", &r) < 0);
+	CHECK(cidr_parse("10.0.0.0/8x", &r) < 0);
+	CHECK(cidr_parse("", &r) < 0);
 }
 
 static void

@@ -230,9 +230,9 @@ test_exempt_rules(void)
 	p.rate[RATE_C_RESPONSE] = 10;
 	p.burst[RATE_C_RESPONSE] = 10;
 	struct rate *r = rate_new(&p);
-	struct acl_rule rules[2];
-	CHECK_EQ_INT(acl_rule_parse("203.0.113.0/24", &rules[0]), 0);
-	CHECK_EQ_INT(acl_rule_parse("2001:db8::5", &rules[1]), 0);
+	struct cidr rules[2];
+	CHECK_EQ_INT(cidr_parse("203.0.113.0/24", &rules[0]), 0);
+	CHECK_EQ_INT(cidr_parse("2001:db8::5", &rules[1]), 0);
 	CHECK_EQ_INT(rate_set_exempt(r, rules, 2), 0);
 	struct ipc_addr carrier = v4(203, 0, 113, 7);
 	struct ipc_addr other = v4(198, 51, 100, 1);
@@ -268,8 +268,8 @@ test_exempt_global_cap(void)
 	struct rate_params p = params();
 	p.global_rate = 50;
 	struct rate *r = rate_new(&p);
-	struct acl_rule rule;
-	CHECK_EQ_INT(acl_rule_parse("203.0.113.7", &rule), 0);
+	struct cidr rule;
+	CHECK_EQ_INT(cidr_parse("203.0.113.7", &rule), 0);
 	CHECK_EQ_INT(rate_set_exempt(r, &rule, 1), 0);
 	struct ipc_addr carrier = v4(203, 0, 113, 7);
 	struct ipc_addr other = v4(198, 51, 100, 1);
@@ -337,7 +337,7 @@ test_trunk_rules(void)
 	memset(&cc, 0, sizeof cc);
 	cc.trunks = trunks;
 	cc.ntrunks = 2;
-	struct acl_rule *v;
+	struct cidr *v;
 	size_t n;
 	CHECK_EQ_INT(acl_trunk_rules(&cc, &v, &n), 0);
 	CHECK_EQ_INT((int)n, 3);
