@@ -762,6 +762,18 @@ enum {
 	ID_PQ
 };
 
+/* UDP of one family, its source address loaded into register 1. */
+static void
+e_udp_saddr(struct nftnl_rule *r, bool v6)
+{
+	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp8(r, IPPROTO_UDP);
+	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	e_payload(
+	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
+}
+
 /* dnat/snat rule for one family (see the layout at the top). */
 static void
 nat_rule(struct nft *n, bool is_snat, bool v6)
@@ -772,12 +784,7 @@ nat_rule(struct nft *n, bool is_snat, bool v6)
 	const char *set;
 	uint32_t id;
 
-	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-	e_cmp8(r, IPPROTO_UDP);
-	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
-	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-	e_payload(
-	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
+	e_udp_saddr(r, v6);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, preg_s);
 	if (is_snat) {
 		struct nftnl_expr *e = nftnl_expr_alloc("ct");
@@ -979,12 +986,7 @@ out_rule(struct nft *n, const struct nft_layout *l)
 	bool v6 = l->snat_family == 6;
 	uint16_t lo = htons(l->port_lo), hi = htons(l->port_hi);
 
-	e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-	e_cmp8(r, IPPROTO_UDP);
-	e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
-	e_cmp8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-	e_payload(
-	    r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
+	e_udp_saddr(r, v6);
 	e_cmp(r, NFT_REG_1, NFT_CMP_EQ, l->snat_addr, v6 ? 16 : 4);
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
 	e_cmp(r, NFT_REG_1, NFT_CMP_GTE, &lo, 2);

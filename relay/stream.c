@@ -196,20 +196,29 @@ fwd_eq(const struct nft_fwd *a, const struct nft_fwd *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
+/* One conntrack tuple at t[n]; returns n + 1. */
+static size_t
+add_tuple(struct ct_tuple *t, size_t n, uint8_t family, const uint8_t *src,
+    uint16_t sport, const uint8_t *dst, uint16_t dport)
+{
+	size_t al = family == 6 ? 16 : 4;
+
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].family = family;
+	memcpy(t[n].src, src, al);
+	memcpy(t[n].dst, dst, al);
+	t[n].sport = sport;
+	t[n].dport = dport;
+	return n + 1;
+}
+
 /* The tuple of a party's packets to its relay port. */
 static size_t
 add_party_tuple(const struct relay *r, const struct nft_fwd *f,
     struct ct_tuple *t, size_t n)
 {
-	size_t al = f->family == 6 ? 16 : 4;
-
-	memset(&t[n], 0, sizeof(t[n]));
-	t[n].family = f->family;
-	memcpy(t[n].src, f->src, al);
-	memcpy(t[n].dst, r->addr.addr, al);
-	t[n].sport = f->src_port;
-	t[n].dport = f->relay_port;
-	return n + 1;
+	return add_tuple(
+	    t, n, f->family, f->src, f->src_port, r->addr.addr, f->relay_port);
 }
 
 /* The tuple of a user-space send from the relay port to the party. */
@@ -217,15 +226,8 @@ static size_t
 add_send_tuple(const struct relay *r, const struct nft_fwd *f,
     struct ct_tuple *t, size_t n)
 {
-	size_t al = f->family == 6 ? 16 : 4;
-
-	memset(&t[n], 0, sizeof(t[n]));
-	t[n].family = f->family;
-	memcpy(t[n].src, r->addr.addr, al);
-	memcpy(t[n].dst, f->src, al);
-	t[n].sport = f->relay_port;
-	t[n].dport = f->src_port;
-	return n + 1;
+	return add_tuple(
+	    t, n, f->family, r->addr.addr, f->relay_port, f->src, f->src_port);
 }
 
 /* Conntrack tuples that may carry this component's flows: the parties'
