@@ -215,11 +215,64 @@ ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
 	return 0;
 }
 
+static const struct ipc_type_info bundle_info = {
+    IPC_BUNDLE, "BUNDLE", sizeof(struct ipc_hdr), IPC_BODY_MAX};
+
+/* ipc_validate(), or with is_bundle_ok the outer header of a bundle. */
+static int
+validate_dgram(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
+    bool is_bundle_ok, struct ipc_msg *out)
+{
+	struct ipc_hdr h;
+	if (!is_bundle_ok || n < sizeof h)
+		return ipc_validate(cat, buf, n, out);
+	memcpy(&h, buf, sizeof h);
+	if (h.type != IPC_BUNDLE)
+		return ipc_validate(cat, buf, n, out);
+	if (h.flags != 0 || h.id != 0 || h.length != n - sizeof h ||
+	    h.length < bundle_info.min_len) {
+		errno = EPROTO;
+		return -1;
+	}
+	out->hdr = h;
+	out->body = buf + sizeof h;
+	out->len = h.length;
+	out->fd = -1;
+	out->info = &bundle_info;
+	return 0;
+}
+
+int
+ipc_bundle_next(const struct ipc_catalogue *cat, const uint8_t **p,
+    size_t *left, struct ipc_msg *out)
+{
+	struct ipc_hdr h;
+	if (*left == 0)
+		return 0;
+	if (*left < sizeof h) {
+		errno = EPROTO;
+		return -1;
+	}
+	memcpy(&h, *p, sizeof h);
+	if (h.length > *left - sizeof h || h.type == IPC_HELLO ||
+	    h.type == IPC_BUNDLE) {
+		errno = EPROTO;
+		return -1;
+	}
+	size_t n = sizeof h + h.length;
+	if (ipc_validate(cat, *p, n, out) < 0)
+		return -1;
+	*p += n;
+	*left -= n;
+	return 1;
+}
+
 /* What ipc_recv() does once recvmsg returned n bytes and mh's control
- * data: descriptors, truncation, validation. */
+ * data: descriptors, truncation, validation. A bundle passes only with
+ * is_bundle_ok and never with a descriptor. */
 static int
 recv_finish(const struct ipc_catalogue *cat, uint8_t *buf, ssize_t n,
-    struct msghdr *mh, struct ipc_msg *out)
+    struct msghdr *mh, bool is_bundle_ok, struct ipc_msg *out)
 {
 	int passed = -1;
 	bool bad = (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
@@ -241,7 +294,8 @@ recv_finish(const struct ipc_catalogue *cat, uint8_t *buf, ssize_t n,
 	}
 	if (n == 0 && passed < 0 && !bad)
 		return 0;
-	if (bad || ipc_validate(cat, buf, (size_t)n, out) < 0) {
+	if (bad || validate_dgram(cat, buf, (size_t)n, is_bundle_ok, out) < 0 ||
+	    (out->hdr.type == IPC_BUNDLE && passed >= 0)) {
 		if (passed >= 0)
 			close(passed);
 		errno = EPROTO;
@@ -254,9 +308,9 @@ recv_finish(const struct ipc_catalogue *cat, uint8_t *buf, ssize_t n,
 /* Room for a few descriptors so that extras can be closed. */
 #define IPC_CMSG_SPACE CMSG_SPACE(4 * sizeof(int))
 
-int
-ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
-    struct ipc_msg *out)
+static int
+recv_dgram(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
+    bool is_bundle_ok, struct ipc_msg *out)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
 	union {
@@ -276,7 +330,38 @@ ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
 			errno = EAGAIN;
 		return -1;
 	}
-	return recv_finish(cat, buf, n, &mh, out);
+	return recv_finish(cat, buf, n, &mh, is_bundle_ok, out);
+}
+
+int
+ipc_recv(int fd, const struct ipc_catalogue *cat, uint8_t *buf, size_t cap,
+    struct ipc_msg *out)
+{
+	return recv_dgram(fd, cat, buf, cap, false, out);
+}
+
+int
+ipc_rx_recv(struct ipc_rx *rx, int fd, const struct ipc_catalogue *cat,
+    uint8_t *buf, size_t cap, struct ipc_msg *out)
+{
+	int rc;
+	if (rx->left > 0) {
+		rc = ipc_bundle_next(cat, &rx->p, &rx->left, out);
+		if (rc != 0) {
+			if (rc < 0)
+				rx->left = 0;
+			return rc;
+		}
+	}
+	rc = recv_dgram(fd, cat, buf, cap, true, out);
+	if (rc != 1 || out->hdr.type != IPC_BUNDLE)
+		return rc;
+	rx->p = out->body;
+	rx->left = out->len;
+	rc = ipc_bundle_next(cat, &rx->p, &rx->left, out);
+	if (rc < 0)
+		rx->left = 0;
+	return rc; /* never 0: a bundle holds at least a header */
 }
 
 void
@@ -649,25 +734,48 @@ ipc_chan_send(struct ipc_chan *ch, uint16_t type, uint16_t flags, uint64_t id,
  */
 /* sendmmsg of the batch as far as the socket takes it: the count sent,
  * or -1 with errno for a socket error. */
+/*
+ * Sends the batch: a run of messages that fits in one datagram leaves as a
+ * bundle (its header, then the run as it lies in bbuf), a message alone as
+ * itself. Returns how many messages the socket took, or -1.
+ */
 static int
 batch_send(struct ipc_chan *ch)
 {
 	struct mmsghdr mm[IPC_BATCH_MAX];
-	struct iovec iov[IPC_BATCH_MAX];
-	uint32_t done = 0;
+	struct iovec iov[IPC_BATCH_MAX][2];
+	struct ipc_hdr bh[IPC_BATCH_MAX];
+	uint32_t first[IPC_BATCH_MAX + 1]; /* each datagram's first message */
+	uint32_t nd = 0, sent = 0;
 
-	memset(mm, 0, sizeof(mm[0]) * ch->bn);
-	for (uint32_t i = 0; i < ch->bn; i++) {
-		iov[i].iov_base = ch->bbuf + ch->boff[i];
-		iov[i].iov_len = ch->boff[i + 1] - ch->boff[i];
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
+	for (uint32_t i = 0, j; i < ch->bn; i = j) {
+		for (j = i + 1; j < ch->bn &&
+		     ch->boff[j + 1] - ch->boff[i] + sizeof(struct ipc_hdr) <=
+		         IPC_MAX_MSG;
+		     j++)
+			;
+		struct msghdr *h = &mm[nd].msg_hdr;
+		memset(&mm[nd], 0, sizeof mm[nd]);
+		h->msg_iov = iov[nd];
+		iov[nd][1].iov_base = ch->bbuf + ch->boff[i];
+		iov[nd][1].iov_len = ch->boff[j] - ch->boff[i];
+		if (j - i == 1) {
+			iov[nd][0] = iov[nd][1];
+			h->msg_iovlen = 1;
+		} else {
+			bh[nd] = (struct ipc_hdr){.type = IPC_BUNDLE,
+			    .length = (uint32_t)iov[nd][1].iov_len};
+			iov[nd][0].iov_base = &bh[nd];
+			iov[nd][0].iov_len = sizeof bh[nd];
+			h->msg_iovlen = 2;
+		}
+		first[nd++] = i;
 	}
-	while (done < ch->bn) {
-		int n =
-		    sendmmsg(ch->fd, mm + done, ch->bn - done, MSG_NOSIGNAL);
+	first[nd] = ch->bn;
+	while (sent < nd) {
+		int n = sendmmsg(ch->fd, mm + sent, nd - sent, MSG_NOSIGNAL);
 		if (n > 0)
-			done += (uint32_t)n;
+			sent += (uint32_t)n;
 		else if (n < 0 && errno == EINTR)
 			continue;
 		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -675,7 +783,7 @@ batch_send(struct ipc_chan *ch)
 		else
 			break;
 	}
-	return (int)done;
+	return (int)first[sent];
 }
 
 /*
@@ -766,6 +874,26 @@ ipc_chan_batch(struct ipc_chan *ch)
 	return 0;
 }
 
+static bool chan_deliver(struct ipc_chan *ch, int rc, struct ipc_msg *m);
+
+/* Each message of a bundle in turn; false when the channel is done. */
+static bool
+chan_deliver_bundle(struct ipc_chan *ch, const struct ipc_msg *b)
+{
+	const uint8_t *p = b->body;
+	size_t left = b->len;
+	struct ipc_msg m;
+	int rc;
+	while ((rc = ipc_bundle_next(ch->cat, &p, &left, &m)) == 1)
+		if (!chan_deliver(ch, 1, &m))
+			return false;
+	if (rc < 0) {
+		chan_fail(ch, "malformed bundle from peer");
+		return false;
+	}
+	return true;
+}
+
 /* Hands one received message on; false when the channel is done. */
 static bool
 chan_deliver(struct ipc_chan *ch, int rc, struct ipc_msg *m)
@@ -798,6 +926,8 @@ chan_deliver(struct ipc_chan *ch, int rc, struct ipc_msg *m)
 		chan_fail(ch, "second HELLO from peer");
 		return false;
 	}
+	if (m->hdr.type == IPC_BUNDLE)
+		return chan_deliver_bundle(ch, m);
 	if (ch->on_msg != NULL) {
 		ch->on_msg(ch, m, ch->arg);
 	} else if (m->fd >= 0) {
@@ -844,7 +974,7 @@ chan_read_many(struct ipc_chan *ch)
 		for (int i = 0; i < n; i++) {
 			struct ipc_msg m;
 			int rc = recv_finish(ch->cat, iov[i].iov_base,
-			    (ssize_t)mm[i].msg_len, &mm[i].msg_hdr, &m);
+			    (ssize_t)mm[i].msg_len, &mm[i].msg_hdr, true, &m);
 			if (!chan_deliver(ch, rc, &m)) {
 				/* Descriptors of the messages not handed on. */
 				for (int j = i + 1; j < n; j++) {
@@ -852,7 +982,8 @@ chan_read_many(struct ipc_chan *ch)
 					if (recv_finish(ch->cat,
 					        iov[j].iov_base,
 					        (ssize_t)mm[j].msg_len,
-					        &mm[j].msg_hdr, &x) == 1 &&
+					        &mm[j].msg_hdr, false,
+					        &x) == 1 &&
 					    x.fd >= 0)
 						close(x.fd);
 				}
@@ -883,7 +1014,8 @@ chan_read(struct ipc_chan *ch)
 	}
 	for (int i = 0; i < IPC_CHAN_READ_BUDGET; i++) {
 		struct ipc_msg m;
-		int rc = ipc_recv(ch->fd, ch->cat, ch->rbuf, IPC_MAX_MSG, &m);
+		int rc = recv_dgram(
+		    ch->fd, ch->cat, ch->rbuf, IPC_MAX_MSG, true, &m);
 		if (rc < 0 && errno == EAGAIN)
 			return;
 		if (!chan_deliver(ch, rc, &m))

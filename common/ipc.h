@@ -14,7 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define IPC_VERSION 1
+/* 2: batching channels send bundles (below). */
+#define IPC_VERSION 2
 /* Largest datagram: a 64 KiB SIP message plus its metadata. */
 #define IPC_MAX_MSG (65536 + 1024)
 
@@ -81,6 +82,33 @@ const char *ipc_type_name(const struct ipc_catalogue *cat, uint16_t type);
  * buf): 0 with *out filled (fd -1), or -1 with errno EPROTO. */
 int ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
     struct ipc_msg *out);
+
+/*
+ * Bundles. A batching channel sends a run of messages that fits in
+ * IPC_MAX_MSG as one datagram: a header of type IPC_BUNDLE (flags and id
+ * 0) whose body is the messages back to back, each with its own header.
+ * Why: the kernel then allocates, queues, copies and frees one buffer per
+ * run instead of one per message, which was most of what a message cost
+ * edge and core. Channels take bundles apart by themselves; ipc_recv() and
+ * ipc_validate() refuse them (EPROTO), and code that runs no channel reads
+ * with ipc_rx_recv().
+ *
+ * ipc_bundle_next() takes the next message out of a bundle's body (*p and
+ * *left advance) with every check of ipc_validate(): 1 with *out (fd -1),
+ * 0 at the end, -1 with errno EPROTO for a cut message, or a HELLO or a
+ * bundle inside.
+ */
+int ipc_bundle_next(const struct ipc_catalogue *cat, const uint8_t **p,
+    size_t *left, struct ipc_msg *out);
+/* ipc_recv() one message at a time, bundles included. Start from a zeroed
+ * rx; buf must be left alone between calls (messages of a bundle point
+ * into it). */
+struct ipc_rx {
+	const uint8_t *p;
+	size_t left;
+};
+int ipc_rx_recv(struct ipc_rx *rx, int fd, const struct ipc_catalogue *cat,
+    uint8_t *buf, size_t cap, struct ipc_msg *out);
 
 /* Exact-consumption reader: a decode succeeds only if every byte of the
  * body was read. */

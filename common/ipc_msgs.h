@@ -27,6 +27,7 @@ enum ipc_role {
 enum ipc_type {
 	IPC_HELLO = 0x0001,
 	IPC_RESULT = 0x0002, /* generic reply: struct ipc_result */
+	IPC_BUNDLE = 0x0003, /* messages back to back (ipc.h, bundles) */
 
 	/* core.sock */
 	IPC_SIP_IN = 0x0101, /* edge -> core */

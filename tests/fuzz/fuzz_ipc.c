@@ -1,5 +1,6 @@
 /*
- * fuzz_ipc: arbitrary bytes as one datagram from a sibling. Validation
+ * fuzz_ipc: arbitrary bytes as one datagram from a sibling, and as the body
+ * of a bundle (messages back to back). Validation
  * against each socket's catalogue, then the decoding pattern every
  * dispatcher uses (exact-consumption reader, stated payload lengths,
  * embedded ctl_rows, addresses printed). Nothing may read out of bounds
@@ -156,6 +157,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ipc_type_name(cats[i], m.hdr.type);
 		decode(&m);
+	}
+	/* The same bytes as a bundle's body: every message taken out lies
+	 * inside it, passes the catalogue, and is never a HELLO or bundle. */
+	for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++) {
+		const uint8_t *p = buf;
+		size_t left = size;
+		struct ipc_msg m;
+		while (ipc_bundle_next(cats[i], &p, &left, &m) == 1) {
+			if (m.body < buf + sizeof(struct ipc_hdr) ||
+			    m.body + m.len != p || p > buf + size ||
+			    left != (size_t)(buf + size - p) ||
+			    m.hdr.type == IPC_HELLO ||
+			    m.hdr.type == IPC_BUNDLE ||
+			    m.len < m.info->min_len || m.len > m.info->max_len)
+				abort();
+			decode(&m);
+		}
 	}
 	free(buf);
 	return 0;

@@ -35,7 +35,11 @@ static pid_t core_pid = -1;
 static int edge_fd = -1, ctl_fd = -1;
 static uint64_t ctl_id = 1;
 static int n_auth_failed, n_trusted;
-static uint8_t rbuf[IPC_MAX_MSG];
+/* One reader per socket: a bundle's messages point into its buffer. */
+static struct reader {
+	struct ipc_rx rx;
+	uint8_t buf[IPC_MAX_MSG];
+} edge_rd, ctl_rd;
 
 struct out {
 	struct ipc_flow flow;
@@ -80,9 +84,11 @@ wait_msg(
     int fd, const struct ipc_catalogue *cat, struct ipc_msg *m, int timeout_ms)
 {
 	struct pollfd p = {fd, POLLIN, 0};
+	struct reader *rd = fd == edge_fd ? &edge_rd : &ctl_rd;
 
 	for (;;) {
-		int rc = ipc_recv(fd, cat, rbuf, sizeof(rbuf), m);
+		int rc =
+		    ipc_rx_recv(&rd->rx, fd, cat, rd->buf, sizeof(rd->buf), m);
 		if (rc != -1 || errno != EAGAIN)
 			return rc;
 		if (poll(&p, 1, timeout_ms) <= 0)
@@ -113,6 +119,8 @@ start_core(void)
 	}
 	close(sv[1]);
 	ctl_fd = sv[0];
+	memset(&edge_rd.rx, 0, sizeof(edge_rd.rx));
+	memset(&ctl_rd.rx, 0, sizeof(ctl_rd.rx));
 	fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_NONBLOCK);
 	struct ipc_msg m;
 	if (wait_msg(ctl_fd, &ipc_cat_ctl, &m, 10000) != 1 ||

@@ -1,6 +1,6 @@
 /* Unit tests of ipc and ipc_msgs: framing, catalogue validation, fd
- * passing, the exact reader, HELLO, channels with back-pressure, and the
- * address helpers. */
+ * passing, the exact reader, HELLO, channels with back-pressure, bundles,
+ * and the address helpers. */
 #include "config.h"
 
 #include <errno.h>
@@ -353,8 +353,9 @@ test_chan_backpressure(void)
 }
 
 /* A batching channel holds its messages until the loop is about to sleep,
- * sends them in order, moves what a full socket refuses to its queue, and
- * sends what is left when freed. */
+ * sends them in order (a run as one bundle datagram, a lone message as
+ * itself), moves what a full socket refuses to its queue, and sends what is
+ * left when freed. */
 static void
 test_chan_batch(void)
 {
@@ -377,12 +378,25 @@ test_chan_batch(void)
 	CHECK(ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m) < 0 &&
 	    errno == EAGAIN);
 	ev_run_once(l, 0);
+	/* One datagram: a bundle of the three, in order. */
+	size_t one = sizeof(struct ipc_hdr) + sizeof out + 100;
+	ssize_t n = recv(sv[1], buf, sizeof buf, 0);
+	CHECK_EQ_INT(n, (ssize_t)(sizeof(struct ipc_hdr) + 3 * one));
+	struct ipc_hdr bh;
+	memcpy(&bh, buf, sizeof bh);
+	CHECK_EQ_INT(bh.type, IPC_BUNDLE);
+	const uint8_t *p = buf + sizeof bh;
+	size_t left = (size_t)n - sizeof bh;
 	for (uint64_t i = 1; i <= 3; i++) {
-		CHECK_EQ_INT(
-		    ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+		CHECK_EQ_INT(ipc_bundle_next(&ipc_cat_core, &p, &left, &m), 1);
 		CHECK_EQ_INT(m.hdr.id, i);
+		CHECK_EQ_INT(m.len, sizeof out + 100);
 	}
-	/* More than the socket takes: the rest waits in the queue. */
+	CHECK_EQ_INT(ipc_bundle_next(&ipc_cat_core, &p, &left, &m), 0);
+	CHECK(
+	    recv(sv[1], buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	/* More than the socket takes: the rest waits in the queue. Bundles
+	 * stay within IPC_MAX_MSG. */
 	out.sip_len = sizeof sip;
 	int sent = 0;
 	for (int i = 1; i <= 100; i++)
@@ -394,10 +408,11 @@ test_chan_batch(void)
 	int got = 0;
 	uint64_t expect = 1;
 	bool is_in_order = true;
+	struct ipc_rx rx = {0};
 	for (int round = 0; round < 1000 && got < sent; round++) {
 		ev_run_once(l, 0);
-		while (
-		    ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m) == 1) {
+		while (ipc_rx_recv(&rx, sv[1], &ipc_cat_core, buf, sizeof buf,
+		           &m) == 1) {
 			if (m.hdr.id != expect)
 				is_in_order = false;
 			expect++;
@@ -406,7 +421,7 @@ test_chan_batch(void)
 	}
 	CHECK_EQ_INT(got, sent);
 	CHECK(is_in_order);
-	/* Freed with messages still waiting: they are sent. */
+	/* Freed with one message waiting: it is sent, as itself. */
 	out.sip_len = 10;
 	CHECK_EQ_INT(
 	    ipc_chan_send(a, IPC_SIP_OUT, 0, 77, &out, sizeof out, sip, 10), 0);
@@ -414,6 +429,164 @@ test_chan_batch(void)
 	CHECK_EQ_INT(ipc_recv(sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
 	CHECK_EQ_INT(m.hdr.id, 77);
 	close(sv[1]);
+	ev_loop_free(l);
+}
+
+/* Appends one message (header + zero body) to a bundle being built. */
+static size_t
+put_msg(uint8_t *d, size_t at, uint16_t type, uint64_t id, uint32_t len)
+{
+	struct ipc_hdr h = {.type = type, .length = len, .id = id};
+	memcpy(d + at, &h, sizeof h);
+	memset(d + at + sizeof h, 0, len);
+	return at + sizeof h + len;
+}
+
+/* Sends d[16..n) as a bundle, with outer flags/id as given. */
+static void
+send_bundle(int fd, uint8_t *d, size_t n, uint16_t flags, uint64_t id)
+{
+	struct ipc_hdr h = {.type = IPC_BUNDLE,
+	    .flags = flags,
+	    .length = (uint32_t)(n - sizeof h),
+	    .id = id};
+	memcpy(d, &h, sizeof h);
+	CHECK_EQ_INT(send(fd, d, n, 0), (ssize_t)n);
+}
+
+/* A channel on sv[0] that has the peer's HELLO; spins the loop. */
+static struct ipc_chan *
+hello_chan(struct ev_loop *l, int sv[2], struct chan_ctx *c)
+{
+	ipc_socketpair(sv);
+	c->is_in_order = true;
+	c->free_on_close = true;
+	c->ch = ipc_chan_new(l, sv[0], &ipc_cat_core, 0, IPC_ROLE_CORE, "core",
+	    on_msg, on_close, c);
+	ipc_send_hello(sv[1], IPC_ROLE_EDGE, "edge");
+	spin(l, 2);
+	return c->ch;
+}
+
+static void
+test_bundle(void)
+{
+	static uint8_t d[IPC_MAX_MSG];
+	struct ev_loop *l = ev_loop_new();
+	int sv[2];
+	size_t n;
+	struct ipc_msg m;
+	uint32_t res = sizeof(struct ipc_result);
+
+	/* The strict reader refuses a bundle; ipc_rx takes it apart. */
+	ipc_socketpair(sv);
+	n = put_msg(d, sizeof(struct ipc_hdr), IPC_RESULT, 1, res);
+	n = put_msg(d, n, IPC_RESULT, 2, res);
+	send_bundle(sv[0], d, n, 0, 0);
+	CHECK_EQ_INT(recv_errno(sv[1], &ipc_cat_core, sizeof buf), EPROTO);
+	send_bundle(sv[0], d, n, 0, 0);
+	struct ipc_rx rx = {0};
+	CHECK_EQ_INT(
+	    ipc_rx_recv(&rx, sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+	CHECK_EQ_INT(m.hdr.id, 1);
+	CHECK_EQ_INT(
+	    ipc_rx_recv(&rx, sv[1], &ipc_cat_core, buf, sizeof buf, &m), 1);
+	CHECK_EQ_INT(m.hdr.id, 2);
+	CHECK(ipc_rx_recv(&rx, sv[1], &ipc_cat_core, buf, sizeof buf, &m) < 0 &&
+	    errno == EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* A channel delivers a bundle's messages in order, between others. */
+	struct chan_ctx c = {0};
+	CHECK(hello_chan(l, sv, &c) != NULL);
+	raw_send(sv[1], IPC_FLOW_CLOSED, 0, sizeof(struct ipc_flow_closed),
+	    sizeof(struct ipc_flow_closed)); /* id 1 */
+	n = sizeof(struct ipc_hdr);
+	for (uint64_t i = 2; i <= 4; i++)
+		n = put_msg(d, n, IPC_RESULT, i, res);
+	send_bundle(sv[1], d, n, 0, 0);
+	n = put_msg(d, sizeof(struct ipc_hdr), IPC_RESULT, 5, res);
+	send_bundle(sv[1], d, n, 0, 0); /* a bundle of one is fine */
+	spin(l, 3);
+	CHECK_EQ_INT(c.msgs, 5);
+	CHECK(c.is_in_order);
+	CHECK_EQ_INT(c.closed, 0);
+	ipc_chan_free(c.ch);
+	close(sv[1]);
+
+	/* Each malformed bundle closes the channel, after the messages
+	 * before the fault. */
+	struct {
+		const char *what;
+		int delivered;
+	} bad[] = {{"cut", 1}, {"nested", 1}, {"hello", 1}, {"unknown", 1},
+	    {"flags", 0}, {"id", 0}, {"empty", 0}, {"short header", 1}};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		struct chan_ctx cc = {0};
+		uint16_t fl = 0;
+		uint64_t id = 0;
+		CHECK(hello_chan(l, sv, &cc) != NULL);
+		n = put_msg(d, sizeof(struct ipc_hdr), IPC_RESULT, 1, res);
+		if (strcmp(bad[k].what, "cut") == 0) {
+			n = put_msg(d, n, IPC_RESULT, 2, res);
+			n -= 1;
+		} else if (strcmp(bad[k].what, "nested") == 0) {
+			n = put_msg(d, n, IPC_BUNDLE, 0, 0);
+		} else if (strcmp(bad[k].what, "hello") == 0) {
+			n = put_msg(
+			    d, n, IPC_HELLO, 2, sizeof(struct ipc_hello));
+		} else if (strcmp(bad[k].what, "unknown") == 0) {
+			n = put_msg(d, n, 0x0999, 2, 0);
+		} else if (strcmp(bad[k].what, "flags") == 0) {
+			fl = 0x8000;
+		} else if (strcmp(bad[k].what, "id") == 0) {
+			id = 9;
+		} else if (strcmp(bad[k].what, "empty") == 0) {
+			n = sizeof(struct ipc_hdr);
+		} else {
+			memset(d + n, 0, 8);
+			n += 8; /* a tail shorter than a header */
+		}
+		send_bundle(sv[1], d, n, fl, id);
+		spin(l, 3);
+		if (cc.closed != 1 || cc.msgs != bad[k].delivered)
+			printf("# bundle %s: closed %d, delivered %d\n",
+			    bad[k].what, cc.closed, cc.msgs);
+		CHECK_EQ_INT(cc.closed, 1);
+		CHECK_EQ_INT(cc.msgs, bad[k].delivered);
+		CHECK(cc.ch == NULL);
+		close(sv[1]);
+	}
+
+	/* A bundle before the peer's HELLO, and a bundle carrying a
+	 * descriptor: closed, nothing delivered. */
+	for (int k = 0; k < 2; k++) {
+		struct chan_ctx cc = {
+		    .is_in_order = true, .free_on_close = true};
+		ipc_socketpair(sv);
+		cc.ch = ipc_chan_new(l, sv[0], &ipc_cat_core, 0, IPC_ROLE_CORE,
+		    "core", on_msg, on_close, &cc);
+		n = put_msg(d, sizeof(struct ipc_hdr), IPC_RESULT, 1, res);
+		if (k == 0) {
+			send_bundle(sv[1], d, n, 0, 0);
+		} else {
+			ipc_send_hello(sv[1], IPC_ROLE_EDGE, "edge");
+			struct ipc_hdr h = {.type = IPC_BUNDLE,
+			    .length = (uint32_t)(n - sizeof h)};
+			memcpy(d, &h, sizeof h);
+			int pfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			CHECK_EQ_INT(
+			    ipc_send_fd(sv[1], IPC_BUNDLE, 0, d + sizeof h,
+			        (uint32_t)(n - sizeof h), pfd),
+			    0);
+			close(pfd);
+		}
+		spin(l, 3);
+		CHECK_EQ_INT(cc.closed, 1);
+		CHECK_EQ_INT(cc.msgs, 0);
+		close(sv[1]);
+	}
 	ev_loop_free(l);
 }
 
@@ -578,6 +751,7 @@ main(void)
 	TEST_RUN(test_chan);
 	TEST_RUN(test_chan_backpressure);
 	TEST_RUN(test_chan_batch);
+	TEST_RUN(test_bundle);
 	TEST_RUN(test_chan_bad_peer);
 	TEST_RUN(test_listen_connect);
 	TEST_RUN(test_addr);
