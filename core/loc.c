@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "loc.h"
+#include "sip_uri.h"
 
 /* An interned User-Agent. */
 struct loc_ua {
@@ -26,6 +27,10 @@ struct loc {
 	struct htable ht;
 	struct htable uas;
 	struct htable conns; /* bindings over a TCP/TLS connection, by id */
+	/* Bindings by their Contact's address and by their flow's source:
+	 * two tables, so that a node's table says which address it is
+	 * under. */
+	struct htable by_contact, by_remote;
 	struct loc_binding *dirty_head, **dirty_tail;
 	size_t ndirty;
 	uint64_t next_id;
@@ -39,9 +44,13 @@ loc_new(void)
 	if (l == NULL)
 		return NULL;
 	if (htable_init(&l->ht, 1024) < 0 || htable_init(&l->uas, 64) < 0 ||
-	    htable_init(&l->conns, 64) < 0) {
+	    htable_init(&l->conns, 64) < 0 ||
+	    htable_init(&l->by_contact, 1024) < 0 ||
+	    htable_init(&l->by_remote, 1024) < 0) {
 		htable_free(&l->ht);
 		htable_free(&l->uas);
+		htable_free(&l->conns);
+		htable_free(&l->by_contact);
 		free(l);
 		return NULL;
 	}
@@ -107,14 +116,83 @@ conn_hash(uint32_t conn_id)
 	return hash_bytes(&conn_id, sizeof(conn_id));
 }
 
-/* The by-connection index follows the AoR table: a binding is in both or
- * in neither (and in conns only while it has a connection). */
+/* An address as the index compares it: an IPv4-mapped IPv6 address is
+ * the IPv4 one (an edge on a dual-stack socket reports those), the pad
+ * byte is ignored. False for no address. */
+static bool
+addr_norm(const struct ipc_addr *a, struct ipc_addr *out)
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	memset(out, 0, sizeof(*out));
+	if (a->family == 4) {
+		out->family = 4;
+		memcpy(out->addr, a->addr, 4);
+	} else if (a->family == 6 && memcmp(a->addr, mapped, 12) == 0) {
+		out->family = 4;
+		memcpy(out->addr, a->addr + 12, 4);
+	} else if (a->family == 6) {
+		out->family = 6;
+		memcpy(out->addr, a->addr, 16);
+	} else {
+		return false;
+	}
+	out->port = a->port;
+	return true;
+}
+
+bool
+loc_addr_same(const struct ipc_addr *a, const struct ipc_addr *b)
+{
+	struct ipc_addr na, nb;
+	return addr_norm(a, &na) && addr_norm(b, &nb) &&
+	    memcmp(&na, &nb, sizeof(na)) == 0;
+}
+
+static uint64_t
+addr_hash(const struct ipc_addr *n)
+{
+	return hash_bytes(n, sizeof(*n));
+}
+
+/* The IP address and port of b's Contact; false when its host is a name
+ * (or it does not parse: it was checked when registered). */
+static bool
+contact_addr(const struct loc_binding *b, struct ipc_addr *out)
+{
+	struct sip_uri u;
+	struct sip_err err;
+	char host[64];
+	struct ipc_addr a;
+	if (sip_uri_parse(loc_slice(b, LOC_S_CONTACT), &u, &err) != 0 ||
+	    u.scheme == SIP_URI_TEL ||
+	    !slice_copy_cstr(u.host, host, sizeof(host)) ||
+	    !ipc_addr_parse(&a, host, sip_uri_port_or_default(&u)))
+		return false;
+	return addr_norm(&a, out);
+}
+
+/* The other indexes follow the AoR table: a binding is in all or in none
+ * (and in conns only while it has a connection, in by_contact and
+ * by_remote under the
+ * addresses it has). */
 static void
 table_insert(struct loc *l, struct loc_binding *b, uint64_t aor_hv)
 {
 	htable_insert(&l->ht, &b->node, aor_hv);
 	if (b->flow.conn_id != 0)
 		htable_insert(&l->conns, &b->cnode, conn_hash(b->flow.conn_id));
+	struct ipc_addr ca, ra;
+	bool has_ca = contact_addr(b, &ca);
+	bool has_ra = addr_norm(&b->flow.remote, &ra);
+	if (has_ca) {
+		htable_insert(&l->by_contact, &b->anode, addr_hash(&ca));
+		b->flags |= LOC_F_BY_CONTACT;
+	}
+	if (has_ra && !(has_ca && memcmp(&ca, &ra, sizeof(ca)) == 0)) {
+		htable_insert(&l->by_remote, &b->rnode, addr_hash(&ra));
+		b->flags |= LOC_F_BY_REMOTE;
+	}
 }
 
 static void
@@ -123,6 +201,11 @@ table_remove(struct loc *l, struct loc_binding *b)
 	htable_remove(&l->ht, &b->node);
 	if (b->flow.conn_id != 0)
 		htable_remove(&l->conns, &b->cnode);
+	if (b->flags & LOC_F_BY_CONTACT)
+		htable_remove(&l->by_contact, &b->anode);
+	if (b->flags & LOC_F_BY_REMOTE)
+		htable_remove(&l->by_remote, &b->rnode);
+	b->flags &= (uint8_t) ~(LOC_F_BY_CONTACT | LOC_F_BY_REMOTE);
 }
 
 static int
@@ -152,6 +235,8 @@ loc_free(struct loc *l)
 	htable_free(&l->ht);
 	htable_free(&l->uas);
 	htable_free(&l->conns);
+	htable_free(&l->by_contact);
+	htable_free(&l->by_remote);
 	free(l);
 }
 
@@ -206,6 +291,43 @@ loc_lookup(struct loc *l, struct slice aor, struct loc_binding **out, int max)
 		struct loc_binding *b =
 		    container_of(h, struct loc_binding, node);
 		if (!slice_eq_nocase(loc_slice(b, LOC_S_AOR), aor))
+			continue;
+		if (n < max)
+			out[n] = b;
+		n++;
+	}
+	return n;
+}
+
+int
+loc_lookup_addr(
+    struct loc *l, const struct ipc_addr *a, struct loc_binding **out, int max)
+{
+	struct ipc_addr want, have;
+	int n = 0;
+
+	if (!addr_norm(a, &want))
+		return 0;
+	uint64_t hv = addr_hash(&want);
+	/* A binding is under two addresses only when they differ: it is
+	 * found once. */
+	for (struct hnode *h = htable_first(&l->by_contact, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct loc_binding *b =
+		    container_of(h, struct loc_binding, anode);
+		if (!contact_addr(b, &have) ||
+		    memcmp(&have, &want, sizeof(have)) != 0)
+			continue;
+		if (n < max)
+			out[n] = b;
+		n++;
+	}
+	for (struct hnode *h = htable_first(&l->by_remote, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct loc_binding *b =
+		    container_of(h, struct loc_binding, rnode);
+		if (!addr_norm(&b->flow.remote, &have) ||
+		    memcmp(&have, &want, sizeof(have)) != 0)
 			continue;
 		if (n < max)
 			out[n] = b;

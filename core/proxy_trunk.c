@@ -190,10 +190,54 @@ add_group(struct core *c, struct px_ctx *x, const char *name, uint16_t *q)
 	return added;
 }
 
+/* The current binding a request to a device's Contact u (at address a)
+ * reaches, if any: one whose Contact is u (registered as the device wrote
+ * it), else one whose flow comes from a (the edge aliased the Contact of
+ * a UA behind NAT to its source), one of u's user first; the newest among
+ * equals. A Contact's address alone is not enough: a private address may
+ * be in use behind many NATs at once, a NAT's address and port is not. */
+static struct loc_binding *
+contact_binding(
+    struct core *c, const struct sip_uri *u, const struct ipc_addr *a)
+{
+	struct loc_binding *v[PX_MAX_TARGETS], *best = NULL;
+	int64_t now = core_now_s(c);
+	int best_score = -1;
+	int n = loc_lookup_addr(c->loc, a, v, PX_MAX_TARGETS);
+	if (n > PX_MAX_TARGETS)
+		n = PX_MAX_TARGETS;
+	for (int i = 0; i < n; i++) {
+		struct sip_uri bu;
+		struct sip_err err;
+		if (v[i]->expires_at <= now ||
+		    sip_uri_parse(loc_slice(v[i], LOC_S_CONTACT), &bu, &err) !=
+		        0)
+			continue;
+		bool by_flow = loc_addr_same(&v[i]->flow.remote, a);
+		int score;
+		if (sip_uri_equal(&bu, u))
+			score = 3;
+		else if (!by_flow)
+			continue;
+		else
+			score = slice_eq(bu.user, u->user) ? 2 : 1;
+		if (score > best_score ||
+		    (score == best_score &&
+		        v[i]->registered_at > best->registered_at)) {
+			best = v[i];
+			best_score = score;
+		}
+	}
+	return best;
+}
+
 /* A request the edge found addressed to a Contact it had handed out (one
  * party's device, e.g. the remote target an attended transfer passes on):
  * that device is the one target, whatever its domain; the dial plan and
- * the location service are not asked. */
+ * the location service by AoR are not asked. A device with a current
+ * binding is reached as a call to its AoR reaches it: on the flow it
+ * registered on (its TCP connection, its NAT's address), through its
+ * edge and Path; another by its URI. */
 static int
 contact_target(struct core *c, struct px_ctx *x, struct sip_msg *m)
 {
@@ -203,11 +247,23 @@ contact_target(struct core *c, struct px_ctx *x, struct sip_msg *m)
 	if (!px_flow_from_uri(c, &m->ruri, &f) ||
 	    !slice_copy_cstr(m->ruri_text, uri, sizeof(uri)))
 		return 404;
+	struct loc_binding *b = contact_binding(c, &m->ruri, &f.remote);
+	const char *path = NULL;
+	if (b != NULL) {
+		loc_flow_to_ipc(&f, &b->flow);
+		path =
+		    b->str_len[LOC_S_PATH] > 0 ? loc_str(b, LOC_S_PATH) : NULL;
+	}
 	x->targets = calloc(PX_MAX_TARGETS, sizeof(*x->targets));
 	if (x->targets == NULL)
 		return 500;
 	x->ntargets = 0;
-	return add_target(x, uri, &f, 1000, NULL) < 0 ? 500 : 0;
+	int ti = add_target(x, uri, &f, 1000, path);
+	if (ti < 0)
+		return 500;
+	if (b != NULL)
+		x->targets[ti].edge = b->edge;
+	return 0;
 }
 
 int

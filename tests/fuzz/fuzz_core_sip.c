@@ -2,8 +2,10 @@
  * Fuzzes what core does with a SIP message from edge: parsing, the
  * transaction layer, registrar, authentication, routing and forking
  * (proxy_sip_in) on a real core state in a temporary directory. The first
- * byte picks the source flow (UDP/TCP, public/trunk) and whether
- * authentication is required; the rest is the message. The message's CSeq
+ * byte picks the source flow (UDP/TCP, public/trunk), whether
+ * authentication is required and whether the edge flagged the Request-URI
+ * as one of its Contact tokens (IPC_SIPF_RURI_CONTACT: core then looks the
+ * device up by address); the rest is the message. The message's CSeq
  * (and a PRACK's RAck) is also moved both ways, as after a carrier's
  * challenge. A fake clock
  * jumps 40 s per input so every transaction and binding times out.
@@ -88,7 +90,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ipc_addr_parse(&f.remote, "192.0.2.7", 5060);
 	ipc_addr_parse(&f.local, "127.0.0.1", 5060);
 	core.conf.core.auth.require = (data[0] & 4) != 0;
+	core.in_flags = (data[0] & 16) ? IPC_SIPF_RURI_CONTACT : 0;
 	proxy_sip_in(&core, &f, (const char *)data + 1, (uint32_t)(size - 1));
+	core.in_flags = 0;
 	struct arena a;
 	arena_init(&a, 8192, 1024 * 1024);
 	struct slice msg =

@@ -300,6 +300,106 @@ test_user_agent(void)
 	loc_free(l); /* ASan: nothing leaks, nothing freed twice */
 }
 
+static struct ipc_addr
+addr(const char *ip, uint16_t port)
+{
+	struct ipc_addr a;
+	memset(&a, 0, sizeof(a));
+	ipc_addr_parse(&a, ip, port);
+	return a;
+}
+
+static int
+nb_at(struct loc *l, const char *ip, uint16_t port, struct loc_binding **v)
+{
+	struct ipc_addr a = addr(ip, port);
+	return loc_lookup_addr(l, &a, v, 8);
+}
+
+/* The index by address follows add, refresh (update), remove, expiry,
+ * removal by AoR and a closed connection, under both the Contact's
+ * address and the flow's source. */
+static void
+test_addr_index(void)
+{
+	struct loc *l = loc_new();
+	struct loc_binding *v[8];
+	struct flush_log fl = {0, 0};
+
+	/* bob over TCP behind NAT: Contact private, flow from the NAT. */
+	struct loc_binding_in b =
+	    mk("bob@example.com", "sip:bob@192.168.1.5:5070", 100);
+	b.flow.transport = IPC_TP_TCP;
+	b.flow.conn_id = 7;
+	b.flow.remote = addr("203.0.113.9", 40001);
+	struct loc_binding *bb = loc_add(l, &b, false);
+	CHECK(bb != NULL);
+	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 1);
+	CHECK(v[0] == bb);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40001, v), 1);
+	CHECK(v[0] == bb);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 5070, v), 0);
+	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5060, v), 0);
+	/* The same address as an IPv4-mapped IPv6 one. */
+	CHECK_EQ_INT(nb_at(l, "::ffff:203.0.113.9", 40001, v), 1);
+	/* alice on UDP, not NATed: Contact and source one address, found
+	 * once; a Contact by host name is under its source only. */
+	struct loc_binding_in a =
+	    mk("alice@example.com", "sip:a@10.0.0.1", 100);
+	a.flow.remote = addr("10.0.0.1", 5060);
+	CHECK(loc_add(l, &a, false) != NULL);
+	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
+	struct loc_binding_in c =
+	    mk("carol@example.com", "sip:c@phone.example.com:5080", 50);
+	c.flow.remote = addr("10.0.0.3", 5080);
+	CHECK(loc_add(l, &c, false) != NULL);
+	CHECK_EQ_INT(nb_at(l, "10.0.0.3", 5080, v), 1);
+	/* Refresh from a new NAT port: the old source is forgotten. */
+	b.flow.remote = addr("203.0.113.9", 40002);
+	b.flow.conn_id = 8;
+	struct loc_binding *nb = loc_update(l, bb, &b);
+	CHECK(nb != NULL);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40001, v), 0);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
+	CHECK(v[0] == nb);
+	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 1);
+	CHECK(v[0] == nb);
+	/* A closed connection keeps the binding reachable by address. */
+	struct loc_flow cf = nb->flow;
+	CHECK_EQ_INT(loc_flow_closed(l, &cf), 1);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
+	/* Two devices behind one NAT address: both found. */
+	struct loc_binding_in d =
+	    mk("dave@example.com", "sip:dave@192.168.1.5:5070", 100);
+	d.flow.remote = addr("203.0.113.9", 40002);
+	CHECK(loc_add(l, &d, false) != NULL);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 2);
+	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 2);
+	CHECK_EQ_INT(
+	    loc_remove_aor(l, SLICE_LIT("dave@example.com"), SLICE_NULL), 1);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
+	/* Expiry (carol at 50) and removal take them out of the index. */
+	CHECK_EQ_INT(loc_expire(l, 60), 1);
+	CHECK_EQ_INT(nb_at(l, "10.0.0.3", 5080, v), 0);
+	loc_remove(l, nb);
+	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 0);
+	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 0);
+	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
+	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &fl), 0);
+	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
+	/* Restored bindings are indexed too. */
+	struct loc_binding_in e =
+	    mk("erin@example.com", "sip:e@[2001:db8::5]", 100);
+	e.id = 99;
+	CHECK(loc_add(l, &e, true) != NULL);
+	CHECK_EQ_INT(nb_at(l, "2001:db8::5", 5060, v), 1);
+	CHECK(loc_addr_same(&d.flow.remote, &d.flow.remote));
+	struct ipc_addr m6 = addr("::ffff:203.0.113.9", 40002);
+	CHECK(loc_addr_same(&d.flow.remote, &m6));
+	CHECK(!loc_addr_same(&d.flow.remote, &a.flow.remote));
+	loc_free(l);
+}
+
 int
 main(void)
 {
@@ -312,5 +412,6 @@ main(void)
 	TEST_RUN(test_flow_closed);
 	TEST_RUN(test_flow_closed_index);
 	TEST_RUN(test_user_agent);
+	TEST_RUN(test_addr_index);
 	return tap_done();
 }
