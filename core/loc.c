@@ -155,41 +155,58 @@ addr_hash(const struct ipc_addr *n)
 	return hash_bytes(n, sizeof(*n));
 }
 
-/* The IP address and port of b's Contact; false when its host is a name
- * (or it does not parse: it was checked when registered). */
+/* The key of a Contact in by_contact: its user, host (any case) and port
+ * (the default one when absent), what equal URIs (RFC 3261 §19.1.4)
+ * share. By user too, not by address alone: a private address such as
+ * 192.168.1.2:5060 is the Contact of phones behind thousands of NATs, and
+ * one chain of them would be walked at every refresh. */
+static uint64_t
+uri_key(const struct sip_uri *u)
+{
+	char k[512];
+	size_t n = 0;
+	uint16_t port = sip_uri_port_or_default(u);
+
+	for (uint32_t i = 0; i < u->user.len && n < sizeof(k) - 8; i++)
+		k[n++] = u->user.p[i];
+	k[n++] = '@';
+	for (uint32_t i = 0; i < u->host.len && n < sizeof(k) - 3; i++) {
+		char ch = u->host.p[i];
+		k[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+	}
+	k[n++] = (char)(port >> 8);
+	k[n++] = (char)(port & 0xff);
+	return hash_bytes(k, n);
+}
+
 static bool
-contact_addr(const struct loc_binding *b, struct ipc_addr *out)
+contact_key(const struct loc_binding *b, uint64_t *hv)
 {
 	struct sip_uri u;
 	struct sip_err err;
-	char host[64];
-	struct ipc_addr a;
 	if (sip_uri_parse(loc_slice(b, LOC_S_CONTACT), &u, &err) != 0 ||
-	    u.scheme == SIP_URI_TEL ||
-	    !slice_copy_cstr(u.host, host, sizeof(host)) ||
-	    !ipc_addr_parse(&a, host, sip_uri_port_or_default(&u)))
+	    u.scheme == SIP_URI_TEL)
 		return false;
-	return addr_norm(&a, out);
+	*hv = uri_key(&u);
+	return true;
 }
 
 /* The other indexes follow the AoR table: a binding is in all or in none
- * (and in conns only while it has a connection, in by_contact and
- * by_remote under the
- * addresses it has). */
+ * (and in conns only while it has a connection, in by_contact while
+ * its Contact parses, in by_remote while its flow has an address). */
 static void
 table_insert(struct loc *l, struct loc_binding *b, uint64_t aor_hv)
 {
 	htable_insert(&l->ht, &b->node, aor_hv);
 	if (b->flow.conn_id != 0)
 		htable_insert(&l->conns, &b->cnode, conn_hash(b->flow.conn_id));
-	struct ipc_addr ca, ra;
-	bool has_ca = contact_addr(b, &ca);
-	bool has_ra = addr_norm(&b->flow.remote, &ra);
-	if (has_ca) {
-		htable_insert(&l->by_contact, &b->anode, addr_hash(&ca));
+	uint64_t hv;
+	struct ipc_addr ra;
+	if (contact_key(b, &hv)) {
+		htable_insert(&l->by_contact, &b->anode, hv);
 		b->flags |= LOC_F_BY_CONTACT;
 	}
-	if (has_ra && !(has_ca && memcmp(&ca, &ra, sizeof(ca)) == 0)) {
+	if (addr_norm(&b->flow.remote, &ra)) {
 		htable_insert(&l->by_remote, &b->rnode, addr_hash(&ra));
 		b->flags |= LOC_F_BY_REMOTE;
 	}
@@ -300,7 +317,33 @@ loc_lookup(struct loc *l, struct slice aor, struct loc_binding **out, int max)
 }
 
 int
-loc_lookup_addr(
+loc_lookup_contact(
+    struct loc *l, const struct sip_uri *u, struct loc_binding **out, int max)
+{
+	struct sip_uri bu;
+	struct sip_err err;
+	int n = 0;
+
+	if (u->scheme == SIP_URI_TEL)
+		return 0;
+	uint64_t hv = uri_key(u);
+	for (struct hnode *h = htable_first(&l->by_contact, hv); h != NULL;
+	     h = htable_next(h, hv)) {
+		struct loc_binding *b =
+		    container_of(h, struct loc_binding, anode);
+		if (sip_uri_parse(loc_slice(b, LOC_S_CONTACT), &bu, &err) !=
+		        0 ||
+		    !sip_uri_equal(&bu, u))
+			continue;
+		if (n < max)
+			out[n] = b;
+		n++;
+	}
+	return n;
+}
+
+int
+loc_lookup_source(
     struct loc *l, const struct ipc_addr *a, struct loc_binding **out, int max)
 {
 	struct ipc_addr want, have;
@@ -309,19 +352,6 @@ loc_lookup_addr(
 	if (!addr_norm(a, &want))
 		return 0;
 	uint64_t hv = addr_hash(&want);
-	/* A binding is under two addresses only when they differ: it is
-	 * found once. */
-	for (struct hnode *h = htable_first(&l->by_contact, hv); h != NULL;
-	     h = htable_next(h, hv)) {
-		struct loc_binding *b =
-		    container_of(h, struct loc_binding, anode);
-		if (!contact_addr(b, &have) ||
-		    memcmp(&have, &want, sizeof(have)) != 0)
-			continue;
-		if (n < max)
-			out[n] = b;
-		n++;
-	}
 	for (struct hnode *h = htable_first(&l->by_remote, hv); h != NULL;
 	     h = htable_next(h, hv)) {
 		struct loc_binding *b =

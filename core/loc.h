@@ -15,6 +15,7 @@
 
 #include "hash.h"
 #include "ipc_msgs.h"
+#include "sip_uri.h"
 #include "slice.h"
 
 /* The part of an ipc_flow a binding keeps to reach its UA. */
@@ -44,17 +45,17 @@ enum loc_str {
  * flushed; a replacement inherits it): the store may update that row
  * instead of replacing it, and falls back to replacing if none. */
 #define LOC_F_STORED 0x8u
-#define LOC_F_BY_CONTACT 0x10u /* anode is in the index by address */
-#define LOC_F_BY_REMOTE 0x20u /* rnode is in the index by address */
+#define LOC_F_BY_CONTACT 0x10u /* anode is in the index by Contact */
+#define LOC_F_BY_REMOTE 0x20u /* rnode is in the index by source */
 
 struct loc_binding {
 	struct hnode node;
 	/* In loc's index by connection while flow.conn_id != 0, so that a
 	 * closed connection finds its bindings without a walk of all. */
 	struct hnode cnode;
-	/* In loc's index by address (loc_lookup_addr): anode under its
-	 * Contact's host:port when that is an IP address, rnode under its
-	 * flow's remote address when that differs (LOC_F_BY_*). */
+	/* In loc's indexes for requests to a Contact: anode by its Contact
+	 * (loc_lookup_contact), rnode by its flow's remote address
+	 * (loc_lookup_source); LOC_F_BY_* say which it is in. */
 	struct hnode anode, rnode;
 	struct loc_binding *dirty_next;
 	uint64_t id; /* stable key in the store */
@@ -99,12 +100,14 @@ struct slice loc_slice(const struct loc_binding *b, enum loc_str i);
  * exceed max: the caller then knows it saw only some). */
 int loc_lookup(
     struct loc *l, struct slice aor, struct loc_binding **out, int max);
-/* Bindings reached at address a (each once): those whose Contact's
- * host:port is a, and those whose flow comes from a (a UA behind NAT, a
- * stream's source port). Up to max into out; returns the count (which may
- * exceed max). For a request to a device's Contact (one the edge handed
- * out), whose registered flow is then known. */
-int loc_lookup_addr(
+/* For a request to a device's Contact (one the edge handed out), whose
+ * registered flow is then known. Bindings whose Contact equals u (RFC 3261
+ * §19.1.4), and bindings whose flow comes from address a (a UA behind
+ * NAT, a stream's source port): up to max into out; each returns the
+ * count (which may exceed max). */
+int loc_lookup_contact(
+    struct loc *l, const struct sip_uri *u, struct loc_binding **out, int max);
+int loc_lookup_source(
     struct loc *l, const struct ipc_addr *a, struct loc_binding **out, int max);
 /* Whether a and b are one address and port (an IPv4-mapped IPv6 address
  * is the IPv4 one). */

@@ -200,27 +200,27 @@ static struct loc_binding *
 contact_binding(
     struct core *c, const struct sip_uri *u, const struct ipc_addr *a)
 {
-	struct loc_binding *v[PX_MAX_TARGETS], *best = NULL;
+	struct loc_binding *v[2 * PX_MAX_TARGETS], *best = NULL;
 	int64_t now = core_now_s(c);
 	int best_score = -1;
-	int n = loc_lookup_addr(c->loc, a, v, PX_MAX_TARGETS);
-	if (n > PX_MAX_TARGETS)
-		n = PX_MAX_TARGETS;
+	int nc = loc_lookup_contact(c->loc, u, v, PX_MAX_TARGETS);
+	if (nc > PX_MAX_TARGETS)
+		nc = PX_MAX_TARGETS;
+	int n = loc_lookup_source(c->loc, a, v + nc, PX_MAX_TARGETS);
+	n = nc + (n > PX_MAX_TARGETS ? PX_MAX_TARGETS : n);
 	for (int i = 0; i < n; i++) {
 		struct sip_uri bu;
 		struct sip_err err;
-		if (v[i]->expires_at <= now ||
-		    sip_uri_parse(loc_slice(v[i], LOC_S_CONTACT), &bu, &err) !=
-		        0)
+		if (v[i]->expires_at <= now)
 			continue;
-		bool by_flow = loc_addr_same(&v[i]->flow.remote, a);
-		int score;
-		if (sip_uri_equal(&bu, u))
-			score = 3;
-		else if (!by_flow)
-			continue;
-		else
-			score = slice_eq(bu.user, u->user) ? 2 : 1;
+		int score = 3; /* its Contact is u */
+		if (i >= nc) {
+			bool same_user =
+			    sip_uri_parse(loc_slice(v[i], LOC_S_CONTACT), &bu,
+			        &err) == 0 &&
+			    slice_eq(bu.user, u->user);
+			score = same_user ? 2 : 1;
+		}
 		if (score > best_score ||
 		    (score == best_score &&
 		        v[i]->registered_at > best->registered_at)) {

@@ -309,18 +309,29 @@ addr(const char *ip, uint16_t port)
 	return a;
 }
 
+/* Bindings from ip:port (loc_lookup_source). */
 static int
-nb_at(struct loc *l, const char *ip, uint16_t port, struct loc_binding **v)
+nb_from(struct loc *l, const char *ip, uint16_t port, struct loc_binding **v)
 {
 	struct ipc_addr a = addr(ip, port);
-	return loc_lookup_addr(l, &a, v, 8);
+	return loc_lookup_source(l, &a, v, 8);
 }
 
-/* The index by address follows add, refresh (update), remove, expiry,
- * removal by AoR and a closed connection, under both the Contact's
- * address and the flow's source. */
+/* Bindings whose Contact equals uri (loc_lookup_contact). */
+static int
+nb_contact(struct loc *l, const char *uri, struct loc_binding **v)
+{
+	struct sip_uri u;
+	struct sip_err err;
+	if (sip_uri_parse(slice_cstr(uri), &u, &err) != 0)
+		return -1;
+	return loc_lookup_contact(l, &u, v, 8);
+}
+
+/* The indexes by Contact and by source follow add, refresh (update),
+ * remove, expiry, removal by AoR, a closed connection and restore. */
 static void
-test_addr_index(void)
+test_contact_indexes(void)
 {
 	struct loc *l = loc_new();
 	struct loc_binding *v[8];
@@ -334,69 +345,82 @@ test_addr_index(void)
 	b.flow.remote = addr("203.0.113.9", 40001);
 	struct loc_binding *bb = loc_add(l, &b, false);
 	CHECK(bb != NULL);
-	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 1);
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 1);
 	CHECK(v[0] == bb);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40001, v), 1);
+	/* RFC 3261 comparison: host any case, other parameters ignored; not
+	 * another user, port or transport. */
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070;ob", v), 1);
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5", v), 0);
+	CHECK_EQ_INT(nb_contact(l, "sip:bobby@192.168.1.5:5070", v), 0);
+	CHECK_EQ_INT(
+	    nb_contact(l, "sip:bob@192.168.1.5:5070;transport=tcp", v), 0);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, v), 1);
 	CHECK(v[0] == bb);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 5070, v), 0);
-	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5060, v), 0);
-	/* The same address as an IPv4-mapped IPv6 one. */
-	CHECK_EQ_INT(nb_at(l, "::ffff:203.0.113.9", 40001, v), 1);
-	/* alice on UDP, not NATed: Contact and source one address, found
-	 * once; a Contact by host name is under its source only. */
-	struct loc_binding_in a =
-	    mk("alice@example.com", "sip:a@10.0.0.1", 100);
-	a.flow.remote = addr("10.0.0.1", 5060);
-	CHECK(loc_add(l, &a, false) != NULL);
-	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 5070, v), 0);
+	CHECK_EQ_INT(nb_from(l, "192.168.1.5", 5070, v), 0);
+	/* The same source as an IPv4-mapped IPv6 address. */
+	CHECK_EQ_INT(nb_from(l, "::ffff:203.0.113.9", 40001, v), 1);
+	/* A Contact by host name, in any case. */
 	struct loc_binding_in c =
-	    mk("carol@example.com", "sip:c@phone.example.com:5080", 50);
+	    mk("carol@example.com", "sip:c@Phone.Example.com:5080", 50);
 	c.flow.remote = addr("10.0.0.3", 5080);
 	CHECK(loc_add(l, &c, false) != NULL);
-	CHECK_EQ_INT(nb_at(l, "10.0.0.3", 5080, v), 1);
+	CHECK_EQ_INT(nb_contact(l, "sip:c@phone.example.COM:5080", v), 1);
+	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, v), 1);
 	/* Refresh from a new NAT port: the old source is forgotten. */
 	b.flow.remote = addr("203.0.113.9", 40002);
 	b.flow.conn_id = 8;
 	struct loc_binding *nb = loc_update(l, bb, &b);
 	CHECK(nb != NULL);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40001, v), 0);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, v), 0);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 1);
 	CHECK(v[0] == nb);
-	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 1);
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 1);
 	CHECK(v[0] == nb);
-	/* A closed connection keeps the binding reachable by address. */
+	/* A closed connection keeps the binding reachable by source. */
 	struct loc_flow cf = nb->flow;
 	CHECK_EQ_INT(loc_flow_closed(l, &cf), 1);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
-	/* Two devices behind one NAT address: both found. */
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 1);
+	/* dave: the same private Contact behind another NAT; a PBX's two
+	 * AoRs on one flow. */
 	struct loc_binding_in d =
-	    mk("dave@example.com", "sip:dave@192.168.1.5:5070", 100);
-	d.flow.remote = addr("203.0.113.9", 40002);
+	    mk("dave@example.com", "sip:bob@192.168.1.5:5070", 100);
+	d.flow.remote = addr("198.51.100.4", 5060);
 	CHECK(loc_add(l, &d, false) != NULL);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 2);
-	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 2);
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 2);
+	struct loc_binding_in p1 = mk("101@example.com", "sip:101@pbx", 100);
+	struct loc_binding_in p2 = mk("102@example.com", "sip:102@pbx", 100);
+	p1.flow.remote = p2.flow.remote = addr("198.51.100.9", 5060);
+	CHECK(loc_add(l, &p1, false) != NULL);
+	CHECK(loc_add(l, &p2, false) != NULL);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, v), 2);
+	CHECK_EQ_INT(nb_contact(l, "sip:102@PBX", v), 1);
+	CHECK_STR(loc_str(v[0], LOC_S_AOR), "102@example.com");
 	CHECK_EQ_INT(
 	    loc_remove_aor(l, SLICE_LIT("dave@example.com"), SLICE_NULL), 1);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 1);
-	/* Expiry (carol at 50) and removal take them out of the index. */
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 1);
+	CHECK(v[0] == nb);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.4", 5060, v), 0);
+	/* Expiry (carol at 50) and removal take them out of both. */
 	CHECK_EQ_INT(loc_expire(l, 60), 1);
-	CHECK_EQ_INT(nb_at(l, "10.0.0.3", 5080, v), 0);
+	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, v), 0);
+	CHECK_EQ_INT(nb_contact(l, "sip:c@phone.example.com:5080", v), 0);
 	loc_remove(l, nb);
-	CHECK_EQ_INT(nb_at(l, "203.0.113.9", 40002, v), 0);
-	CHECK_EQ_INT(nb_at(l, "192.168.1.5", 5070, v), 0);
-	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 0);
+	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 0);
 	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &fl), 0);
-	CHECK_EQ_INT(nb_at(l, "10.0.0.1", 5060, v), 1);
-	/* Restored bindings are indexed too. */
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, v), 2);
+	/* Restored bindings are indexed too; no flow, no source. */
 	struct loc_binding_in e =
 	    mk("erin@example.com", "sip:e@[2001:db8::5]", 100);
 	e.id = 99;
 	CHECK(loc_add(l, &e, true) != NULL);
-	CHECK_EQ_INT(nb_at(l, "2001:db8::5", 5060, v), 1);
+	CHECK_EQ_INT(nb_contact(l, "sip:e@[2001:DB8::5]:5060", v), 0);
+	CHECK_EQ_INT(nb_contact(l, "sip:e@[2001:db8::5]", v), 1);
 	CHECK(loc_addr_same(&d.flow.remote, &d.flow.remote));
-	struct ipc_addr m6 = addr("::ffff:203.0.113.9", 40002);
+	struct ipc_addr m6 = addr("::ffff:198.51.100.4", 5060);
 	CHECK(loc_addr_same(&d.flow.remote, &m6));
-	CHECK(!loc_addr_same(&d.flow.remote, &a.flow.remote));
+	CHECK(!loc_addr_same(&d.flow.remote, &p1.flow.remote));
 	loc_free(l);
 }
 
@@ -412,6 +436,6 @@ main(void)
 	TEST_RUN(test_flow_closed);
 	TEST_RUN(test_flow_closed_index);
 	TEST_RUN(test_user_agent);
-	TEST_RUN(test_addr_index);
+	TEST_RUN(test_contact_indexes);
 	return tap_done();
 }
