@@ -69,6 +69,10 @@ struct ev_loop {
 	void *clock_arg;
 	uint64_t now;
 
+	uint32_t pause_us;
+	unsigned work; /* messages since the last pause decision */
+	uint64_t work_ns; /* when that decision was made */
+
 	/* The next tick the wheel will process; timers due at or before
 	 * it are in tv1. */
 	uint64_t wheel_now;
@@ -542,6 +546,50 @@ ev_defer_del(struct ev_loop *loop, ev_hook_cb cb, void *arg)
 	}
 }
 
+void
+ev_set_pause_us(struct ev_loop *loop, uint32_t us)
+{
+	loop->pause_us = us;
+}
+
+void
+ev_note_work(struct ev_loop *loop, unsigned n)
+{
+	loop->work += n;
+}
+
+/* Real time, not the loop's clock: the pause is a real sleep, also under
+ * a test clock. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void
+pause_if_busy(struct ev_loop *loop)
+{
+	uint64_t now, pause = (uint64_t)loop->pause_us * 1000;
+
+	if (loop->pause_us == 0)
+		loop->work = 0;
+	if (loop->work == 0 || loop->is_stopped)
+		return;
+	now = mono_ns();
+	if ((uint64_t)loop->work * pause >= 2 * (now - loop->work_ns)) {
+		struct timespec ts = {.tv_sec = (time_t)(pause / 1000000000u),
+		    .tv_nsec = (long)(pause % 1000000000u)};
+
+		nanosleep(&ts, NULL);
+		now = mono_ns();
+	}
+	loop->work = 0;
+	loop->work_ns = now;
+}
+
 int
 ev_run_once(struct ev_loop *loop, int max_wait_ms)
 {
@@ -554,6 +602,7 @@ ev_run_once(struct ev_loop *loop, int max_wait_ms)
 		if (loop->ndefer < n)
 			i--;
 	}
+	pause_if_busy(loop);
 
 	loop->now = loop->clock(loop->clock_arg);
 	int wait = timer_wait_ms(loop);

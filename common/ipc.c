@@ -928,6 +928,7 @@ chan_deliver(struct ipc_chan *ch, int rc, struct ipc_msg *m)
 	}
 	if (m->hdr.type == IPC_BUNDLE)
 		return chan_deliver_bundle(ch, m);
+	ev_note_work(ch->loop, 1);
 	if (ch->on_msg != NULL) {
 		ch->on_msg(ch, m, ch->arg);
 	} else if (m->fd >= 0) {

@@ -1,6 +1,7 @@
 /*
  * pcconf_edge: the configuration sections owned by the edge component:
- * "limits", "topology", "nat", "scanners", "media_anchor". Bound by
+ * "limits", "topology", "nat", "scanners", "media_anchor", "performance".
+ * Bound by
  * pcconf_edge_table (pcconf_edge.c) under the root table; strings and
  * arrays belong to the pc_conf they were loaded into (conf_free).
  */
@@ -56,6 +57,10 @@ struct pc_edge_media {
 	bool drop_candidates;
 };
 
+struct pc_edge_perf {
+	uint32_t batch_us; /* pause after a busy loop turn; 0 = never */
+};
+
 struct pc_edge_conf {
 	struct pc_edge_limits limits;
 	struct pc_edge_topology topology;
@@ -63,6 +68,7 @@ struct pc_edge_conf {
 	char **scanners; /* User-Agent substrings, case-insensitive */
 	size_t nscanners;
 	struct pc_edge_media media_anchor;
+	struct pc_edge_perf performance;
 };
 
 /* Keys of the root object that belong to edge (bound CONF_INLINE). */

@@ -57,9 +57,6 @@ static struct {
 	unsigned nready; /* sockets noted this turn */
 	unsigned nlatch;
 	uint32_t turn; /* counts loop turns with media work */
-	uint32_t batch_us; /* pause after a busy turn; 0 = never */
-	unsigned turn_pkts; /* read since the last pause decision */
-	uint64_t last_ns; /* when the last pause decision ended */
 	bool is_busy_turn; /* this turn has media work */
 	/* Per port (index into r->socks): the last turn it was ready. */
 	struct relay *r;
@@ -167,7 +164,8 @@ process(struct rsock *k, unsigned base, int n)
 	unsigned dst_len;
 	int ofd;
 
-	fu.turn_pkts += (unsigned)n;
+	if (fu.loop != NULL) /* media.user_batch_us counts packets */
+		ev_note_work(fu.loop, (unsigned)n);
 	if (s == NULL) {
 		/* An idle port of the socket pool: nobody's media. */
 		r->st.strangers += (uint64_t)n;
@@ -434,49 +432,6 @@ fwd_user_flush(void)
 	flush_all();
 	fu.is_busy_turn = false;
 	fu.turn++;
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-void
-fwd_user_set_batch_us(uint32_t us)
-{
-	fu.batch_us = us;
-}
-
-/*
- * Interrupt moderation: a relay that sleeps until the next packet is woken
- * once per packet or two when many streams send. When the packets of the
- * turns since the last decision came faster than two per pause (n packets
- * in dt: n * pause >= 2 * dt), sleeping for the pause lets the next turn
- * find several sockets ready, and the packets that arrive meanwhile do not
- * wake the relay. Bounded: one pause of batch_us per turn, never under
- * light load (one stream at 50 packets/s never pauses).
- */
-void
-fwd_user_pause(void)
-{
-	uint64_t now, dt, pause = (uint64_t)fu.batch_us * 1000;
-
-	if (fu.batch_us == 0 || fu.turn_pkts == 0)
-		return;
-	now = mono_ns();
-	dt = now - fu.last_ns;
-	if ((uint64_t)fu.turn_pkts * pause >= 2 * dt) {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)pause};
-
-		nanosleep(&ts, NULL);
-		now = mono_ns();
-	}
-	fu.turn_pkts = 0;
-	fu.last_ns = now;
 }
 
 /* The per-port turn table follows the relay's port range. */

@@ -35,11 +35,6 @@ void fwd_user_flush(void);
  * the latches it completes (relay_flush(), before the conntrack deletes
  * of a stream the kernel took over). Not from inside the packet path. */
 void fwd_user_drain(struct rsock *k);
-/* The pause after a busy turn (media.user_batch_us; 0 = never). */
-void fwd_user_set_batch_us(uint32_t us);
-/* Sleeps that pause if the turns since the last call were busy enough;
- * the relay's before-sleep hook calls it last. */
-void fwd_user_pause(void);
 /* Frees the ring and unhooks from the loop (the loop must still exist). */
 void fwd_user_close(void);
 

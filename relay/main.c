@@ -242,9 +242,6 @@ before_sleep(struct ev_loop *loop, void *arg)
 	if (a->state != NULL)
 		state_flush(a->state, &a->r);
 	dispatch_edge_flush(a->edge);
-	/* Last: a pause under load (media.user_batch_us) delays nothing
-	 * of this turn. */
-	fwd_user_pause();
 }
 
 int
@@ -319,7 +316,9 @@ main(int argc, char **argv)
 	/* User-space sends of a loop turn leave together (fwd_user.h). */
 	log_info("relay: user-space forwarding sends by %s",
 	    fwd_user_setup(a.loop, m->io_uring));
-	fwd_user_set_batch_us(m->user_batch_us);
+	/* The loop's pause after busy turns (ev.h) comes after every hook,
+	 * so it delays nothing of the turn. */
+	ev_set_pause_us(a.loop, m->user_batch_us);
 	/* Each tick reads the counters of every kernel stream: an eighth of
 	 * the timeout is precise enough and keeps that cheap. */
 	a.r.tick_ms = a.r.timeout_ms / 8 < 5000 ? a.r.timeout_ms / 8 : 5000;

@@ -37,6 +37,7 @@ edge_now(struct edge *e)
 void
 edge_apply_limits(struct edge *e)
 {
+	ev_set_pause_us(e->loop, e->conf.edge.performance.batch_us);
 	const struct pc_edge_limits *l = &e->conf.edge.limits;
 	struct rate_params rp = {
 	    .rate = {l->invite_rate, l->register_rate, l->other_rate,
@@ -323,7 +324,8 @@ edge_reload(struct edge *e, const char *path, char *applied, size_t alen,
 	}
 	e->keys = ks;
 	edge_apply_limits(e);
-	snprintf(applied, alen, "limits,scanners,topology,nat,media_anchor%s",
+	snprintf(applied, alen,
+	    "limits,scanners,topology,nat,media_anchor,performance%s",
 	    listen_same ? ",acl" : "");
 	/* The listeners still point at strings of the old configuration
 	 * only through e->conf, which now is the new one; free the old. */

@@ -45,9 +45,15 @@ open_one(struct listener *l, const struct pc_listen *pl)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (type == SOCK_DGRAM) {
+		/* Room for bursts (and the loop's pause under load): the
+		 * FORCE options pass net.core.rmem_max/wmem_max (208 KB on a
+		 * stock kernel) while we still hold the privilege; otherwise
+		 * the kernel caps the plain ones. */
 		int sz = 4 << 20;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz))
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	}
 	if (bind(fd, (struct sockaddr *)&ss, slen) < 0) {
 		char a[64];

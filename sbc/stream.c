@@ -319,6 +319,7 @@ conn_frame(struct conn *c)
 			}
 			break;
 		}
+		ev_note_work(e->loop, 1);
 		inbound_msg(e, c->l, c, &c->remote, c->rbuf + off, (uint32_t)n);
 		off += (uint32_t)n;
 		/* inbound_msg may have asked to close this connection. */

@@ -57,7 +57,6 @@ void
 udp_on_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct listener *l = arg;
-	(void)loop;
 	(void)events;
 	if (rxbufs == NULL) {
 		rxbufs = malloc(sizeof *rxbufs * BATCH);
@@ -85,6 +84,7 @@ udp_on_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 				    "udp recvmmsg: %s", strerror(errno));
 			return;
 		}
+		ev_note_work(loop, (unsigned)n);
 		for (int i = 0; i < n; i++) {
 			uint32_t len = mm[i].msg_len;
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)

@@ -1,5 +1,5 @@
 /* Unit tests of ev: the timer wheel on a test clock, descriptors, safe
- * deletion, signals and the before-sleep hook. */
+ * deletion, signals, the before-sleep hook and the pause under load. */
 #include "config.h"
 
 #include <signal.h>
@@ -418,6 +418,62 @@ test_defer(void)
 	ev_loop_free(l);
 }
 
+static uint64_t
+real_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Milliseconds one ev_run_once takes after n messages were noted dt_ms
+ * after the previous decision. Nothing is ready, so without a pause the
+ * turn returns at once. */
+static uint64_t
+turn_after(struct ev_loop *l, unsigned n, unsigned dt_ms)
+{
+	struct timespec ts = {0, (long)dt_ms * 1000000};
+	if (dt_ms > 0)
+		nanosleep(&ts, NULL);
+	ev_note_work(l, n);
+	uint64_t t0 = real_ms();
+	ev_run_once(l, 0);
+	return real_ms() - t0;
+}
+
+/* The pause: long enough (200 ms) that a turn with it cannot be confused
+ * with one without it on a loaded machine. */
+static void
+test_pause(void)
+{
+	struct ev_loop *l = ev_loop_new();
+	ev_run_once(l, 0); /* the first decision's time */
+	/* Off by default, however busy. */
+	CHECK(turn_after(l, 1000, 0) < 150);
+	ev_set_pause_us(l, 200000);
+	/* The first decision compares with the loop's start (long ago):
+	 * light. */
+	CHECK(turn_after(l, 5, 0) < 150);
+	/* Busy: 5 messages within a moment (>= 2 per pause). */
+	CHECK(turn_after(l, 5, 0) >= 200);
+	/* Right after the pause, the turn's messages count from its end:
+	 * still busy. */
+	CHECK(turn_after(l, 1, 0) >= 200);
+	/* Light: 1 message after 250 ms (< 2 per 200 ms): no pause. */
+	CHECK(turn_after(l, 1, 250) < 150);
+	/* A turn with no messages never pauses (timers, idle wake-ups). */
+	CHECK(turn_after(l, 0, 0) < 150);
+	/* Two messages 150 ms apart (dt 300 ms for both): 2 * 200 >= 2 * 300
+	 * fails, no pause; three in that time pass. */
+	ev_note_work(l, 1);
+	CHECK(turn_after(l, 1, 300) < 150);
+	ev_note_work(l, 2);
+	CHECK(turn_after(l, 1, 250) >= 200);
+	ev_set_pause_us(l, 0);
+	CHECK(turn_after(l, 1000, 0) < 150);
+	ev_loop_free(l);
+}
+
 int
 main(void)
 {
@@ -430,5 +486,6 @@ main(void)
 	TEST_RUN(test_signal_and_hook);
 	TEST_RUN(test_run_with_timer);
 	TEST_RUN(test_defer);
+	TEST_RUN(test_pause);
 	return tap_done();
 }
