@@ -149,12 +149,6 @@ loc_addr_same(const struct ipc_addr *a, const struct ipc_addr *b)
 	    memcmp(&na, &nb, sizeof(na)) == 0;
 }
 
-static uint64_t
-addr_hash(const struct ipc_addr *n)
-{
-	return hash_bytes(n, sizeof(*n));
-}
-
 /* The key of a Contact in by_contact: its user, host (any case) and port
  * (the default one when absent), what equal URIs (RFC 3261 §19.1.4)
  * share. By user too, not by address alone: a private address such as
@@ -179,16 +173,30 @@ uri_key(const struct sip_uri *u)
 	return hash_bytes(k, n);
 }
 
-static bool
-contact_key(const struct loc_binding *b, uint64_t *hv)
+/* The key in by_remote: the flow's source and the Contact's user. The
+ * user too: one source may register thousands of AoRs (a PBX, an
+ * office's NAT port, a load generator), and one chain of them would be
+ * walked at every refresh. */
+static uint64_t
+source_key(const struct ipc_addr *norm, struct slice user)
 {
-	struct sip_uri u;
+	char k[sizeof(*norm) + 256];
+	size_t n = user.len < 256 ? user.len : 256;
+
+	memcpy(k, norm, sizeof(*norm));
+	if (n > 0)
+		memcpy(k + sizeof(*norm), user.p, n);
+	return hash_bytes(k, sizeof(*norm) + n);
+}
+
+/* b's Contact parsed, for both keys; false for a tel: URI or one that
+ * does not parse (it was checked when registered). */
+static bool
+contact_uri(const struct loc_binding *b, struct sip_uri *u)
+{
 	struct sip_err err;
-	if (sip_uri_parse(loc_slice(b, LOC_S_CONTACT), &u, &err) != 0 ||
-	    u.scheme == SIP_URI_TEL)
-		return false;
-	*hv = uri_key(&u);
-	return true;
+	return sip_uri_parse(loc_slice(b, LOC_S_CONTACT), u, &err) == 0 &&
+	    u->scheme != SIP_URI_TEL;
 }
 
 /* The other indexes follow the AoR table: a binding is in all or in none
@@ -200,14 +208,15 @@ table_insert(struct loc *l, struct loc_binding *b, uint64_t aor_hv)
 	htable_insert(&l->ht, &b->node, aor_hv);
 	if (b->flow.conn_id != 0)
 		htable_insert(&l->conns, &b->cnode, conn_hash(b->flow.conn_id));
-	uint64_t hv;
+	struct sip_uri u;
 	struct ipc_addr ra;
-	if (contact_key(b, &hv)) {
-		htable_insert(&l->by_contact, &b->anode, hv);
-		b->flags |= LOC_F_BY_CONTACT;
-	}
+	if (!contact_uri(b, &u))
+		return;
+	htable_insert(&l->by_contact, &b->anode, uri_key(&u));
+	b->flags |= LOC_F_BY_CONTACT;
 	if (addr_norm(&b->flow.remote, &ra)) {
-		htable_insert(&l->by_remote, &b->rnode, addr_hash(&ra));
+		htable_insert(
+		    &l->by_remote, &b->rnode, source_key(&ra, u.user));
 		b->flags |= LOC_F_BY_REMOTE;
 	}
 }
@@ -343,21 +352,23 @@ loc_lookup_contact(
 }
 
 int
-loc_lookup_source(
-    struct loc *l, const struct ipc_addr *a, struct loc_binding **out, int max)
+loc_lookup_source(struct loc *l, const struct ipc_addr *a, struct slice user,
+    struct loc_binding **out, int max)
 {
 	struct ipc_addr want, have;
+	struct sip_uri bu;
 	int n = 0;
 
 	if (!addr_norm(a, &want))
 		return 0;
-	uint64_t hv = addr_hash(&want);
+	uint64_t hv = source_key(&want, user);
 	for (struct hnode *h = htable_first(&l->by_remote, hv); h != NULL;
 	     h = htable_next(h, hv)) {
 		struct loc_binding *b =
 		    container_of(h, struct loc_binding, rnode);
 		if (!addr_norm(&b->flow.remote, &have) ||
-		    memcmp(&have, &want, sizeof(have)) != 0)
+		    memcmp(&have, &want, sizeof(have)) != 0 ||
+		    !contact_uri(b, &bu) || !slice_eq(bu.user, user))
 			continue;
 		if (n < max)
 			out[n] = b;

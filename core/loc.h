@@ -103,12 +103,12 @@ int loc_lookup(
 /* For a request to a device's Contact (one the edge handed out), whose
  * registered flow is then known. Bindings whose Contact equals u (RFC 3261
  * §19.1.4), and bindings whose flow comes from address a (a UA behind
- * NAT, a stream's source port): up to max into out; each returns the
- * count (which may exceed max). */
+ * NAT, a stream's source port) and whose Contact's user is user: up to
+ * max into out; each returns the count (which may exceed max). */
 int loc_lookup_contact(
     struct loc *l, const struct sip_uri *u, struct loc_binding **out, int max);
-int loc_lookup_source(
-    struct loc *l, const struct ipc_addr *a, struct loc_binding **out, int max);
+int loc_lookup_source(struct loc *l, const struct ipc_addr *a,
+    struct slice user, struct loc_binding **out, int max);
 /* Whether a and b are one address and port (an IPv4-mapped IPv6 address
  * is the IPv4 one). */
 bool loc_addr_same(const struct ipc_addr *a, const struct ipc_addr *b);

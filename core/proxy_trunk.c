@@ -192,9 +192,8 @@ add_group(struct core *c, struct px_ctx *x, const char *name, uint16_t *q)
 
 /* The current binding a request to a device's Contact u (at address a)
  * reaches, if any: one whose Contact is u (registered as the device wrote
- * it), else one whose flow comes from a (the edge aliased the Contact of
- * a UA behind NAT to its source), one of u's user first; the newest among
- * equals. A Contact's address alone is not enough: a private address may
+ * it), else one of u's user whose flow comes from a (the edge aliased the
+ * Contact of a UA behind NAT to its source); the newest among equals. A Contact's address alone is not enough: a private address may
  * be in use behind many NATs at once, a NAT's address and port is not. */
 static struct loc_binding *
 contact_binding(
@@ -206,21 +205,12 @@ contact_binding(
 	int nc = loc_lookup_contact(c->loc, u, v, PX_MAX_TARGETS);
 	if (nc > PX_MAX_TARGETS)
 		nc = PX_MAX_TARGETS;
-	int n = loc_lookup_source(c->loc, a, v + nc, PX_MAX_TARGETS);
+	int n = loc_lookup_source(c->loc, a, u->user, v + nc, PX_MAX_TARGETS);
 	n = nc + (n > PX_MAX_TARGETS ? PX_MAX_TARGETS : n);
 	for (int i = 0; i < n; i++) {
-		struct sip_uri bu;
-		struct sip_err err;
 		if (v[i]->expires_at <= now)
 			continue;
-		int score = 3; /* its Contact is u */
-		if (i >= nc) {
-			bool same_user =
-			    sip_uri_parse(loc_slice(v[i], LOC_S_CONTACT), &bu,
-			        &err) == 0 &&
-			    slice_eq(bu.user, u->user);
-			score = same_user ? 2 : 1;
-		}
+		int score = i < nc ? 2 : 1; /* its Contact is u: better */
 		if (score > best_score ||
 		    (score == best_score &&
 		        v[i]->registered_at > best->registered_at)) {

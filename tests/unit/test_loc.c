@@ -309,12 +309,13 @@ addr(const char *ip, uint16_t port)
 	return a;
 }
 
-/* Bindings from ip:port (loc_lookup_source). */
+/* Bindings from ip:port whose Contact's user is user (loc_lookup_source). */
 static int
-nb_from(struct loc *l, const char *ip, uint16_t port, struct loc_binding **v)
+nb_from(struct loc *l, const char *ip, uint16_t port, const char *user,
+    struct loc_binding **v)
 {
 	struct ipc_addr a = addr(ip, port);
-	return loc_lookup_source(l, &a, v, 8);
+	return loc_lookup_source(l, &a, slice_cstr(user), v, 8);
 }
 
 /* Bindings whose Contact equals uri (loc_lookup_contact). */
@@ -354,33 +355,33 @@ test_contact_indexes(void)
 	CHECK_EQ_INT(nb_contact(l, "sip:bobby@192.168.1.5:5070", v), 0);
 	CHECK_EQ_INT(
 	    nb_contact(l, "sip:bob@192.168.1.5:5070;transport=tcp", v), 0);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, "bob", v), 1);
 	CHECK(v[0] == bb);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 5070, v), 0);
-	CHECK_EQ_INT(nb_from(l, "192.168.1.5", 5070, v), 0);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 5070, "bob", v), 0);
+	CHECK_EQ_INT(nb_from(l, "192.168.1.5", 5070, "bob", v), 0);
 	/* The same source as an IPv4-mapped IPv6 address. */
-	CHECK_EQ_INT(nb_from(l, "::ffff:203.0.113.9", 40001, v), 1);
+	CHECK_EQ_INT(nb_from(l, "::ffff:203.0.113.9", 40001, "bob", v), 1);
 	/* A Contact by host name, in any case. */
 	struct loc_binding_in c =
 	    mk("carol@example.com", "sip:c@Phone.Example.com:5080", 50);
 	c.flow.remote = addr("10.0.0.3", 5080);
 	CHECK(loc_add(l, &c, false) != NULL);
 	CHECK_EQ_INT(nb_contact(l, "sip:c@phone.example.COM:5080", v), 1);
-	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, v), 1);
+	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, "c", v), 1);
 	/* Refresh from a new NAT port: the old source is forgotten. */
 	b.flow.remote = addr("203.0.113.9", 40002);
 	b.flow.conn_id = 8;
 	struct loc_binding *nb = loc_update(l, bb, &b);
 	CHECK(nb != NULL);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, v), 0);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40001, "bob", v), 0);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, "bob", v), 1);
 	CHECK(v[0] == nb);
 	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 1);
 	CHECK(v[0] == nb);
 	/* A closed connection keeps the binding reachable by source. */
 	struct loc_flow cf = nb->flow;
 	CHECK_EQ_INT(loc_flow_closed(l, &cf), 1);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 1);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, "bob", v), 1);
 	/* dave: the same private Contact behind another NAT; a PBX's two
 	 * AoRs on one flow. */
 	struct loc_binding_in d =
@@ -393,23 +394,27 @@ test_contact_indexes(void)
 	p1.flow.remote = p2.flow.remote = addr("198.51.100.9", 5060);
 	CHECK(loc_add(l, &p1, false) != NULL);
 	CHECK(loc_add(l, &p2, false) != NULL);
-	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, v), 2);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, "101", v), 1);
+	CHECK_STR(loc_str(v[0], LOC_S_AOR), "101@example.com");
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, "102", v), 1);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, "103", v), 0);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, "bob", v), 0);
 	CHECK_EQ_INT(nb_contact(l, "sip:102@PBX", v), 1);
 	CHECK_STR(loc_str(v[0], LOC_S_AOR), "102@example.com");
 	CHECK_EQ_INT(
 	    loc_remove_aor(l, SLICE_LIT("dave@example.com"), SLICE_NULL), 1);
 	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 1);
 	CHECK(v[0] == nb);
-	CHECK_EQ_INT(nb_from(l, "198.51.100.4", 5060, v), 0);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.4", 5060, "bob", v), 0);
 	/* Expiry (carol at 50) and removal take them out of both. */
 	CHECK_EQ_INT(loc_expire(l, 60), 1);
-	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, v), 0);
+	CHECK_EQ_INT(nb_from(l, "10.0.0.3", 5080, "c", v), 0);
 	CHECK_EQ_INT(nb_contact(l, "sip:c@phone.example.com:5080", v), 0);
 	loc_remove(l, nb);
-	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, v), 0);
+	CHECK_EQ_INT(nb_from(l, "203.0.113.9", 40002, "bob", v), 0);
 	CHECK_EQ_INT(nb_contact(l, "sip:bob@192.168.1.5:5070", v), 0);
 	CHECK_EQ_INT(loc_flush(l, 0, count_cb, &fl), 0);
-	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, v), 2);
+	CHECK_EQ_INT(nb_from(l, "198.51.100.9", 5060, "102", v), 1);
 	/* Restored bindings are indexed too; no flow, no source. */
 	struct loc_binding_in e =
 	    mk("erin@example.com", "sip:e@[2001:db8::5]", 100);
