@@ -188,6 +188,19 @@ ipc_type_name(const struct ipc_catalogue *cat, uint16_t type)
 	return ti ? ti->name : "unknown";
 }
 
+/* A checked datagram at buf with header h as the message *out; 0. */
+static int
+msg_fill(struct ipc_msg *out, const struct ipc_hdr *h, const uint8_t *buf,
+    const struct ipc_type_info *ti)
+{
+	out->hdr = *h;
+	out->body = buf + sizeof(*h);
+	out->len = h->length;
+	out->fd = -1;
+	out->info = ti;
+	return 0;
+}
+
 int
 ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
     struct ipc_msg *out)
@@ -207,12 +220,7 @@ ipc_validate(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
 		errno = EPROTO;
 		return -1;
 	}
-	out->hdr = h;
-	out->body = buf + sizeof h;
-	out->len = h.length;
-	out->fd = -1;
-	out->info = ti;
-	return 0;
+	return msg_fill(out, &h, buf, ti);
 }
 
 static const struct ipc_type_info bundle_info = {
@@ -234,12 +242,7 @@ validate_dgram(const struct ipc_catalogue *cat, const uint8_t *buf, size_t n,
 		errno = EPROTO;
 		return -1;
 	}
-	out->hdr = h;
-	out->body = buf + sizeof h;
-	out->len = h.length;
-	out->fd = -1;
-	out->info = &bundle_info;
-	return 0;
+	return msg_fill(out, &h, buf, &bundle_info);
 }
 
 int
