@@ -75,6 +75,10 @@ struct drv {
 	/* counters */
 	uint64_t ok, failed, challenged, resent, other, sip_in;
 	uint8_t buf[IPC_MAX_MSG];
+	/* core.sock's reader: core sends bundles (ipc.h), whose messages
+	 * point into sbuf until the bundle is used up. */
+	struct ipc_rx rx;
+	uint8_t sbuf[IPC_MAX_MSG];
 };
 
 static uint64_t
@@ -618,6 +622,7 @@ sock_connect(struct drv *d)
 
 	snprintf(path, sizeof(path), "%s/core.sock", d->rundir);
 	d->sock = ipc_connect(path);
+	memset(&d->rx, 0, sizeof(d->rx));
 	if (d->sock < 0 || ipc_send_hello(d->sock, IPC_ROLE_EDGE, "regmem") < 0)
 		die("%s: %s", path, strerror(errno));
 	if (recv_wait(d->sock, &ipc_cat_core, d->buf, &m, 10000) != 1 ||
@@ -766,12 +771,12 @@ static void
 drain(struct drv *d, int timeout_ms)
 {
 	struct pollfd p = {d->sock, POLLIN, 0};
-	if (poll(&p, 1, timeout_ms) <= 0)
+	if (d->rx.left == 0 && poll(&p, 1, timeout_ms) <= 0)
 		return;
 	for (int k = 0; k < 4096; k++) {
 		struct ipc_msg m;
-		int r =
-		    ipc_recv(d->sock, &ipc_cat_core, d->buf, IPC_MAX_MSG, &m);
+		int r = ipc_rx_recv(
+		    &d->rx, d->sock, &ipc_cat_core, d->sbuf, IPC_MAX_MSG, &m);
 		if (r == 0)
 			die("core closed core.sock");
 		if (r < 0) {
@@ -887,11 +892,11 @@ query_one(struct drv *d, uint32_t i, uint32_t cseq)
 	uint64_t t0 = now_ms();
 	while (now_ms() - t0 < 5000) {
 		struct pollfd p = {d->sock, POLLIN, 0};
-		if (poll(&p, 1, 100) <= 0)
+		if (d->rx.left == 0 && poll(&p, 1, 100) <= 0)
 			continue;
 		struct ipc_msg m;
-		while (ipc_recv(d->sock, &ipc_cat_core, d->buf, IPC_MAX_MSG,
-		           &m) == 1) {
+		while (ipc_rx_recv(&d->rx, d->sock, &ipc_cat_core, d->sbuf,
+		           IPC_MAX_MSG, &m) == 1) {
 			if (m.hdr.type != IPC_SIP_OUT)
 				continue;
 			struct ipc_reader rd;
